@@ -7,6 +7,23 @@ export {
   R_DRY_J_PER_KG_K,
   gridHeight,
   gridWidth,
+  latLonGrid,
+  betaPlaneGrid,
+  northingM,
+  zonalSpacingM,
+  coriolisPerS,
 } from './grid.js';
-export type { Grid, LatLonGrid, BetaPlaneGrid } from './grid.js';
-export type { Field, Tensor } from './field.js';
+export type { Grid, LatLonGrid, BetaPlaneGrid, LatLonGridOptions, BetaPlaneGridOptions } from './grid.js';
+export { createField, channelIndex, channel, findNonFinite, assertFiniteField } from './field.js';
+export type { Field, FieldInit, FloatArray, FloatTensor, Tensor } from './field.js';
+export { latitudeWeights } from './weights.js';
+export { mse, mae, latWeightedRmse } from './metrics.js';
+export type { MetricOptions, PlainMetricOptions, ChannelMetric, WeightedRmse } from './metrics.js';
+export { ddx, ddy } from './finite-difference.js';
+export type { DerivativeOptions } from './finite-difference.js';
+export { geostrophicWind, geostrophicDeviation, geoScore } from './geostrophic.js';
+export type { GeostrophicWind, GeostrophicDeviation, GeostrophicDeviationOptions } from './geostrophic.js';
+export { fitNormStats, normalise, denormalise, parseNormStats } from './normalisation.js';
+export type { NormStats, FitNormStatsOptions, NormaliseOptions } from './normalisation.js';
+export { zeros, sub, axpy, dot, norm2 } from './ops.js';
+export type { DType } from './ops.js';

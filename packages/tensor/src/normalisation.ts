@@ -1,0 +1,165 @@
+import type { Tensor } from './field.js';
+import { pointWeights } from './internal/point-weights.js';
+import { checkTensor, fmtShape, outOrAlloc } from './internal/shape.js';
+import type { FloatArray } from './internal/shape.js';
+
+/** Per-channel z-score statistics; plain arrays and numbers, so `JSON.stringify` round-trips them. */
+export interface NormStats {
+  /** Channel names, length C (empty when fitted without names). */
+  readonly channels: readonly string[];
+  /** Per-channel mean, length C, in the channel's units. */
+  readonly mean: readonly number[];
+  /** Per-channel population standard deviation, length C, > 0 (see {@link fitNormStats}). */
+  readonly std: readonly number[];
+}
+
+/** Options of {@link fitNormStats}. */
+export interface FitNormStatsOptions {
+  /**
+   * Channel names to record, length C.
+   * @defaultValue none (an empty list)
+   */
+  readonly channels?: readonly string[];
+  /**
+   * Valid-area mask, shape [H, W]: statistics use only points where it is non-zero.
+   * @defaultValue every point valid
+   */
+  readonly mask?: Uint8Array;
+}
+
+/**
+ * Fits per-channel mean and population standard deviation over samples and grid points, in float64 with
+ * two passes (the one-pass formula loses digits when |mean| >> std). A channel whose std is below
+ * 1e-12 max(1, |mean|) (a constant field such as a land-sea mask) gets std = 1: it is only centred.
+ * @param x - samples, shape [N, C, H, W] or [C, H, W] (N = 1)
+ */
+export function fitNormStats(x: Tensor<FloatArray>, options: FitNormStatsOptions = {}): NormStats {
+  const { N, C, H, W } = dims('fitNormStats', x);
+  const HW = H * W;
+  const channels = options.channels ?? [];
+  if (channels.length !== 0 && channels.length !== C) {
+    throw new RangeError(
+      `fitNormStats: ${channels.length} channel names for data of shape ${fmtShape(x.shape)}`,
+    );
+  }
+  const { weights, sum } = pointWeights('fitNormStats', H, W, undefined, options.mask);
+  const count = sum * N;
+  const mean: number[] = [];
+  const std: number[] = [];
+  const a = x.data;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) {
+      const o = (n * C + c) * HW;
+      for (let k = 0; k < HW; k++) if (weights[k] !== 0) s += a[o + k] as number;
+    }
+    const m = s / count;
+    let ss = 0;
+    for (let n = 0; n < N; n++) {
+      const o = (n * C + c) * HW;
+      for (let k = 0; k < HW; k++) if (weights[k] !== 0) ss += ((a[o + k] as number) - m) ** 2;
+    }
+    const sd = Math.sqrt(ss / count);
+    mean.push(m);
+    std.push(sd < 1e-12 * Math.max(1, Math.abs(m)) ? 1 : sd);
+  }
+  return { channels: [...channels], mean, std };
+}
+
+/** Options of {@link normalise} and {@link denormalise}. */
+export interface NormaliseOptions<T extends FloatArray> {
+  /**
+   * Output buffer, length of `x`; may be `x.data` itself.
+   * @defaultValue a new array of the element type of `x`
+   */
+  readonly out?: T;
+}
+
+/**
+ * z-scores each channel: (x - mean_c) / std_c.
+ * @param x - shape [N, C, H, W] or [C, H, W], C = stats.mean.length
+ * @returns shape of `x`
+ */
+export function normalise<T extends FloatArray>(
+  x: Tensor<T>,
+  stats: NormStats,
+  options: NormaliseOptions<T> = {},
+): Tensor<T> {
+  return affine('normalise', x, stats, options.out, (v, m, s) => (v - m) / s);
+}
+
+/**
+ * Inverse of {@link normalise}: x_c std_c + mean_c.
+ * @param x - shape [N, C, H, W] or [C, H, W], C = stats.mean.length
+ * @returns shape of `x`
+ */
+export function denormalise<T extends FloatArray>(
+  x: Tensor<T>,
+  stats: NormStats,
+  options: NormaliseOptions<T> = {},
+): Tensor<T> {
+  return affine('denormalise', x, stats, options.out, (v, m, s) => v * s + m);
+}
+
+/**
+ * Checks that an untrusted value (e.g. parsed JSON) is a {@link NormStats} and returns it typed.
+ * @throws RangeError naming the first problem
+ */
+export function parseNormStats(value: unknown): NormStats {
+  const fail = (why: string): never => {
+    throw new RangeError(`parseNormStats: ${why}`);
+  };
+  if (typeof value !== 'object' || value === null) return fail('not an object');
+  const { channels, mean, std } = value as Record<string, unknown>;
+  const nums = (name: string, v: unknown): number[] => {
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'number' && Number.isFinite(e))) {
+      return fail(`${name} is not an array of finite numbers`);
+    }
+    return v as number[];
+  };
+  const m = nums('mean', mean);
+  const s = nums('std', std);
+  if (s.length !== m.length) fail(`mean has ${m.length} entries but std has ${s.length}`);
+  if (s.some((e) => e <= 0)) fail('std has an entry <= 0');
+  const names = channels ?? [];
+  if (!Array.isArray(names) || !names.every((e) => typeof e === 'string'))
+    fail('channels is not an array of strings');
+  const ch = names as string[];
+  if (ch.length !== 0 && ch.length !== m.length) fail(`${ch.length} channel names for ${m.length} means`);
+  return { channels: [...ch], mean: [...m], std: [...s] };
+}
+
+function dims(fn: string, x: Tensor<FloatArray>): { N: number; C: number; H: number; W: number; HW: number } {
+  checkTensor(fn, 'x', x);
+  const s = x.shape;
+  if (s.length !== 3 && s.length !== 4)
+    throw new RangeError(`${fn}: expected shape [N, C, H, W] or [C, H, W], got ${fmtShape(s)}`);
+  const [N, C, H, W] = (s.length === 4 ? s : [1, ...s]) as [number, number, number, number];
+  return { N, C, H, W, HW: H * W };
+}
+
+function affine<T extends FloatArray>(
+  fn: string,
+  x: Tensor<T>,
+  stats: NormStats,
+  out: T | undefined,
+  g: (v: number, mean: number, std: number) => number,
+): Tensor<T> {
+  const { N, C, HW } = dims(fn, x);
+  if (stats.mean.length !== C || stats.std.length !== C) {
+    throw new RangeError(
+      `${fn}: stats have ${stats.mean.length} means and ${stats.std.length} stds but x has shape ${fmtShape(x.shape)}`,
+    );
+  }
+  const y = outOrAlloc(fn, x.data, x.data.length, out);
+  const a = x.data;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const m = stats.mean[c] as number;
+      const s = stats.std[c] as number;
+      const o = (n * C + c) * HW;
+      for (let k = 0; k < HW; k++) y[o + k] = g(a[o + k] as number, m, s);
+    }
+  }
+  return { data: y, shape: [...x.shape] };
+}
