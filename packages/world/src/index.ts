@@ -16,3 +16,17 @@ export type {
   PeriodName,
   Diagnostic,
 } from './dataset/descriptor.js';
+export {
+  renderFieldPng,
+  renderFieldRaster,
+  fieldChannel,
+  fieldRange,
+  colorRange,
+  formatValue,
+} from './render/render-field.js';
+export type { Field2d, RenderFieldOptions } from './render/render-field.js';
+export { renderPanelsPng } from './render/render-panels.js';
+export type { RenderPanel, RenderPanelsOptions } from './render/render-panels.js';
+export { colormapRgb } from './render/colormap.js';
+export type { ColormapName, Rgb } from './render/colormap.js';
+export type { Raster } from './render/raster.js';
