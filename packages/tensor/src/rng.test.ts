@@ -16,13 +16,23 @@ describe('createRng', () => {
       out.push(r.output);
     }
     expect(out).toEqual([0xe220a8397b1dcdafn, 0x6e789e6aa1b965f4n, 0x06c45d188009454fn]);
-    expect(xoroshiroStateFromSeed(0)).toEqual([0xe220a839 | 0, 0x7b1dcdaf | 0, 0x6e789e6a | 0, 0xa1b965f4 | 0]);
+    expect(xoroshiroStateFromSeed(0)).toEqual([
+      0xe220a839 | 0,
+      0x7b1dcdaf | 0,
+      0x6e789e6a | 0,
+      0xa1b965f4 | 0,
+    ]);
   });
 
   it('draws the uniforms of the reference implementation for seeds 42 and -1, bit for bit', () => {
     const table: Record<number, number[]> = {
-      42: [0.5804427987926414, 0.23833165799408884, 0.016105725146773886, 0.08324562809978353, 0.7534709725634362],
-      [-1]: [0.8395344306452923, 0.5881749469919904, 0.42228500032897887, 0.5112852246486747, 0.7894188261343834],
+      42: [
+        0.5804427987926414, 0.23833165799408884, 0.016105725146773886, 0.08324562809978353,
+        0.7534709725634362,
+      ],
+      [-1]: [
+        0.8395344306452923, 0.5881749469919904, 0.42228500032897887, 0.5112852246486747, 0.7894188261343834,
+      ],
     };
     for (const [seed, want] of Object.entries(table)) {
       const rng = createRng(Number(seed));

@@ -65,7 +65,8 @@ function rngFrom(gen: JumpableRandomGenerator): Rng {
       return out;
     },
     int(n) {
-      if (!Number.isInteger(n) || n < 1) throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
       return Math.floor(uniform() * n);
     },
     fork() {
