@@ -1,0 +1,12 @@
+import { Command } from 'commander';
+
+/**
+ * Builds the `alignda` command tree. Each command lives in its own file under `commands/` and is
+ * registered here; `main.ts` only parses argv and turns errors into one clear line.
+ */
+export function buildProgram(): Command {
+  const program = new Command('alignda')
+    .description('alignda: score-based atmospheric data assimilation in a learned latent space')
+    .showHelpAfterError();
+  return program;
+}
