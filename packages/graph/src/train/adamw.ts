@@ -1,5 +1,5 @@
 import { assertSameLayout, cloneParams, zerosLike } from './param-map.js';
-import type { ParamMap, ReadonlyParamMap } from './param-map.js';
+import type { ParamArray, ParamMap, ReadonlyParamMap } from './param-map.js';
 
 /** Hyper-parameters of {@link AdamW}. */
 export interface AdamWOptions {
@@ -57,7 +57,8 @@ export type AdamWConfig = Required<Omit<AdamWOptions, 'decay'>>;
  *   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
  *   p = p (1 - lr lambda) - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  *
- * Parameters are updated in place; the arithmetic is float64 per element, stored as float32.
+ * Parameters are updated in place; the arithmetic is float64 per element, stored in the parameter's element
+ * type (moments too, as in PyTorch).
  * Gradients are not checked for NaN or Inf (clip first: {@link clipGradNorm} returns the norm).
  */
 export class AdamW {
@@ -116,10 +117,10 @@ export class AdamW {
     const oneMinusB2 = 1 - beta2;
     for (const name of Object.keys(this.m)) {
       // Layout was checked above; these lookups cannot miss.
-      const p = params[name] as Float32Array;
-      const g = grads[name] as Float32Array;
-      const m = this.m[name] as Float32Array;
-      const v = this.v[name] as Float32Array;
+      const p = params[name] as ParamArray;
+      const g = grads[name] as ParamArray;
+      const m = this.m[name] as ParamArray;
+      const v = this.v[name] as ParamArray;
       const keep = this.decay(name) ? 1 - lr * weightDecay : 1;
       const n = p.length;
       for (let i = 0; i < n; i++) {

@@ -99,6 +99,13 @@ describe('checkpoints', () => {
     expect(q).toEqual(straight);
   });
 
+  it('keeps float64 parameters float64', () => {
+    const params: ParamMap = { scale: new Float64Array([Math.PI, 1e-300]), w: new Float32Array([0.1]) };
+    const back = decodeCheckpoint(encodeCheckpoint({ config: null, params }));
+    expect(back.params.scale).toBeInstanceOf(Float64Array);
+    expect(back.params).toEqual(params);
+  });
+
   it('names the file and the problem when it is corrupt or not a checkpoint', async () => {
     const path = join(dir, 'bad.safetensors');
     const bytes = encodeCheckpoint({ config, params: init() });

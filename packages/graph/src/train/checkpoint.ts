@@ -47,19 +47,16 @@ function parseJson(key: string, text: string | undefined): unknown {
 
 /**
  * Serialises a checkpoint to safetensors bytes: tensors `params/<name>`, `adamw.m/<name>`,
- * `adamw.v/<name>`, `ema/<name>` (all F32), and metadata strings `format`, `config` (JSON),
+ * `adamw.v/<name>`, `ema/<name>` (F32, or F64 for Float64Array parameters), and metadata strings `format`, `config` (JSON),
  * `optimizer` (JSON `{ name, step, config }`) and `ema` (JSON `{ updates, decay, warmup }`).
  * @param ckpt - the checkpoint
  */
 export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
   const tensors: Record<string, SafetensorsTensor> = {};
-  const shapeOf = (name: string, data: Float32Array): readonly number[] => {
-    const shape = ckpt.shapes?.[name] ?? [data.length];
-    return shape;
-  };
   const add = (prefix: string, map: ParamMap): void => {
     for (const [name, data] of Object.entries(map)) {
-      tensors[prefix + name] = { dtype: 'F32', shape: shapeOf(name, data), data };
+      const shape = ckpt.shapes?.[name] ?? [data.length];
+      tensors[prefix + name] = { dtype: data instanceof Float64Array ? 'F64' : 'F32', shape, data };
     }
   };
   add(P, ckpt.params);
@@ -109,8 +106,11 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
         'BAD_TENSOR',
         `checkpoint tensor '${key}' has no known prefix (${P}, ${M}, ${V}, ${E})`,
       );
-    if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) {
-      throw new SafetensorsError('BAD_DTYPE', `checkpoint tensor '${key}' is ${t.dtype}, expected F32`);
+    if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
+      throw new SafetensorsError(
+        'BAD_DTYPE',
+        `checkpoint tensor '${key}' is ${t.dtype}, expected F32 or F64`,
+      );
     }
     const name = key.slice(prefix.length);
     (groups[prefix] as ParamMap)[name] = t.data;

@@ -1,5 +1,5 @@
 import { assertSameLayout, cloneParams } from './param-map.js';
-import type { ParamMap, ReadonlyParamMap } from './param-map.js';
+import type { ParamArray, ParamMap, ReadonlyParamMap } from './param-map.js';
 
 /** Options of {@link Ema}. */
 export interface EmaOptions {
@@ -74,7 +74,7 @@ export class Ema {
     const rate = 1 - this.nextDecay();
     this.n += 1;
     for (const [name, s] of Object.entries(this.shadowMap)) {
-      const p = params[name] as Float32Array;
+      const p = params[name] as ParamArray;
       const len = s.length;
       for (let i = 0; i < len; i++) {
         const si = s[i] as number;

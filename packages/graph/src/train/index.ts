@@ -6,7 +6,7 @@ export type { EmaOptions, EmaState } from './ema.js';
 export { warmupCosineLr, warmupCosineSchedule } from './lr-schedule.js';
 export type { LrSchedule, WarmupCosineOptions } from './lr-schedule.js';
 export { assertSameLayout, cloneParams, zerosLike } from './param-map.js';
-export type { ParamMap, ReadonlyParamMap } from './param-map.js';
+export type { ParamArray, ParamMap, ReadonlyParamMap } from './param-map.js';
 export {
   MAX_HEADER_BYTES,
   SAFETENSORS_ERROR_CODES,

@@ -1,15 +1,19 @@
 /**
  * Named parameter (or gradient, or optimizer-state) tensors: the representation every training
- * utility in this folder works on. Values are flat row-major Float32Arrays; shapes live with the
- * graph that owns the parameters, and only checkpoints need them (see `checkpoint.ts`).
+ * utility in this folder works on, and the one `Graph.initialParams()` returns. Values are flat
+ * row-major Float32Arrays (Float64Arrays for float64 parameters); shapes live with the graph that
+ * owns the parameters, and only checkpoints need them (see `checkpoint.ts`).
  *
  * A plain object keeps insertion order for string keys, which makes reductions (the global norm)
  * and file layouts deterministic for a given construction order.
  */
-export type ParamMap = Record<string, Float32Array>;
+export type ParamMap = Record<string, ParamArray>;
+
+/** The element storage of one parameter. */
+export type ParamArray = Float32Array | Float64Array;
 
 /** A ParamMap whose entries are not reassigned (the arrays themselves may still be written). */
-export type ReadonlyParamMap = Readonly<Record<string, Float32Array>>;
+export type ReadonlyParamMap = Readonly<Record<string, ParamArray>>;
 
 /**
  * Deep-copies a parameter map (fresh arrays, same names and insertion order).
@@ -22,12 +26,14 @@ export function cloneParams(params: ReadonlyParamMap): ParamMap {
 }
 
 /**
- * A map of zero-filled arrays with the names and lengths of `params`.
+ * A map of zero-filled arrays with the names, lengths and element types of `params`.
  * @param params - the template map
  */
 export function zerosLike(params: ReadonlyParamMap): ParamMap {
   const out: ParamMap = {};
-  for (const [name, value] of Object.entries(params)) out[name] = new Float32Array(value.length);
+  for (const [name, value] of Object.entries(params))
+    out[name] =
+      value instanceof Float64Array ? new Float64Array(value.length) : new Float32Array(value.length);
   return out;
 }
 
