@@ -1,0 +1,241 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import FileSystemStore from '@zarrita/storage/fs';
+import { NetCDFReader } from 'netcdfjs';
+import * as zarr from 'zarrita';
+
+import { DatasetError } from './dataset-error.js';
+
+/** Metadata of one stored variable. */
+export interface SourceVariable {
+  readonly name: string;
+  /** Stored shape, e.g. [2920, 25, 53] for [time, lat, lon]. */
+  readonly shape: readonly number[];
+  /** Stored element type in numpy spelling: `int16`, `float32`, ... */
+  readonly dtype: string;
+  /** Dimension names, same length as `shape` (empty strings when the file does not name them). */
+  readonly dims: readonly string[];
+  /** Attributes (CF conventions: `units`, `scale_factor`, `add_offset`, `_FillValue`, ...). */
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** Raw values that mean "missing" (from `_FillValue`, `missing_value` and the Zarr fill value). */
+  readonly fillValues: readonly number[];
+  /** Chunk length along the first axis; reads aligned to it decode each chunk once. */
+  readonly firstAxisChunk: number;
+}
+
+/**
+ * A stored array file behind one interface: Zarr v2 (blosc and the other numcodecs codecs, through
+ * zarrita) or netCDF3 (classic and 64-bit offset, through netcdfjs). Values are raw (unscaled).
+ */
+export interface SourceReader {
+  readonly format: 'zarr' | 'netcdf';
+  /** Names of the stored variables. */
+  names(): Promise<string[]>;
+  /** Metadata of a variable, undefined when absent. */
+  variable(name: string): Promise<SourceVariable | undefined>;
+  /** All values of a variable, row-major. */
+  readAll(name: string): Promise<ArrayLike<number>>;
+  /** Rows [start, end) of the first axis with every other axis whole, row-major. */
+  readSlab(name: string, start: number, end: number): Promise<ArrayLike<number>>;
+}
+
+function fillValuesOf(attrs: Record<string, unknown>, extra: unknown): number[] {
+  const out: number[] = [];
+  for (const v of [attrs._FillValue, attrs.missing_value, extra]) {
+    if (typeof v === 'number' && !Number.isNaN(v)) out.push(v);
+    else if (Array.isArray(v)) for (const x of v) if (typeof x === 'number' && !Number.isNaN(x)) out.push(x);
+  }
+  return out;
+}
+
+/** Opens a Zarr v2 group folder. */
+function openZarr(dir: string): SourceReader {
+  const store = new FileSystemStore(dir);
+  const root = zarr.root(store);
+  const cache = new Map<string, zarr.Array<zarr.DataType, FileSystemStore> | null>();
+  const open = async (name: string): Promise<zarr.Array<zarr.DataType, FileSystemStore> | null> => {
+    if (!cache.has(name)) {
+      try {
+        cache.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
+      } catch {
+        cache.set(name, null);
+      }
+    }
+    return cache.get(name) ?? null;
+  };
+  const mustOpen = async (name: string): Promise<zarr.Array<zarr.DataType, FileSystemStore>> => {
+    const arr = await open(name);
+    if (arr === null) throw new DatasetError('VARIABLE_MISSING', `zarr ${dir}: no array ${name}`);
+    return arr;
+  };
+  const asNumbers = (data: unknown, name: string): ArrayLike<number> => {
+    if (ArrayBuffer.isView(data) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array)) {
+      return data as unknown as ArrayLike<number>;
+    }
+    throw new DatasetError('MALFORMED_INPUT', `zarr ${dir}: array ${name} is not numeric`);
+  };
+  return {
+    format: 'zarr',
+    async names() {
+      const entries = await readdir(dir, { withFileTypes: true });
+      const names: string[] = [];
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        try {
+          await stat(path.join(dir, e.name, '.zarray'));
+          names.push(e.name);
+        } catch {
+          // a sub-group or an unrelated folder
+        }
+      }
+      return names.sort();
+    },
+    async variable(name) {
+      const arr = await open(name);
+      if (arr === null) return undefined;
+      const attrs = arr.attrs as Record<string, unknown>;
+      const dimAttr = attrs._ARRAY_DIMENSIONS;
+      const dims = Array.isArray(dimAttr) ? dimAttr.map(String) : arr.shape.map(() => '');
+      return {
+        name,
+        shape: arr.shape,
+        dtype: String(arr.dtype),
+        dims,
+        attrs,
+        fillValues: fillValuesOf(attrs, arr.fillValue),
+        firstAxisChunk: arr.chunks[0] ?? 1,
+      };
+    },
+    async readAll(name) {
+      const arr = await mustOpen(name);
+      return asNumbers((await zarr.get(arr)).data, name);
+    },
+    async readSlab(name, start, end) {
+      const arr = await mustOpen(name);
+      const sel = [zarr.slice(start, end), ...arr.shape.slice(1).map(() => null)];
+      return asNumbers((await zarr.get(arr, sel)).data, name);
+    },
+  };
+}
+
+/** netCDF3 external types in numpy spelling. */
+const NETCDF_DTYPES: Readonly<Record<string, string>> = {
+  byte: 'int8',
+  char: 'char',
+  short: 'int16',
+  int: 'int32',
+  float: 'float32',
+  double: 'float64',
+};
+
+/** Opens a netCDF3 file (read into memory whole: netcdfjs parses from one buffer). */
+async function openNetcdf(file: string): Promise<SourceReader> {
+  let reader: NetCDFReader;
+  try {
+    reader = new NetCDFReader(await readFile(file));
+  } catch (err) {
+    throw new DatasetError(
+      'SOURCE_NOT_FOUND',
+      `netcdf ${file}: not a readable netCDF3 file (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const dims = reader.dimensions;
+  const values = new Map<string, Float64Array>();
+  const find = (name: string) => reader.variables.find((v) => v.name === name);
+  const readAll = (name: string): Float64Array => {
+    const cached = values.get(name);
+    if (cached) return cached;
+    const v = find(name);
+    if (v === undefined) throw new DatasetError('VARIABLE_MISSING', `netcdf ${file}: no variable ${name}`);
+    if (v.type === 'char')
+      throw new DatasetError('MALFORMED_INPUT', `netcdf ${file}: variable ${name} is not numeric`);
+    // Record variables come back as one entry per record (possibly arrays); flatten row-major.
+    const flat = reader.getDataVariable(v).flat() as number[];
+    const out = Float64Array.from(flat);
+    values.set(name, out);
+    return out;
+  };
+  return {
+    format: 'netcdf',
+    names() {
+      return Promise.resolve(reader.variables.map((v) => v.name).sort());
+    },
+    variable(name) {
+      const v = find(name);
+      if (v === undefined) return Promise.resolve(undefined);
+      const attrs: Record<string, unknown> = {};
+      // netcdfjs types `attributes` as `[]`; at run time they are {name, type, value} records.
+      for (const a of v.attributes as unknown as { name: string; value: unknown }[]) attrs[a.name] = a.value;
+      const shape = v.dimensions.map((id) => {
+        const d = dims[id];
+        // The record (unlimited) dimension reports size 0 in the header; its length is the record count.
+        return d === undefined
+          ? 0
+          : id === reader.recordDimension.id
+            ? reader.recordDimension.length
+            : d.size;
+      });
+      return Promise.resolve({
+        name,
+        shape,
+        dtype: NETCDF_DTYPES[v.type] ?? v.type,
+        dims: v.dimensions.map((id) => dims[id]?.name ?? ''),
+        attrs,
+        fillValues: fillValuesOf(attrs, undefined),
+        firstAxisChunk: shape[0] ?? 1,
+      });
+    },
+    readAll(name) {
+      return Promise.resolve(readAll(name));
+    },
+    readSlab(name, start, end) {
+      const all = readAll(name);
+      const first = find(name)?.dimensions[0];
+      const n0 =
+        first === undefined
+          ? 1
+          : first === reader.recordDimension.id
+            ? reader.recordDimension.length
+            : (dims[first]?.size ?? 1);
+      const row = n0 === 0 ? 0 : all.length / n0;
+      return Promise.resolve(all.subarray(start * row, end * row));
+    },
+  };
+}
+
+/**
+ * Opens a Zarr v2 folder or a netCDF3 file.
+ * @throws DatasetError `SOURCE_NOT_FOUND` when the path does not exist or is of the wrong kind
+ */
+export async function openSource(format: 'zarr' | 'netcdf', sourcePath: string): Promise<SourceReader> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(sourcePath)).isDirectory();
+  } catch (err) {
+    throw new DatasetError('SOURCE_NOT_FOUND', `${format} source ${sourcePath} does not exist`, {
+      cause: err,
+    });
+  }
+  if (format === 'zarr') {
+    if (!isDir) throw new DatasetError('SOURCE_NOT_FOUND', `zarr source ${sourcePath} is not a folder`);
+    try {
+      await stat(path.join(sourcePath, '.zgroup'));
+    } catch (err) {
+      throw new DatasetError(
+        'SOURCE_NOT_FOUND',
+        `zarr source ${sourcePath} has no .zgroup (not a Zarr v2 group)`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return openZarr(sourcePath);
+  }
+  if (isDir)
+    throw new DatasetError('SOURCE_NOT_FOUND', `netcdf source ${sourcePath} is a folder, not a file`);
+  return openNetcdf(sourcePath);
+}
