@@ -1,3 +1,10 @@
+/**
+ * @alignda/tensor: pure numerical kernels over row-major Float32Array/Float64Array tensors: grids and fields,
+ * latitude weights, WeatherBench metrics, finite differences, geostrophic balance (docs/METHOD.md section 5),
+ * normalisation statistics, a seeded RNG and a few array utilities. No I/O, no module state.
+ *
+ * @packageDocumentation
+ */
 export { createRng } from './rng.js';
 export type { Rng } from './rng.js';
 export {
