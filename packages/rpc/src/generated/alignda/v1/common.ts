@@ -150,7 +150,7 @@ export interface Tensor {
   /** Element type of `data`. */
   dtype: Dtype;
   /** Little-endian element bytes, length = product(shape) * size of dtype. NaN payloads are preserved. */
-  data: Buffer;
+  data: Uint8Array;
 }
 
 /** The horizontal grid of a field: H rows (latitudes) by W columns (longitudes). */
@@ -308,7 +308,7 @@ export interface DepartureDiagnostics {
 }
 
 function createBaseTensor(): Tensor {
-  return { shape: [], dtype: 0, data: Buffer.alloc(0) };
+  return { shape: [], dtype: 0, data: new Uint8Array(0) };
 }
 
 export const Tensor: MessageFns<Tensor> = {
@@ -373,7 +373,7 @@ export const Tensor: MessageFns<Tensor> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = reader.bytes();
             continue;
           }
         }
@@ -392,7 +392,7 @@ export const Tensor: MessageFns<Tensor> = {
     return {
       shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => globalThis.Number(e)) : [],
       dtype: isSet(object.dtype) ? dtypeFromJSON(object.dtype) : 0,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
     };
   },
 
@@ -417,7 +417,7 @@ export const Tensor: MessageFns<Tensor> = {
     const message = createBaseTensor();
     message.shape = object.shape?.map((e) => e) || [];
     message.dtype = object.dtype ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? new Uint8Array(0);
     return message;
   },
 };
@@ -1843,11 +1843,28 @@ export const DepartureDiagnostics: MessageFns<DepartureDiagnostics> = {
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {

@@ -65,7 +65,7 @@ export interface RawObservations {
   /** The format of `content`. */
   format: ObsFormat;
   /** The file bytes, at most the server's message size limit. */
-  content: Buffer;
+  content: Uint8Array;
   /** The valid time of every observation in the file (UTC). Required. */
   validTime: Date | undefined;
 }
@@ -170,7 +170,7 @@ export interface CheckResponse {
 }
 
 function createBaseRawObservations(): RawObservations {
-  return { format: 0, content: Buffer.alloc(0), validTime: undefined };
+  return { format: 0, content: new Uint8Array(0), validTime: undefined };
 }
 
 export const RawObservations: MessageFns<RawObservations> = {
@@ -213,7 +213,7 @@ export const RawObservations: MessageFns<RawObservations> = {
               break;
             }
 
-            message.content = Buffer.from(reader.bytes());
+            message.content = reader.bytes();
             continue;
           }
           case 3: {
@@ -239,7 +239,7 @@ export const RawObservations: MessageFns<RawObservations> = {
   fromJSON(object: any): RawObservations {
     return {
       format: isSet(object.format) ? obsFormatFromJSON(object.format) : 0,
-      content: isSet(object.content) ? Buffer.from(bytesFromBase64(object.content)) : Buffer.alloc(0),
+      content: isSet(object.content) ? bytesFromBase64(object.content) : new Uint8Array(0),
       validTime: isSet(object.validTime)
         ? fromJsonTimestamp(object.validTime)
         : isSet(object.valid_time)
@@ -268,7 +268,7 @@ export const RawObservations: MessageFns<RawObservations> = {
   fromPartial(object: DeepPartial<RawObservations>): RawObservations {
     const message = createBaseRawObservations();
     message.format = object.format ?? 0;
-    message.content = object.content ?? Buffer.alloc(0);
+    message.content = object.content ?? new Uint8Array(0);
     message.validTime = object.validTime ?? undefined;
     return message;
   },
@@ -1106,11 +1106,28 @@ export const IngestServiceClient = makeGenericClientConstructor(
 };
 
 function bytesFromBase64(b64: string): Uint8Array {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
 }
 
 function base64FromBytes(arr: Uint8Array): string {
-  return globalThis.Buffer.from(arr).toString("base64");
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
