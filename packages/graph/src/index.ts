@@ -1,0 +1,16 @@
+export { GraphBuilder } from './builder.js';
+export type { Conv2dOptions, ConvTranspose2dOptions, GraphBuilderOptions, Operand } from './builder.js';
+export { Graph } from './graph.js';
+export type { ConstSpec, GraphNode, GraphParts, ParamSpec } from './graph.js';
+export { fans } from './init.js';
+export type { ParamInit } from './init.js';
+export { grad, gradName, vjp } from './grad.js';
+export { OPSET, exportInference, toOnnx } from './onnx.js';
+export type { OnnxModel } from './onnx.js';
+export { createSession, releaseSessions } from './runtime.js';
+export type { ExecutionProvider, ExecutionProviderChoice, Feed, OptimizationLevel, RuntimeOptions, Session } from './runtime.js';
+export { GRAPH_ERROR_CODES, GraphError } from './errors.js';
+export type { GraphErrorCode } from './errors.js';
+export { OP_TYPES } from './internal/registry.js';
+export { numel } from './types.js';
+export type { AttrValue, DType, Shape, TensorData, TypedArray, Value } from './types.js';
