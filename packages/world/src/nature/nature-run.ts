@@ -62,8 +62,7 @@ export function generateNatureRun(
   const total = natureStateCount(opts.years, outputHours);
   for (let t = 0; t < total; t++) {
     if (t > 0) model.advance(q, outputHours);
-    if (!Number.isFinite(q[2]))
-      throw new Error(`nature run: state ${t} is not finite (time step too long?)`);
+    if (!Number.isFinite(q[2])) throw new Error(`nature run: state ${t} is not finite (time step too long?)`);
     onState(t, model.toField(q));
     opts.onProgress?.(t + 1, total);
   }

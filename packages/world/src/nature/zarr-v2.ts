@@ -57,6 +57,7 @@ export function writeZarrChunk(
   index: readonly number[],
   data: Float32Array | Float64Array,
 ): void {
+  mkdirSync(join(dir, name), { recursive: true });
   writeFileSync(
     join(dir, name, index.join('.')),
     new Uint8Array(data.buffer, data.byteOffset, data.byteLength),

@@ -44,7 +44,7 @@ export function createQgCore(params: QgParams): QgCore {
       const m = j * nkx + i;
       kx[m] = (2 * Math.PI * i) / derived.lxM;
       ky[m] = (2 * Math.PI * jj) / derived.lyM;
-      k2[m] = (kx[m]) ** 2 + (ky[m]) ** 2;
+      k2[m] = kx[m] ** 2 + ky[m] ** 2;
       mask[m] = i <= derived.kxMax && Math.abs(jj) <= derived.kyMax && !(i === 0 && jj === 0) ? 1 : 0;
       parseval[m] = (i === 0 || i === nx / 2 ? 1 : 2) / n2;
     }

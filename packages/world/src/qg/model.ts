@@ -68,7 +68,7 @@ export function createQgModel(overrides: Partial<QgParams> = {}): QgModel {
           ms +=
             0.5 *
             (core.parseval[m] as number) *
-            (r % 2 === 0 ? (psi[r]) ** 2 + (psi[r + 1] as number) ** 2 : 0);
+            (r % 2 === 0 ? psi[r] ** 2 + (psi[r + 1] as number) ** 2 : 0);
         }
       }
       const scale = amplitudeM2PerS / Math.sqrt(ms);

@@ -23,7 +23,7 @@ export interface QgParams {
   readonly uLowerMPerS: number;
   /** Linear bottom (Ekman) drag on the lower-layer perturbation vorticity, 1/s. @defaultValue 1/(2 days) — boundary-layer spin-down time */
   readonly dragPerS: number;
-  /** e-folding time of the hyperviscosity (nabla^8) at the largest kept wavenumber, s. @defaultValue 3 h */
+  /** e-folding time of the hyperviscosity (nabla^8) at the largest kept wavenumber, s (Infinity: off). @defaultValue 3 h */
   readonly hyperviscosityTimeS: number;
   /** Scale factor on beta = 2 Omega cos(lat0) / a at the centre latitude. @defaultValue 1 */
   readonly betaFactor: number;
@@ -91,16 +91,13 @@ export function deriveQg(p: QgParams): QgDerived {
   if (!pow2(p.nx) || !pow2(p.ny))
     throw new RangeError(`qg: nx, ny must be powers of two >= 8, got ${p.nx} x ${p.ny}`);
   if (!(p.latNorthDeg > p.latSouthDeg)) throw new RangeError('qg: latNorthDeg must exceed latSouthDeg');
-  for (const key of [
-    'lonSpanDeg',
-    'deformationRadiusM',
-    'hyperviscosityTimeS',
-    'dtS',
-    'truncation',
-  ] as const) {
+  for (const key of ['lonSpanDeg', 'deformationRadiusM', 'dtS', 'truncation'] as const) {
     if (!(p[key] > 0) || !Number.isFinite(p[key]))
       throw new RangeError(`qg: ${key} must be positive, got ${p[key]}`);
   }
+  // Infinity switches hyperviscosity off (nu = 0), e.g. for conservation tests.
+  if (!(p.hyperviscosityTimeS > 0))
+    throw new RangeError(`qg: hyperviscosityTimeS must be positive, got ${p.hyperviscosityTimeS}`);
   if (!(p.dragPerS >= 0)) throw new RangeError(`qg: dragPerS must be >= 0, got ${p.dragPerS}`);
   const lat0Deg = 0.5 * (p.latSouthDeg + p.latNorthDeg);
   const lat0 = (lat0Deg * Math.PI) / 180;
