@@ -57,5 +57,20 @@ export { forecastModel, FORECAST_MODEL_PERTURBATION } from './qg/forecast-model.
 export type { QgForecastModel } from './qg/forecast-model.js';
 export { generateNatureRun, naturePeriods, natureStateCount, NATURE_EPOCH_ISO } from './nature/nature-run.js';
 export type { NatureRunOptions, NaturePeriods } from './nature/nature-run.js';
-export { loadOrGenerateNatureRun, openNatureRun, writeNatureRun, NATURE_CACHE_VERSION } from './nature/nature-store.js';
+export {
+  loadOrGenerateNatureRun,
+  openNatureRun,
+  writeNatureRun,
+  NATURE_CACHE_VERSION,
+} from './nature/nature-store.js';
 export type { NatureRun } from './nature/nature-store.js';
+export { QC_FLAG, qcFlagNames } from './obs/qc.js';
+export type { QcFlagName } from './obs/qc.js';
+export { validateObsBatch } from './obs/obs-batch.js';
+export type { ObsBatch, ObsValidation, ValidateObsOptions } from './obs/obs-batch.js';
+export { bilinearOperator, locatePoint } from './obs/bilinear.js';
+export type { PointLocation, PointOperator, PointSet } from './obs/bilinear.js';
+export { simulateGriddedObs } from './obs/simulate-gridded.js';
+export type { GriddedObs, SimulateGriddedOptions } from './obs/simulate-gridded.js';
+export { KNOWN_STATIONS, parseStationCsv, readStationCsv, stationObsBatch } from './obs/stations.js';
+export type { Station, StationDay, StationFile } from './obs/stations.js';

@@ -1,0 +1,145 @@
+import type { Field, Rng } from '@alignda/tensor';
+
+import { DatasetError } from '../dataset/dataset-error.js';
+import type { ObsBatch } from './obs-batch.js';
+
+/** Options of {@link simulateGriddedObs}. */
+export interface SimulateGriddedOptions {
+  /** Share of the (valid) grid columns observed, in (0, 1]; at least one column is drawn. */
+  readonly fraction: number;
+  /** Observed channels, by index or name. @defaultValue every channel */
+  readonly channels?: readonly (number | string)[];
+  /**
+   * Standard deviation of the Gaussian noise added, per observed channel (same order as `channels`)
+   * or one for all, physical units. @defaultValue 0 (noise-free, the paper's default)
+   */
+  readonly noiseStd?: number | readonly number[];
+  /**
+   * Error standard deviation reported with the observations (what R assumes), per observed channel or
+   * one for all; must be > 0. @defaultValue `noiseStd` (required when the noise is 0)
+   */
+  readonly errorStd?: number | readonly number[];
+  /** Source of randomness (column draw, then noise). Seed it for reproducible observations. */
+  readonly rng: Rng;
+  /** Valid-area mask [H, W]: only columns with 1 are drawn. @defaultValue every column */
+  readonly validMask?: Uint8Array;
+  /** Valid time written into the batch. @defaultValue '1970-01-01T00:00:00Z' */
+  readonly validTime?: string;
+}
+
+/** Simulated gridded observations: the batch and the observation mask over the state. */
+export interface GriddedObs {
+  /** One observation per (observed column, observed channel), with `row` and `col` set. */
+  readonly batch: ObsBatch;
+  /** 1 where observed, shape [C, H, W] (the masking operator H of METHOD.md section 1). */
+  readonly mask: Uint8Array;
+}
+
+function perChannel(
+  v: number | readonly number[] | undefined,
+  n: number,
+  name: string,
+  dflt: number[],
+): number[] {
+  if (v === undefined) return dflt;
+  if (typeof v === 'number') return new Array<number>(n).fill(v);
+  if (v.length !== n)
+    throw new DatasetError(
+      'SHAPE_MISMATCH',
+      `simulateGriddedObs: ${name} has ${v.length} values for ${n} channels`,
+    );
+  return [...v];
+}
+
+/**
+ * Observes a random share of the grid columns of a field: every chosen channel at each drawn column
+ * (y = x + e, e ~ N(0, noiseStd^2)). Columns are drawn without replacement (partial Fisher-Yates).
+ * @param field - the true state [C, H, W]
+ * @throws DatasetError for an unknown channel, a fraction outside (0, 1], or an error std that is not > 0
+ */
+export function simulateGriddedObs(field: Field, opts: SimulateGriddedOptions): GriddedObs {
+  const [C, H, W] = field.shape;
+  const fraction = opts.fraction;
+  if (!(fraction > 0 && fraction <= 1)) {
+    throw new DatasetError('OUT_OF_RANGE', `simulateGriddedObs: fraction ${fraction} is not in (0, 1]`);
+  }
+  const chans = (opts.channels ?? field.channels.map((_, i) => i)).map((c) => {
+    const i = typeof c === 'string' ? field.channels.indexOf(c) : c;
+    if (!Number.isInteger(i) || i < 0 || i >= C) {
+      throw new DatasetError(
+        'MALFORMED_INPUT',
+        `simulateGriddedObs: unknown channel ${c} (channels: ${field.channels.join(', ')})`,
+      );
+    }
+    return i;
+  });
+  if (chans.length === 0)
+    throw new DatasetError('MALFORMED_INPUT', 'simulateGriddedObs: no channel to observe');
+  const noise = perChannel(opts.noiseStd, chans.length, 'noiseStd', new Array<number>(chans.length).fill(0));
+  const errStd = perChannel(opts.errorStd, chans.length, 'errorStd', noise);
+  errStd.forEach((s, k) => {
+    if (!(s > 0) || !Number.isFinite(s)) {
+      throw new DatasetError(
+        'OUT_OF_RANGE',
+        `simulateGriddedObs: error std ${s} of channel ${field.channels[chans[k] as number] ?? ''} is not > 0 (noise-free observations need an assumed errorStd)`,
+      );
+    }
+  });
+  if (opts.validMask !== undefined && opts.validMask.length !== H * W) {
+    throw new DatasetError(
+      'SHAPE_MISMATCH',
+      `simulateGriddedObs: validMask has length ${opts.validMask.length}, expected ${H * W}`,
+    );
+  }
+  const cells: number[] = [];
+  for (let k = 0; k < H * W; k++) if (opts.validMask === undefined || opts.validMask[k] !== 0) cells.push(k);
+  const m = Math.max(1, Math.round(fraction * cells.length));
+  for (let k = 0; k < m; k++) {
+    const r = k + opts.rng.int(cells.length - k);
+    const t = cells[k] as number;
+    cells[k] = cells[r] as number;
+    cells[r] = t;
+  }
+  const chosen = cells.slice(0, m).sort((a, b) => a - b);
+  const n = m * chans.length;
+  const channelIndex = new Int32Array(n);
+  const row = new Int32Array(n);
+  const col = new Int32Array(n);
+  const latDeg = new Float64Array(n);
+  const lonDeg = new Float64Array(n);
+  const value = new Float64Array(n);
+  const errorStd = new Float64Array(n);
+  const mask = new Uint8Array(C * H * W);
+  let o = 0;
+  for (const cell of chosen) {
+    const i = Math.floor(cell / W);
+    const j = cell % W;
+    chans.forEach((c, k) => {
+      channelIndex[o] = c;
+      row[o] = i;
+      col[o] = j;
+      latDeg[o] = field.grid.latDeg[i] as number;
+      lonDeg[o] = field.grid.lonDeg[j] as number;
+      value[o] = (field.data[c * H * W + cell] as number) + (noise[k] as number) * opts.rng.normal();
+      errorStd[o] = errStd[k] as number;
+      mask[c * H * W + cell] = 1;
+      o++;
+    });
+  }
+  return {
+    batch: {
+      validTime: opts.validTime ?? '1970-01-01T00:00:00Z',
+      channels: field.channels,
+      channelIndex,
+      latDeg,
+      lonDeg,
+      row,
+      col,
+      value,
+      errorStd,
+      qcFlags: new Uint32Array(n),
+      qcReasons: new Array<string>(n).fill(''),
+    },
+    mask,
+  };
+}
