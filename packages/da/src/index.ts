@@ -32,3 +32,5 @@ export { solve3DVar } from './var3d/var3d.js';
 export type { Var3DInput, Var3DResult } from './var3d/var3d.js';
 export { tune3DVar } from './var3d/tune.js';
 export type { Tune3DVarInput, Tune3DVarResult, Tune3DVarRow, Var3DCase } from './var3d/tune.js';
+export { etkf } from './etkf.js';
+export type { EtkfOptions } from './etkf.js';
