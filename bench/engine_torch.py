@@ -89,8 +89,9 @@ def median_ms(fn, warmup, runs, label):
         t0 = time.perf_counter()
         fn()
         out.append((time.perf_counter() - t0) * 1e3)
-        print(f"\r  pytorch {label}: run {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
-    print("", file=sys.stderr)
+        if sys.stderr.isatty():
+            print(f"\r  pytorch {label}: run {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
+    print(f"{chr(13) if sys.stderr.isatty() else ''}  pytorch {label}: run {runs}/{runs}", file=sys.stderr)
     return out
 
 
