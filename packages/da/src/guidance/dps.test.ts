@@ -87,6 +87,54 @@ describe('dpsGradient', () => {
     },
   );
 
+  it('differentiates through a non-selection operator (point observations interpolated between grid values) to 1e-3', async () => {
+    // Two "station" observations as fixed linear interpolations of state values: H is a port, not a mask.
+    const weights = [
+      [3, 0.25, 9, 0.75],
+      [14, 0.6, 20, 0.4],
+    ] as const;
+    const pointObs = {
+      operator: {
+        stateShape: [2, 3, 4],
+        size: 2,
+        apply(x: ArrayLike<number>, out: Float64Array) {
+          weights.forEach(([a, wa, b, wb], p) => (out[p] = wa * (x[a] as number) + wb * (x[b] as number)));
+          return out;
+        },
+        adjoint(r: ArrayLike<number>, out: Float64Array) {
+          out.fill(0);
+          weights.forEach(([a, wa, b, wb], p) => {
+            out[a] = (out[a] as number) + wa * (r[p] as number);
+            out[b] = (out[b] as number) + wb * (r[p] as number);
+          });
+          return out;
+        },
+      },
+      values: Float64Array.from([0.7, -0.2]),
+      std: Float64Array.from([0.3, 0.4]),
+    };
+    const t = 0.4;
+    const shape = [1, ...zShape];
+    const p2 = { obs: pointObs, decoder, vjp };
+    const z = createRng(24).fillNormal(new Float32Array(FIX_D));
+    const { grad } = await dpsGradient(z, t, await prior.denoiser(z, t, shape), shape, p2);
+    const h = 0.05;
+    let maxErr = 0;
+    let maxGrad = 0;
+    for (let j = 0; j < FIX_D; j++) {
+      const at = async (delta: number): Promise<number> => {
+        const x = Float32Array.from(z);
+        x[j] = (x[j] as number) + delta;
+        return (await dpsGradient(x, t, await prior.denoiser(x, t, shape), shape, p2)).misfit[0] as number;
+      };
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      maxErr = Math.max(maxErr, Math.abs(fd - (grad[j] as number)));
+      maxGrad = Math.max(maxGrad, Math.abs(grad[j] as number));
+    }
+    expect(maxGrad).toBeGreaterThan(0.1);
+    expect(maxErr / maxGrad).toBeLessThan(1e-3);
+  });
+
   it('returns the R^-1-weighted misfit ||y - H(D(z0_hat))||^2_{R^-1}', async () => {
     const shape = [1, ...zShape];
     const z = createRng(23).fillNormal(new Float32Array(FIX_D));
