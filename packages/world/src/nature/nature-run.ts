@@ -33,8 +33,8 @@ export interface NaturePeriods {
 
 /** Train = first 70 %, alignment = next 10 %, test = last 20 % of `count` states (in time order, no overlap). */
 export function naturePeriods(count: number): NaturePeriods {
-  const a = Math.floor(0.7 * count);
-  const b = Math.floor(0.8 * count);
+  const a = Math.round(0.7 * count);
+  const b = Math.round(0.8 * count);
   return { train: [0, a], alignment: [a, b], test: [b, count] };
 }
 

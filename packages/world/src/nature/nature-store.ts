@@ -58,7 +58,7 @@ function isoAtHours(hours: number): string {
 }
 
 function runName(seed: number, years: number): string {
-  return `qg-s${seed}-y${years}-v${NATURE_CACHE_VERSION}`;
+  return `qg-s${seed}-y${String(years).replace('.', 'p')}-v${NATURE_CACHE_VERSION}`;
 }
 
 /**
