@@ -29,7 +29,11 @@ function isMonotone(values: ArrayLike<number>): boolean {
 
 /** Converts an @alignda/tensor grid to its message. */
 export function gridToProto(grid: Grid): GridMessage {
-  const common = { latDeg: Array.from(grid.latDeg), lonDeg: Array.from(grid.lonDeg), periodicLon: grid.periodicLon };
+  const common = {
+    latDeg: Array.from(grid.latDeg),
+    lonDeg: Array.from(grid.lonDeg),
+    periodicLon: grid.periodicLon,
+  };
   if (grid.kind === 'latlon') return { ...common, kind: { $case: 'latLon', value: {} } };
   return {
     ...common,
@@ -55,20 +59,27 @@ export function gridFromProto(grid: GridMessage | undefined, path = 'grid'): Gri
   if (latDeg.length === 0) issues.push({ path: `${path}.lat_deg`, message: 'is empty' });
   else if (!allFinite(latDeg) || latDeg.some((lat) => lat < -90 || lat > 90)) {
     issues.push({ path: `${path}.lat_deg`, message: 'has values that are not finite degrees in [-90, 90]' });
-  } else if (!isMonotone(latDeg)) issues.push({ path: `${path}.lat_deg`, message: 'is not strictly monotone' });
+  } else if (!isMonotone(latDeg))
+    issues.push({ path: `${path}.lat_deg`, message: 'is not strictly monotone' });
   if (lonDeg.length === 0) issues.push({ path: `${path}.lon_deg`, message: 'is empty' });
-  else if (!allFinite(lonDeg)) issues.push({ path: `${path}.lon_deg`, message: 'has values that are not finite' });
+  else if (!allFinite(lonDeg))
+    issues.push({ path: `${path}.lon_deg`, message: 'has values that are not finite' });
   const kind = grid.kind;
-  if (kind === undefined) issues.push({ path: `${path}.kind`, message: 'is not set (lat_lon or beta_plane)' });
+  if (kind === undefined)
+    issues.push({ path: `${path}.kind`, message: 'is not set (lat_lon or beta_plane)' });
   else if (kind.$case === 'betaPlane') {
     const { dxM, dyM, f0PerS, betaPerMS } = kind.value;
     if (!(dxM > 0 && dyM > 0 && Number.isFinite(dxM) && Number.isFinite(dyM))) {
-      issues.push({ path: `${path}.beta_plane`, message: `spacing dx_m=${dxM}, dy_m=${dyM} must be finite and > 0` });
+      issues.push({
+        path: `${path}.beta_plane`,
+        message: `spacing dx_m=${dxM}, dy_m=${dyM} must be finite and > 0`,
+      });
     }
     if (!Number.isFinite(f0PerS) || !Number.isFinite(betaPerMS)) {
       issues.push({ path: `${path}.beta_plane`, message: 'f0_per_s and beta_per_m_s must be finite' });
     }
-    if (!grid.periodicLon) issues.push({ path: `${path}.periodic_lon`, message: 'must be true on a beta-plane' });
+    if (!grid.periodicLon)
+      issues.push({ path: `${path}.periodic_lon`, message: 'must be true on a beta-plane' });
   }
   if (issues.length > 0 || kind === undefined) throw new InvalidMessageError(issues);
   if (kind.$case === 'latLon') return { kind: 'latlon', latDeg, lonDeg, periodicLon: grid.periodicLon };
@@ -92,12 +103,19 @@ function layoutIssues(
   if (channels.length !== c) {
     issues.push({ path: `${path}.channels`, message: `has ${channels.length} names for C = ${c} channels` });
   }
-  if (units.length !== c) issues.push({ path: `${path}.units`, message: `has ${units.length} units for C = ${c} channels` });
+  if (units.length !== c)
+    issues.push({ path: `${path}.units`, message: `has ${units.length} units for C = ${c} channels` });
   if (grid.latDeg.length !== h) {
-    issues.push({ path: `${path}.grid.lat_deg`, message: `has ${grid.latDeg.length} latitudes for H = ${h} rows` });
+    issues.push({
+      path: `${path}.grid.lat_deg`,
+      message: `has ${grid.latDeg.length} latitudes for H = ${h} rows`,
+    });
   }
   if (grid.lonDeg.length !== w) {
-    issues.push({ path: `${path}.grid.lon_deg`, message: `has ${grid.lonDeg.length} longitudes for W = ${w} columns` });
+    issues.push({
+      path: `${path}.grid.lon_deg`,
+      message: `has ${grid.lonDeg.length} longitudes for W = ${w} columns`,
+    });
   }
   return issues;
 }

@@ -47,7 +47,9 @@ export function deadlineAfter(ms: number): Date {
 /** An interceptor that gives calls without a deadline one `ms` from the moment they start. */
 export function defaultDeadlineInterceptor(ms: number): Interceptor {
   return (options, nextCall) =>
-    new InterceptingCall(nextCall(options.deadline === undefined ? { ...options, deadline: deadlineAfter(ms) } : options));
+    new InterceptingCall(
+      nextCall(options.deadline === undefined ? { ...options, deadline: deadlineAfter(ms) } : options),
+    );
 }
 
 /**
@@ -95,7 +97,9 @@ export function unaryCall<TRequest, TResponse>(
   metadata: Metadata = new Metadata(),
 ): Promise<TResponse> {
   return new Promise((resolve, reject) => {
-    method(request, metadata, options, (error, response) => (error === null ? resolve(response) : reject(error)));
+    method(request, metadata, options, (error, response) =>
+      error === null ? resolve(response) : reject(error),
+    );
   });
 }
 

@@ -22,7 +22,8 @@ export class InvalidMessageError extends Error {
   /** @param issues - the problems found; at least one. */
   constructor(issues: readonly MessageIssue[]) {
     const shown = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((i) => `${i.path}: ${i.message}`);
-    const more = issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
+    const more =
+      issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
     super(`${shown.join('; ')}${more}`);
     this.issues = issues;
   }

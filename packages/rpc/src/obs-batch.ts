@@ -58,7 +58,10 @@ export function obsBatchIssues(
   const sameLength = (field: string, length: number, optional = false): void => {
     if (length !== n && !(optional && length === 0)) {
       const want = optional ? `0 or N = ${n}` : `N = ${n}`;
-      issues.push({ path: `${path}.${field}`, message: `has ${length} entries, expected ${want} (the length of values)` });
+      issues.push({
+        path: `${path}.${field}`,
+        message: `has ${length} entries, expected ${want} (the length of values)`,
+      });
     }
   };
   if (batch.validTime === undefined || Number.isNaN(batch.validTime.getTime())) {
@@ -102,8 +105,18 @@ export function obsBatchIssues(
     if (shape !== undefined) {
       const { height, width } = shape;
       issues.push(
-        ...entryIssues(`${path}.grid_points.row`, locations.value.row, (r) => r < height, `is outside [0, ${height})`),
-        ...entryIssues(`${path}.grid_points.col`, locations.value.col, (c) => c < width, `is outside [0, ${width})`),
+        ...entryIssues(
+          `${path}.grid_points.row`,
+          locations.value.row,
+          (r) => r < height,
+          `is outside [0, ${height})`,
+        ),
+        ...entryIssues(
+          `${path}.grid_points.col`,
+          locations.value.col,
+          (c) => c < width,
+          `is outside [0, ${width})`,
+        ),
       );
     }
   }

@@ -40,7 +40,12 @@ export function elementCount(shape: readonly number[], path = 'tensor.shape'): n
   return count;
 }
 
-function encode(data: Float32Array | Float64Array, shape: readonly number[], dtype: Dtype, path: string): Tensor {
+function encode(
+  data: Float32Array | Float64Array,
+  shape: readonly number[],
+  dtype: Dtype,
+  path: string,
+): Tensor {
   const count = elementCount(shape, `${path}.shape`);
   if (data.length !== count) {
     invalidMessage(path, `${data.length} values do not fill shape ${formatShape(shape)} (${count} elements)`);
@@ -86,7 +91,11 @@ function checkTensor(tensor: Tensor | undefined, dtype: Dtype, path: string): Te
 }
 
 /** Checks `shape` against an expected one, where `null` matches any size. */
-function checkShape(shape: readonly number[], expected: readonly (number | null)[] | undefined, path: string): void {
+function checkShape(
+  shape: readonly number[],
+  expected: readonly (number | null)[] | undefined,
+  path: string,
+): void {
   if (expected === undefined) return;
   const ok = shape.length === expected.length && expected.every((dim, i) => dim === null || dim === shape[i]);
   if (!ok) {

@@ -30,8 +30,10 @@ export function copyAsLittleEndian(
   itemSize: number,
   littleEndianHost: boolean = HOST_IS_LITTLE_ENDIAN,
 ): Uint8Array {
-  // slice() copies into a fresh, aligned ArrayBuffer of exactly this length.
-  const out = hostOrLittle.slice();
+  // A fresh ArrayBuffer of exactly this length (so aligned, offset 0). Not slice(): on a Node Buffer,
+  // which protobuf decoding of a gRPC message hands out, slice() is a view into a shared pool.
+  const out = new Uint8Array(hostOrLittle.byteLength);
+  out.set(hostOrLittle);
   if (!littleEndianHost) swapBytesInPlace(out, itemSize);
   return out;
 }
