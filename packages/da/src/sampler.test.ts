@@ -94,6 +94,21 @@ describe('sample: seeds, batching, progress and cancellation', () => {
     expect(all.shape).toEqual([6, ...zShape]);
   });
 
+  it('accepts asynchronous ports (as ONNX sessions are) with the same result as synchronous ones', async () => {
+    const asyncDenoiser: Denoiser = async (z, t, shape) => {
+      await Promise.resolve();
+      return prior.denoiser(z, t, shape);
+    };
+    const sync = await run({ members: 2 });
+    const viaPromise = await sample(asyncDenoiser, exactGaussianGuidance(prior, obs), {
+      zShape,
+      steps: 8,
+      seed: 5,
+      members: 2,
+    });
+    expect(Array.from(viaPromise.data)).toEqual(Array.from(sync.data));
+  });
+
   it('repeats exactly with the same seed and differs with another seed or member', async () => {
     const a = await run({ members: 2 });
     const b = await run({ members: 2 });
