@@ -6,15 +6,13 @@
  *   npm run -w @alignda/rpc generate          # rewrite src/generated
  *   npm run -w @alignda/rpc check:generated   # exit 1 when src/generated is stale
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RPC_PACKAGE_DIR, runBuf } from './buf.js';
 
-/** packages/rpc, where buf.gen.yaml lives and whose paths it uses. */
-export const RPC_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The committed generated code. */
 export const GENERATED_DIR = join(RPC_PACKAGE_DIR, 'src', 'generated');
 
@@ -26,19 +24,13 @@ const require = createRequire(import.meta.url);
  * @param outputBase - folder under which `src/generated` is (re)created. @defaultValue packages/rpc
  */
 export function generate(outputBase: string = RPC_PACKAGE_DIR): void {
-  // The buf npm package ships a JS launcher for the platform binary; run it with this Node.
-  const bufLauncher = require.resolve('@bufbuild/buf/bin/buf');
   // buf finds `local: protoc-gen-ts_proto` on PATH; the ts-proto package root holds that executable.
   const tsProtoDir = dirname(require.resolve('ts-proto/package.json'));
-  execFileSync(
-    process.execPath,
-    [bufLauncher, 'generate', '--template', 'buf.gen.yaml', '--output', outputBase],
-    {
-      cwd: RPC_PACKAGE_DIR,
-      env: { ...process.env, PATH: [tsProtoDir, process.env['PATH'] ?? ''].join(delimiter) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+  const result = runBuf(['generate', '--template', 'buf.gen.yaml', '--output', outputBase], {
+    cwd: RPC_PACKAGE_DIR,
+    pathPrefix: [tsProtoDir],
+  });
+  if (result.status !== 0) throw new Error(`buf generate failed (exit ${result.status}):\n${result.output}`);
 }
 
 /** Relative paths of every file under `root`, sorted. */
