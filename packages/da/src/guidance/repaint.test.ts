@@ -47,6 +47,32 @@ describe('latent Repaint with the identity autoencoder', () => {
     x.forEach((v, g) => expect(v).toBe(observed.get(g) ?? -5));
   });
 
+  it('with per-element blend weights equal to the mask, pins the observed latents to y + sigma(0) n and leaves the others free', async () => {
+    const obs = fixtureObs();
+    const mask = new Float32Array(16);
+    for (const g of obs.gridIndex ?? []) mask[g] = 1;
+    const guidance = repaint({ obs, encoder: identityCodec, decoder: identityCodec, blend: mask });
+    const z = await sample(prior.denoiser, guidance, { zShape, members: 20, corrections: 0, seed: 43 });
+    let pinned = 0;
+    let spreadFree = 0;
+    for (let i = 0; i < 20; i++) {
+      obs.gridIndex?.forEach(
+        (g, p) =>
+          (pinned = Math.max(pinned, Math.abs((z.data[i * 16 + g] as number) - (obs.values[p] as number)))),
+      );
+      spreadFree += Math.abs((z.data[i * 16] as number) - (z.data[16] as number)); // index 0 is unobserved
+    }
+    expect(pinned).toBeLessThan(0.005); // 5 sigma(0)
+    expect(spreadFree / 19).toBeGreaterThan(0.1);
+    await expect(
+      sample(
+        prior.denoiser,
+        repaint({ obs, encoder: identityCodec, decoder: identityCodec, blend: new Float32Array(3) }),
+        { zShape, seed: 1 },
+      ),
+    ).rejects.toThrow(/blend has 3 weights but the latent \[1, 4, 4\] has 16/);
+  });
+
   it('refuses point observations without a grid mask, and blend weights outside [0, 1]', () => {
     const { gridIndex: _drop, ...point } = fixtureObs();
     const pointObs: Observations = point;
