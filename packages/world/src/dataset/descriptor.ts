@@ -205,7 +205,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 export function parseDatasetDescriptor(input: unknown, label = 'unnamed'): DatasetDescriptor {
   const result = datasetDescriptorSchema.safeParse(input, {
     error: (iss) => {
-      if (iss.input === undefined && iss.code === 'invalid_type') return 'is required';
+      if (iss.input === undefined && (iss.code === 'invalid_type' || iss.code === 'invalid_union'))
+        return 'is required';
       if (iss.code === 'unrecognized_keys') return `has unknown field(s) ${iss.keys.join(', ')}`;
       return undefined;
     },
