@@ -187,6 +187,18 @@ async function roundTripEveryModel(db: Db): Promise<number> {
   await expect(
     db.job.create({ data: { idempotencyKey: 'key-1', kind: 'assimilate', request: {} } }),
   ).rejects.toThrow();
+  // Foreign keys are enforced (SQLite needs PRAGMA foreign_keys, which the adapter turns on).
+  await expect(
+    db.observationBatch.create({
+      data: {
+        datasetId: 'missing',
+        validTime: t('2026-01-01T00:00:00.000Z'),
+        source: 's',
+        count: 1,
+        artifactPath: 'x',
+      },
+    }),
+  ).rejects.toThrow(/Foreign key constraint/);
   return reads.length;
 }
 
