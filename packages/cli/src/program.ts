@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
 
 /**
  * Builds the `alignda` command tree. Each command lives in its own file under `commands/` and is
@@ -8,5 +9,6 @@ export function buildProgram(): Command {
   const program = new Command('alignda')
     .description('alignda: score-based atmospheric data assimilation in a learned latent space')
     .showHelpAfterError();
+  registerDemoCommand(program);
   return program;
 }
