@@ -139,6 +139,30 @@ function latLabel(lat: number): string {
   return `${formatValue(Math.abs(lat))}${lat >= 0 ? 'N' : 'S'}`;
 }
 
+/** `75N-15N 200E-330E`: the extent of the valid (unmasked) area, or of the whole grid. */
+function extentLabel(
+  lat: Float64Array,
+  lon: Float64Array,
+  W: number,
+  mask?: Uint8Array | Float32Array,
+): string {
+  let latLo = Infinity;
+  let latHi = -Infinity;
+  let lonLo = Infinity;
+  let lonHi = -Infinity;
+  for (let i = 0; i < lat.length; i++) {
+    for (let j = 0; j < W; j++) {
+      if (mask !== undefined && (mask[i * W + j] ?? 0) === 0) continue;
+      latLo = Math.min(latLo, lat[i] as number);
+      latHi = Math.max(latHi, lat[i] as number);
+      lonLo = Math.min(lonLo, lon[j] as number);
+      lonHi = Math.max(lonHi, lon[j] as number);
+    }
+  }
+  if (latLo > latHi) return 'no valid cell';
+  return `${latLabel(latHi)}-${latLabel(latLo)} ${formatValue(lonLo)}E-${formatValue(lonHi)}E`;
+}
+
 /**
  * Renders a map as a raster: title, the field (nearest-neighbour scaled, north up), a colorbar with
  * vmin / mid / vmax, and a footer with the valid min/max and the grid extent.
@@ -159,10 +183,7 @@ export function renderFieldRaster(field: Field2d, opts: RenderFieldOptions = {})
 
   const barLabels = [formatValue(vmax), formatValue((vmin + vmax) / 2), formatValue(vmin)];
   const footer1 = `min ${formatValue(range.min)} max ${formatValue(range.max)}${opts.units ? ` ${opts.units}` : ''}`;
-  const footer2 =
-    lat !== undefined && lon !== undefined
-      ? `${latLabel(Math.max(lat[0] as number, lat[H - 1] as number))}-${latLabel(Math.min(lat[0] as number, lat[H - 1] as number))} ${formatValue(Math.min(lon[0] as number, lon[W - 1] as number))}E-${formatValue(Math.max(lon[0] as number, lon[W - 1] as number))}E`
-      : '';
+  const footer2 = lat !== undefined && lon !== undefined ? extentLabel(lat, lon, W, opts.mask) : '';
   const title = opts.title ?? '';
   const mapW = W * s;
   const mapH = H * s;
