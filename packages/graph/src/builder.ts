@@ -30,6 +30,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
   readonly outputPadding?: number | readonly number[];
 }
 
+/** Explicit names for a node and its outputs (generated, stable names otherwise). */
+export interface NodeNames {
+  readonly node?: string;
+  readonly outputs?: readonly string[];
+}
+
 /** Options of {@link GraphBuilder}. */
 export interface GraphBuilderOptions {
   /** Graph name (ONNX graph name). @defaultValue 'graph' */
@@ -151,8 +157,7 @@ export class GraphBuilder {
     this.#own(v);
     let out = v;
     if (name !== undefined && name !== v.name) {
-      this.#claim(name);
-      [out] = this.#emit('Identity', [v], {}, [name]) as [Value];
+      [out] = this.#emit('Identity', [v], {}, { node: name, outputs: [name] }) as [Value];
     }
     this.#outputs.push(out);
     return out;
@@ -165,12 +170,16 @@ export class GraphBuilder {
     }
   }
 
-  #emit(op: string, inputs: readonly (Value | undefined)[], attrs: Record<string, AttrValue>, outNames?: readonly string[]): Value[] {
-    const name = outNames?.[0] ?? this.#fresh(op);
+  #emit(op: string, inputs: readonly (Value | undefined)[], attrs: Record<string, AttrValue>, names: NodeNames = {}): Value[] {
+    const name = names.node ?? this.#fresh(op);
     for (const v of inputs) if (v !== undefined) this.#own(v);
     const specs = checkNode(op, name, inputs, attrs);
+    if (names.outputs !== undefined && names.outputs.length !== specs.length) {
+      throw new GraphError('INVALID_ATTRIBUTE', `${op} node '${name}': has ${specs.length} outputs, ${names.outputs.length} names given`, { node: name });
+    }
+    for (const o of names.outputs ?? []) this.#claim(o);
     const outs = specs.map((s, i) => {
-      const vname = outNames?.[i] ?? (specs.length === 1 ? name : `${name}:${i}`);
+      const vname = names.outputs?.[i] ?? (specs.length === 1 ? name : `${name}:${i}`);
       const v: Value = { name: vname, dtype: s.dtype, shape: s.shape };
       this.#values.set(vname, v);
       return v;
@@ -183,8 +192,8 @@ export class GraphBuilder {
    * Applies any supported op by ONNX op_type (see `OP_TYPES`), with static attributes; returns its outputs.
    * Unknown ops or attributes, wrong arity and shape mismatches throw a `GraphError` naming the node.
    */
-  op(type: string, inputs: readonly (Value | undefined)[], attrs: Readonly<Record<string, AttrValue>> = {}): Value[] {
-    return this.#emit(type, inputs, { ...attrs });
+  op(type: string, inputs: readonly (Value | undefined)[], attrs: Readonly<Record<string, AttrValue>> = {}, names: NodeNames = {}): Value[] {
+    return this.#emit(type, inputs, { ...attrs }, names);
   }
 
   #one(type: string, inputs: readonly (Value | undefined)[], attrs: Record<string, AttrValue> = {}): Value {

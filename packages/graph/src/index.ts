@@ -1,5 +1,5 @@
 export { GraphBuilder } from './builder.js';
-export type { Conv2dOptions, ConvTranspose2dOptions, GraphBuilderOptions, Operand } from './builder.js';
+export type { Conv2dOptions, ConvTranspose2dOptions, GraphBuilderOptions, NodeNames, Operand } from './builder.js';
 export { Graph } from './graph.js';
 export type { ConstSpec, GraphNode, GraphParts, ParamSpec } from './graph.js';
 export { fans } from './init.js';
@@ -12,5 +12,7 @@ export type { ExecutionProvider, ExecutionProviderChoice, Feed, OptimizationLeve
 export { GRAPH_ERROR_CODES, GraphError } from './errors.js';
 export type { GraphErrorCode } from './errors.js';
 export { OP_TYPES } from './internal/registry.js';
+export { graphFromSpec } from './spec.js';
+export type { GraphSpec, NodeSpec } from './spec.js';
 export { numel } from './types.js';
 export type { AttrValue, DType, Shape, TensorData, TypedArray, Value } from './types.js';

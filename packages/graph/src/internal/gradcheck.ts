@@ -26,7 +26,7 @@ export interface DrawSpec {
 export interface CheckBuilder {
   readonly b: GraphBuilder;
   /** Declares a float32 input; `wrt` inputs are differentiated (default true). */
-  input(name: string, shape: Shape, draw?: DrawSpec, wrt?: boolean): Value;
+  readonly input: (name: string, shape: Shape, draw?: DrawSpec, wrt?: boolean) => Value;
 }
 
 /** Result of one check: the worst element, for messages. */
@@ -59,7 +59,7 @@ export async function gradCheck(define: (c: CheckBuilder) => Value, seed: number
   const wrt: string[] = [];
   const out = define({
     b,
-    input(name, shape, d, isWrt = true) {
+    input: (name, shape, d, isWrt = true) => {
       const v = b.input(name, 'float32', shape);
       feeds[name] = draw(rng, numel(shape), d);
       if (isWrt) wrt.push(name);
