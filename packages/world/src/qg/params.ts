@@ -17,9 +17,14 @@ export interface QgParams {
   readonly lonSpanDeg: number;
   /** First baroclinic deformation radius rd (1/rd^2 = F1 + F2), m. @defaultValue 7.5e5 — mid-latitude troposphere, 700-1000 km */
   readonly deformationRadiusM: number;
-  /** Imposed upper-layer mean zonal wind U1, m/s. @defaultValue 25 — upper-tropospheric westerlies */
+  /** Imposed upper-layer mean zonal wind U1, m/s. @defaultValue 22 — upper-tropospheric westerlies */
   readonly uUpperMPerS: number;
-  /** Imposed lower-layer mean zonal wind U2, m/s. @defaultValue 5 — shear U1-U2 = 20 m/s gives ~36 K across 50 deg of latitude, 1.1 x the beta-critical shear 2 beta rd^2 */
+  /**
+   * Imposed lower-layer mean zonal wind U2, m/s. @defaultValue 5 — shear U1 - U2 = 17 m/s: ~31 K of layer
+   * temperature across 50 deg of latitude, and 0.93 x the inviscid beta-critical shear 2 beta rd^2 = 18.2 m/s
+   * (the mid-latitude troposphere sits near two-layer criticality, Stone 1978); the bottom drag makes it
+   * unstable (Holopainen 1961) and keeps upper-level eddy winds near 15 m/s rms (20 m/s shear gave 24 m/s).
+   */
   readonly uLowerMPerS: number;
   /** Linear bottom (Ekman) drag on the lower-layer perturbation vorticity, 1/s. @defaultValue 1/(2 days) — boundary-layer spin-down time */
   readonly dragPerS: number;
@@ -49,7 +54,7 @@ export const DEFAULT_QG_PARAMS: QgParams = Object.freeze({
   latNorthDeg: 70,
   lonSpanDeg: 180,
   deformationRadiusM: 7.5e5,
-  uUpperMPerS: 25,
+  uUpperMPerS: 22,
   uLowerMPerS: 5,
   dragPerS: 1 / (2 * 86_400),
   hyperviscosityTimeS: 3 * 3600,
