@@ -7,7 +7,7 @@
  * graph's forward, medians after warm-up, the ratio alignda/PyTorch and GFLOP/s; then a gradient
  * cross-check against PyTorch in float32 and float64.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,7 +78,7 @@ export async function main(args: readonly string[]): Promise<void> {
   const infer = buildAutoencoder(seed, false);
   const names = train.graph.params.map((p) => p.name);
   const gradGraph = grad(train.graph, 'loss', names);
-  const params = train.graph.initialParams() as ParamMap;
+  const params = train.graph.initialParams();
   const n = INPUT_SHAPE.reduce((a, d) => a * d, 1);
   const x = createRng(seed + 1).fillNormal(new Float32Array(n));
   const y = x; // an autoencoder reconstructs its input
@@ -119,7 +119,6 @@ export async function main(args: readonly string[]): Promise<void> {
           .join(' ')})...`,
       );
       torch = await runTorch({ inPath, outPath, warmup, runs, ...ADAMW });
-      const { readFileSync } = await import('node:fs');
       torchGrads = decodeSafetensors(readFileSync(outPath)).tensors;
     }
   } finally {

@@ -12,7 +12,6 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Ema } from './ema.js';
 import { warmupCosineSchedule } from './lr-schedule.js';
 import { cloneParams } from './param-map.js';
-import type { ParamMap } from './param-map.js';
 import { attentionBlock, convNet, evaluate, teacherData, trainer, trainSteps } from './test-models.js';
 import type { RegressionModel } from './test-models.js';
 
@@ -30,7 +29,7 @@ afterAll(async () => {
 async function fit(model: (seed: number) => RegressionModel, steps: number, peakLr: number) {
   const data = await teacherData(model, TEACHER_SEED, DATA_SEED);
   const t = await trainer(model(STUDENT_SEED));
-  const params = t.model.graph.initialParams() as ParamMap;
+  const params = t.model.graph.initialParams();
   const opt = new AdamW(params, { weightDecay: 0 });
   const before = await evaluate(t, params, data, HELD_OUT);
   await trainSteps(
@@ -65,7 +64,7 @@ describe('training with AdamW on onnxruntime gradients', () => {
     const data = await teacherData(convNet, TEACHER_SEED, DATA_SEED);
     const t = await trainer(convNet(STUDENT_SEED));
     const lr = warmupCosineSchedule({ peakLr: 1e-2, warmupSteps: 5, totalSteps: 60 });
-    const params = t.model.graph.initialParams() as ParamMap;
+    const params = t.model.graph.initialParams();
     const opt = new AdamW(params, { weightDecay: 0.01 });
     const ema = new Ema(params, { decay: 0.9 });
     await trainSteps(t, params, opt, data, 0, 40, lr);
@@ -115,7 +114,7 @@ describe('training with AdamW on onnxruntime gradients', () => {
     it(`exports a frozen inference graph of the trained ${label} that reproduces the training graph's forward to 1e-6`, async () => {
       const data = await teacherData(model, TEACHER_SEED, DATA_SEED);
       const t = await trainer(model(STUDENT_SEED));
-      const params = t.model.graph.initialParams() as ParamMap;
+      const params = t.model.graph.initialParams();
       await trainSteps(t, params, new AdamW(params), data, 0, 30, () => 1e-2);
       const { x, y } = await data(-1);
       const training = await createSession(t.model.graph);
