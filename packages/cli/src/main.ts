@@ -1,3 +1,4 @@
+import { formatStartupError } from '@alignda/config';
 import { buildProgram } from './program.js';
 
 // Process wiring only: parse argv, run, and turn any failure into one line (no stack trace unless
@@ -6,6 +7,6 @@ try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
   if (process.env.ALIGNDA_DEBUG) console.error(err);
-  else console.error(`alignda: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`alignda: ${formatStartupError(err)}`);
   process.exitCode = 1;
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
 
 /**
@@ -10,5 +11,6 @@ export function buildProgram(): Command {
     .description('alignda: score-based atmospheric data assimilation in a learned latent space')
     .showHelpAfterError();
   registerDemoCommand(program);
+  registerCheckCommand(program);
   return program;
 }

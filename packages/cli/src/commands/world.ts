@@ -10,7 +10,7 @@ import {
 } from '@alignda/world';
 import type { RenderPanel } from '@alignda/world';
 import { SingleBar, Presets } from 'cli-progress';
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 
 const SPARK = '▁▂▃▄▅▆▇█';
