@@ -1,4 +1,4 @@
-export { DatasetError, DATASET_ERROR_CODES } from './dataset/dataset-error.js';
+export { DatasetError, DATASET_ERROR_CODES, APP_CODE_BY_DATASET_CODE } from './dataset/dataset-error.js';
 export type { DatasetErrorCode } from './dataset/dataset-error.js';
 export {
   datasetDescriptorSchema,
@@ -74,3 +74,5 @@ export { simulateGriddedObs } from './obs/simulate-gridded.js';
 export type { GriddedObs, SimulateGriddedOptions } from './obs/simulate-gridded.js';
 export { KNOWN_STATIONS, parseStationCsv, readStationCsv, stationObsBatch } from './obs/stations.js';
 export type { Station, StationDay, StationFile } from './obs/stations.js';
+export { natureStats } from './nature/nature-stats.js';
+export type { NatureStats } from './nature/nature-stats.js';

@@ -1,6 +1,9 @@
+import { AppError } from '@alignda/errors';
+import type { AppErrorCode } from '@alignda/errors';
+
 /**
- * Stable error codes of the dataset layer. The platform's AppError maps these at the edges
- * (all are client errors: a bad descriptor or a bad file, never a retryable fault).
+ * Why a dataset, observation or rendering call failed: the specific reason behind the platform code.
+ * Every reason is a client fault (a bad descriptor, file, observation or argument), never retryable.
  */
 export const DATASET_ERROR_CODES = [
   /** The descriptor JSON does not match the schema. */
@@ -9,32 +12,47 @@ export const DATASET_ERROR_CODES = [
   'SOURCE_NOT_FOUND',
   /** A declared variable or coordinate is absent from the file. */
   'VARIABLE_MISSING',
-  /** Variable, coordinate or target shapes are inconsistent. */
+  /** Variable, coordinate, grid or target shapes are inconsistent. */
   'SHAPE_MISMATCH',
   /** NaN or infinite values in a read slice. */
   'NON_FINITE_VALUES',
-  /** A time index or range outside the dataset. */
+  /** An index, range, fraction or option outside its allowed values. */
   'OUT_OF_RANGE',
-  /** A dataset name is unknown to the registry, or registered twice. */
+  /** A dataset name is not registered. */
   'UNKNOWN_DATASET',
-  /** A malformed row or value in an observation file. */
+  /** A dataset name is already taken by a built-in dataset. */
+  'DATASET_EXISTS',
+  /** A malformed row, value or batch (observations, CSV, CF attributes). */
   'MALFORMED_INPUT',
 ] as const;
 
 /** One of {@link DATASET_ERROR_CODES}. */
 export type DatasetErrorCode = (typeof DATASET_ERROR_CODES)[number];
 
+/** The platform code (`@alignda/errors`) each reason maps to; exhaustive. */
+export const APP_CODE_BY_DATASET_CODE: Readonly<Record<DatasetErrorCode, AppErrorCode>> = {
+  DESCRIPTOR_INVALID: 'INVALID_ARGUMENT',
+  SOURCE_NOT_FOUND: 'NOT_FOUND',
+  VARIABLE_MISSING: 'INVALID_ARGUMENT',
+  SHAPE_MISMATCH: 'INVALID_ARGUMENT',
+  NON_FINITE_VALUES: 'INVALID_ARGUMENT',
+  OUT_OF_RANGE: 'INVALID_ARGUMENT',
+  UNKNOWN_DATASET: 'NOT_FOUND',
+  DATASET_EXISTS: 'ALREADY_EXISTS',
+  MALFORMED_INPUT: 'INVALID_ARGUMENT',
+};
+
 /**
- * The one error type of `@alignda/world`'s dataset, observation and rendering code. The message is one
- * line that names the dataset and the offending field, e.g.
+ * The `AppError` of `@alignda/world`'s dataset, observation and rendering code: `code` is the platform
+ * code the edges map to a status, `reason` the specific dataset reason (also in `details.reason`). The
+ * message is one line naming the dataset and the offending field, e.g.
  * `descriptor ncep-air: variables[0].units is required`.
  */
-export class DatasetError extends Error {
-  override readonly name = 'DatasetError';
-  readonly code: DatasetErrorCode;
+export class DatasetError extends AppError {
+  readonly reason: DatasetErrorCode;
 
-  constructor(code: DatasetErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(reason: DatasetErrorCode, message: string, options?: { cause?: unknown }) {
+    super(APP_CODE_BY_DATASET_CODE[reason], message, { details: { reason }, cause: options?.cause });
+    this.reason = reason;
   }
 }

@@ -19,7 +19,8 @@ function messageOf(input: unknown): string {
     parseDatasetDescriptor(input, 'file-label');
   } catch (err) {
     expect(err).toBeInstanceOf(DatasetError);
-    expect((err as DatasetError).code).toBe('DESCRIPTOR_INVALID');
+    expect((err as DatasetError).reason).toBe('DESCRIPTOR_INVALID');
+    expect((err as DatasetError).code).toBe('INVALID_ARGUMENT');
     return (err as Error).message;
   }
   throw new Error('expected the descriptor to be rejected');

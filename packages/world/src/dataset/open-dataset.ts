@@ -161,7 +161,7 @@ export async function openDataset(
     src = await openSource(d.source.format, sourcePath);
   } catch (err) {
     throw new DatasetError(
-      err instanceof DatasetError ? err.code : 'SOURCE_NOT_FOUND',
+      err instanceof DatasetError ? err.reason : 'SOURCE_NOT_FOUND',
       `dataset ${d.name}: ${(err as Error).message}`,
       { cause: err },
     );

@@ -90,7 +90,7 @@ async function codeAndMessage(p: Promise<unknown>): Promise<[string, string]> {
     await p;
   } catch (err) {
     expect(err).toBeInstanceOf(DatasetError);
-    return [(err as DatasetError).code, (err as Error).message];
+    return [(err as DatasetError).reason, (err as Error).message];
   }
   throw new Error('expected a rejection');
 }
@@ -187,6 +187,12 @@ describe('dataset registry', () => {
       'descriptor tiny: time is required',
     ]);
     expect(() => reg.get('nope')).toThrow('dataset nope is not registered (known: ncep-air, ncep-air-nc)');
+    await writeFile(path.join(dir, 'taken.json'), JSON.stringify(descriptor({ name: 'ncep-air' })));
+    const [reason, taken] = await codeAndMessage(reg.registerDataset(path.join(dir, 'taken.json')));
+    expect([reason, taken]).toEqual([
+      'DATASET_EXISTS',
+      'dataset ncep-air: the name belongs to a built-in dataset',
+    ]);
   });
 
   it('registers a user netCDF3 file by absolute path', async (ctx) => {

@@ -110,7 +110,7 @@ export function createDatasetRegistry(opts: DatasetRegistryOptions = {}): Datase
   ): Promise<DatasetEntry> => {
     if (entries.get(descriptor.name)?.builtin) {
       throw new DatasetError(
-        'UNKNOWN_DATASET',
+        'DATASET_EXISTS',
         `dataset ${descriptor.name}: the name belongs to a built-in dataset`,
       );
     }
