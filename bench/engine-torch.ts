@@ -52,7 +52,12 @@ export async function ensureTorch(log: (line: string) => void): Promise<void> {
       encoding: 'utf8',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
-    if (r.status === 0 && hasTorch(python)) return;
+    if (r.status === 0) {
+      if (hasTorch(python)) return;
+      throw new Error(
+        `python3-torch is installed but 'import torch' fails for ${python}; point ALIGNDA_BENCH_PYTHON at Debian's /usr/bin/python3`,
+      );
+    }
     const err = `${r.stderr}`;
     if (/lock/i.test(err)) {
       log(`  dpkg lock held by another process; retrying in 15 s (attempt ${attempt}/20)`);

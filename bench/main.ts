@@ -36,6 +36,6 @@ async function run(): Promise<void> {
 }
 
 run().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof Error ? `bench: ${err.message}` : err);
   process.exitCode = 1;
 });
