@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { createDatasetRegistry } from '../dataset/registry.js';
 import { bilinearOperator } from './bilinear.js';
+import { validateObsBatch } from './obs-batch.js';
 import { parseStationCsv, readStationCsv, stationObsBatch } from './stations.js';
 
 const repoRoot = path.resolve(fileURLToPath(import.meta.url), '../../../../..');
@@ -132,5 +133,37 @@ describe('the station file against NCEP air temperature (README facts)', () => {
       expect(s.bias).toBeGreaterThan(-3);
       expect(s.bias).toBeLessThan(-1);
     }
+  });
+
+  it('rejects stations outside the NCEP domain or in its padded band with reasons, keeping the others', async (ctx) => {
+    ctx.skip(!haveData, skipNote);
+    const ds = await createDatasetRegistry({ dataDir }).open('ncep-air');
+    const { days } = parseStationCsv(
+      [
+        'location,date,temp_max,temp_min',
+        'Seattle,2013-01-01,10,0',
+        'Tokyo,2013-01-01,10,0',
+        'Reykjavik,2013-01-01,10,0',
+      ].join('\n'),
+      [
+        { id: 'SEA', name: 'Seattle', latDeg: 47.45, lonDeg: 237.69 },
+        // West of 200E: outside even the padded model grid (187.5E .. 345E).
+        { id: 'TYO', name: 'Tokyo', latDeg: 35.7, lonDeg: 139.7 },
+        // -21.9E = 338.1E: inside the 32 x 64 model grid but in the padded band east of 330E.
+        { id: 'REK', name: 'Reykjavik', latDeg: 64.1, lonDeg: -21.9 },
+      ],
+    );
+    const { accepted, rejected } = validateObsBatch(
+      stationObsBatch(days, '2013-01-01', ds.channels, 't', 2),
+      {
+        grid: ds.grid,
+        validMask: ds.validMask,
+      },
+    );
+    expect(Array.from(accepted)).toEqual([0]);
+    expect(rejected.map((r) => r.reason)).toEqual([
+      "longitude 139.7 outside the grid's 187.5..345E",
+      "location (64.1, -21.9) is in the grid's padded (invalid) area",
+    ]);
   });
 });
