@@ -11,6 +11,7 @@ import { openDataset } from '../dataset/open-dataset.js';
 import { forecastModel } from '../qg/forecast-model.js';
 import { generateNatureRun, naturePeriods } from './nature-run.js';
 import { loadOrGenerateNatureRun, openNatureRun } from './nature-store.js';
+import { natureStats } from './nature-stats.js';
 
 const HW = 32 * 64;
 
@@ -66,6 +67,14 @@ describe('nature run', () => {
     expect(opened.times[1]?.toISOString()).toBe('2001-01-01T06:00:00.000Z');
     expect((await opened.read(7)).data).toEqual(run.state(7).data);
     expect(opened.period('test')).toEqual({ start: run.periods.test[0], end: run.periods.test[1] });
+    // Statistics: the perturbation is periodic, so the domain-mean winds are exactly the imposed U_i and 0.
+    const stats = natureStats(run);
+    const mean = (name: string): number => stats.channels.find((c) => c.name === name)?.mean ?? Number.NaN;
+    expect(mean('u_upper')).toBeCloseTo(22, 4);
+    expect(mean('u_lower')).toBeCloseTo(5, 4);
+    expect(mean('v_upper')).toBeCloseTo(0, 4);
+    expect(stats.eke).toHaveLength(15);
+    expect(stats.dominantWavelengthKm * stats.dominantWavenumber).toBeCloseTo((64 * run.grid.dxM) / 1000, 6);
   });
 
   it('holds the hydrostatic relation exactly: T = (Phi_upper - Phi_lower) / (R_d ln 3) to float32 rounding', () => {
