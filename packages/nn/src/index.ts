@@ -1,0 +1,63 @@
+/**
+ * @alignda/nn: layers and the three model families of the latent DA method (METHOD.md section 2) as
+ * `@alignda/graph` builders — a convolutional VAE, a forecast emulator and a background-conditioned latent
+ * score network — each with training, inference and initial-parameter functions.
+ *
+ * @packageDocumentation
+ */
+export {
+  attention,
+  attentionBlock,
+  conv2d,
+  downsample,
+  fromTokens,
+  groupNorm,
+  linear,
+  mse,
+  param,
+  paramSeed,
+  resBlock,
+  silu,
+  sinusoidalEmbedding,
+  timeEmbedding,
+  toTokens,
+  upsample,
+} from './layers.js';
+export type { ConvOptions, Ctx } from './layers.js';
+export { parameterCount, trainingGraph } from './model.js';
+export type { TrainingGraph } from './model.js';
+export {
+  VAE_DEFAULTS,
+  VAE_PRESETS,
+  buildVaeDecode,
+  buildVaeEncode,
+  buildVaeForward,
+  buildVaeTraining,
+  vaeDecoder,
+  vaeEncoder,
+  vaeInitialParams,
+  vaeLatentShape,
+} from './vae.js';
+export type { VaeConfig } from './vae.js';
+export {
+  EMULATOR_DEFAULTS,
+  EMULATOR_PRESETS,
+  buildEmulatorForward,
+  buildEmulatorStep,
+  buildEmulatorTraining,
+  emulatorInitialParams,
+  emulatorStep,
+} from './emulator.js';
+export type { EmulatorConfig } from './emulator.js';
+export {
+  DPS_GRAD_OUTPUT,
+  SCORE_DEFAULTS,
+  SCORE_PRESETS,
+  buildDpsHelper,
+  buildScoreEps,
+  buildScoreForward,
+  buildScoreTraining,
+  scoreInitialParams,
+  scoreNet,
+} from './score.js';
+export type { ScoreConfig } from './score.js';

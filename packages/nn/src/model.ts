@@ -1,0 +1,26 @@
+/** What every model family's training builder returns. */
+import { grad, gradName } from '@alignda/graph';
+import type { Graph } from '@alignda/graph';
+
+/** A forward graph with a scalar output `loss`, and its gradient graph. */
+export interface TrainingGraph {
+  /** Forward graph: data inputs, parameters, `loss` and the family's diagnostic outputs. */
+  readonly forward: Graph;
+  /** `forward` plus one output `grad/<param>` per parameter (see `gradName`), for the optimiser. */
+  readonly graph: Graph;
+  /** Parameter names in declaration order (the optimiser's layout). */
+  readonly params: readonly string[];
+  /** Output name of each parameter's gradient, in the order of `params`. */
+  readonly gradOutputs: readonly string[];
+}
+
+/** Differentiates `forward`'s `loss` output with respect to every parameter. */
+export function trainingGraph(forward: Graph): TrainingGraph {
+  const params = forward.params.map((p) => p.name);
+  return { forward, graph: grad(forward, 'loss', params), params, gradOutputs: params.map(gradName) };
+}
+
+/** Number of scalar parameters of a graph. */
+export function parameterCount(graph: Graph): number {
+  return graph.params.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+}
