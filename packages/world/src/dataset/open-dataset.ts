@@ -219,6 +219,14 @@ export async function openDataset(
   const placement = centredPlacement(H, W, tgtH, tgtW);
   const validMask = placementMask(placement);
   const sourceGrid = makeGrid(d, lat, lon);
+  const tgtLat = placeAxis(lat, placement.rowOffset, tgtH);
+  if (tgtLat.some((x) => Math.abs(x) > 90)) {
+    fail(
+      d,
+      'SHAPE_MISMATCH',
+      `target.height ${tgtH} pads the ${H} stored latitudes beyond the pole (to ${tgtLat[0]} .. ${tgtLat[tgtH - 1]}); choose a height <= ${H} (crop) or pad only in longitude`,
+    );
+  }
   const grid = makeGrid(
     d,
     placeAxis(lat, placement.rowOffset, tgtH),

@@ -195,6 +195,20 @@ describe('dataset registry', () => {
     ]);
   });
 
+  it('rejects a target that would pad latitudes beyond the pole', async () => {
+    await writeTinyZarr(path.join(dir, 'tiny.zarr'), { T: 2, H: 5, W: 6 });
+    const polar = descriptor({
+      grid: { kind: 'latlon', lat: { values: [90, 87.5, 85, 82.5, 80] }, lon: { variable: 'lon' } },
+    });
+    await writeFile(path.join(dir, 'tiny.json'), JSON.stringify(polar));
+    expect(
+      await codeAndMessage(createDatasetRegistry().registerDataset(path.join(dir, 'tiny.json'))),
+    ).toEqual([
+      'SHAPE_MISMATCH',
+      'dataset tiny: target.height 8 pads the 5 stored latitudes beyond the pole (to 92.5 .. 75); choose a height <= 5 (crop) or pad only in longitude',
+    ]);
+  });
+
   it('registers a user netCDF3 file by absolute path', async (ctx) => {
     ctx.skip(!existsSync(ncFile), skipNote);
     await writeFile(
