@@ -47,6 +47,8 @@ describe('nature run', () => {
 
   it('caches a Zarr v2 store with a valid descriptor that the dataset reader opens with the same values', async () => {
     const opts = { seed: 4, years: 0.01, spinUpDays: 2, dir };
+    // Overrides (here the spin-up) give a cache entry of their own, named with a hash.
+    expect(loadOrGenerateNatureRun({ ...opts, years: 0.002 }).dir).toMatch(/qg-s4-y0p002-v1-[0-9a-f]{8}$/);
     const run = loadOrGenerateNatureRun(opts);
     expect(run.count).toBe(15);
     const zattrs = JSON.parse(readFileSync(join(run.zarrPath, 'z_upper', '.zattrs'), 'utf8')) as Record<

@@ -37,7 +37,7 @@ export interface NatureRun {
   readonly descriptor: DatasetDescriptorInput;
   readonly seed: number;
   readonly years: number;
-  /** Number of 6-hourly states. */
+  /** Number of states (6-hourly by default). */
   readonly count: number;
   readonly grid: BetaPlaneGrid;
   readonly channels: readonly string[];
@@ -57,8 +57,22 @@ function isoAtHours(hours: number): string {
   return new Date(Date.parse(NATURE_EPOCH_ISO) + hours * 3_600_000).toISOString().replace('.000Z', 'Z');
 }
 
-function runName(seed: number, years: number): string {
-  return `qg-s${seed}-y${String(years).replace('.', 'p')}-v${NATURE_CACHE_VERSION}`;
+/**
+ * Cache folder name: seed, years and format version, plus an FNV-1a hash of any parameter or spin-up
+ * override so that runs of different models never share a cache entry.
+ */
+function runName(opts: NatureRunOptions): string {
+  const base = `qg-s${opts.seed}-y${String(opts.years).replace('.', 'p')}-v${NATURE_CACHE_VERSION}`;
+  const extra = {
+    params: opts.params ?? {},
+    spinUpDays: opts.spinUpDays ?? null,
+    outputHours: opts.outputHours ?? 6,
+  };
+  if (Object.keys(extra.params).length === 0 && extra.spinUpDays === null && extra.outputHours === 6)
+    return base;
+  let h = 0x811c9dc5;
+  for (const ch of JSON.stringify(extra)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `${base}-${h.toString(16).padStart(8, '0')}`;
 }
 
 /**
@@ -70,12 +84,13 @@ function runName(seed: number, years: number): string {
  */
 export function writeNatureRun(dir: string, opts: NatureRunOptions): string {
   const params: QgParams = { ...DEFAULT_QG_PARAMS, ...opts.params };
-  const name = runName(opts.seed, opts.years);
+  const name = runName(opts);
   const final = resolve(dir, name);
   const tmp = `${final}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   const zarr = join(tmp, 'nature.zarr');
-  const count = natureStateCount(opts.years);
+  const outH = opts.outputHours ?? 6;
+  const count = natureStateCount(opts.years, outH);
   const { nx, ny } = params;
   const hw = nx * ny;
   const buffers = QG_CHANNELS.map(() => new Float32Array(CHUNK_T * hw)); // [C][CHUNK_T, ny, nx]
@@ -95,7 +110,7 @@ export function writeNatureRun(dir: string, opts: NatureRunOptions): string {
     grid = field.grid as BetaPlaneGrid;
   });
   if (grid === undefined) throw new Error('nature run: no state recorded');
-  const hours = Float64Array.from({ length: count }, (_, t) => 6 * t);
+  const hours = Float64Array.from({ length: count }, (_, t) => outH * t);
   const arrays: ZarrArraySpec[] = [
     {
       name: 'time',
@@ -144,7 +159,7 @@ export function writeNatureRun(dir: string, opts: NatureRunOptions): string {
     seed: opts.seed,
     years: opts.years,
     spin_up_days: opts.spinUpDays ?? 150,
-    output_hours: 6,
+    output_hours: outH,
     cache_version: NATURE_CACHE_VERSION,
     params: JSON.stringify(params),
     grid: JSON.stringify({ ...grid, latDeg: Array.from(grid.latDeg), lonDeg: Array.from(grid.lonDeg) }),
@@ -157,12 +172,12 @@ export function writeNatureRun(dir: string, opts: NatureRunOptions): string {
   writeZarrChunk(zarr, 'lat', [0], Float64Array.from(grid.latDeg));
   writeZarrChunk(zarr, 'lon', [0], Float64Array.from(grid.lonDeg));
   const period = ([a, b]: readonly [number, number]): { start: string; end: string } => ({
-    start: isoAtHours(6 * a),
-    end: isoAtHours(6 * (b - 1)),
+    start: isoAtHours(outH * a),
+    end: isoAtHours(outH * (b - 1)),
   });
   const descriptor: DatasetDescriptorInput = {
     name,
-    title: `Two-layer QG nature run, seed ${opts.seed}, ${opts.years} year(s), 6-hourly`,
+    title: `Two-layer QG nature run, seed ${opts.seed}, ${opts.years} year(s), every ${outH} h`,
     source: { format: 'zarr', path: 'nature.zarr' },
     variables: QG_CHANNELS.map((ch, c) => ({
       channel: ch,
@@ -268,10 +283,10 @@ export function openNatureRun(runDir: string): NatureRun {
 
 /**
  * The nature run for (`seed`, `years`) from the cache folder `dir`, generated and cached on first use.
- * @param opts.dir - cache folder (created when absent); the run lives in `dir/qg-s<seed>-y<years>-v<version>/`
+ * @param opts.dir - cache folder (created when absent); the run lives in `dir/qg-s<seed>-y<years>-v<version>[-<hash of overrides>]/`
  */
 export function loadOrGenerateNatureRun(opts: NatureRunOptions & { readonly dir: string }): NatureRun {
-  const runDir = resolve(opts.dir, runName(opts.seed, opts.years));
+  const runDir = resolve(opts.dir, runName(opts));
   if (!existsSync(join(runDir, 'descriptor.json'))) writeNatureRun(opts.dir, opts);
   return openNatureRun(runDir);
 }
