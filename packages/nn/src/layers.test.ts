@@ -16,7 +16,7 @@ const at = (a: A, i: number): number => a[i] as number;
 
 function refConv(
   x: A,
-  [n, ci, h, w]: number[],
+  [n, ci, h, w]: readonly [number, number, number, number],
   wt: A,
   bias: A,
   co: number,
@@ -47,7 +47,7 @@ function refConv(
 
 function refGroupNorm(
   x: A,
-  [n, c, ...sp]: number[],
+  [n, c, ...sp]: readonly [number, number, ...number[]],
   groups: number,
   g: A,
   beta: A,
@@ -200,7 +200,7 @@ describe('layers match float64 references', () => {
   });
 
   it('groupNorm normalises each group of channels over channels and pixels, then applies the affine', async () => {
-    const shape = [2, 6, 3, 4];
+    const shape: [number, number, number, number] = [2, 6, 3, 4];
     const { y, feeds } = await forward({ x: shape }, (c, { x }) => groupNorm(c, 'gn', x as Value, 3));
     const ref = refGroupNorm(
       feeds.x as Float32Array,

@@ -21,7 +21,7 @@ export function randn(seed: number, n: number, std = 1): Float32Array {
 export async function run(graph: Graph, feeds: Readonly<Record<string, Feed>>): Promise<Arrays> {
   const out = await (await createSession(graph)).run(feeds);
   const res: Arrays = {};
-  for (const [k, v] of Object.entries(out)) res[k] = (v).data as Float32Array;
+  for (const [k, v] of Object.entries(out)) res[k] = v.data as Float32Array;
   return res;
 }
 
