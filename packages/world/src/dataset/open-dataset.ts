@@ -227,12 +227,7 @@ export async function openDataset(
       `target.height ${tgtH} pads the ${H} stored latitudes beyond the pole (to ${tgtLat[0]} .. ${tgtLat[tgtH - 1]}); choose a height <= ${H} (crop) or pad only in longitude`,
     );
   }
-  const grid = makeGrid(
-    d,
-    placeAxis(lat, placement.rowOffset, tgtH),
-    placeAxis(lon, placement.colOffset, tgtW),
-    tgtW !== W,
-  );
+  const grid = makeGrid(d, tgtLat, placeAxis(lon, placement.colOffset, tgtW), tgtW !== W);
   const channels = d.variables.map((v) => v.channel);
   const units = d.variables.map((v) => v.units);
   const times = Array.from(timesMs, (ms) => new Date(ms));
