@@ -82,8 +82,8 @@ export interface TorchTimings {
 export interface RunTorchOptions {
   /** safetensors file with the weights `<layer>.w|b`, `input` and `target`. */
   readonly inPath: string;
-  /** Where the script writes its f32 and f64 losses and gradients. */
-  readonly outPath: string;
+  /** Where the script writes its f32 and f64 losses and gradients; none when absent. */
+  readonly outPath?: string;
   readonly warmup: number;
   readonly runs: number;
   readonly lr: number;
@@ -99,17 +99,13 @@ export function runTorch(o: RunTorchOptions): Promise<TorchTimings> {
     join(here, 'engine_torch.py'),
     '--in',
     o.inPath,
-    '--out',
-    o.outPath,
     '--warmup',
     String(o.warmup),
     '--runs',
     String(o.runs),
-    '--lr',
-    String(o.lr),
-    '--weight-decay',
-    String(o.weightDecay),
   ];
+  args.push('--lr', String(o.lr), '--weight-decay', String(o.weightDecay));
+  if (o.outPath !== undefined) args.push('--out', o.outPath);
   const env = { ...process.env, ...TORCH_MALLOC_ENV, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   return new Promise((resolve, reject) => {
     const child = spawn(pythonPath(), args, { env, stdio: ['ignore', 'pipe', 'inherit'] });

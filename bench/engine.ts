@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- engine [--runs N] [--warmup N] [--seed N] [--no-torch] [--ep cpu|cuda|auto]`
+ * `npm run bench -- engine [--runs N] [--warmup N] [--seed N] [--rounds N] [--no-torch] [--ep cpu|cuda|auto]`
  *
  * The reference autoencoder of shared/docs/ENGINE-NOTES.md in our engine (onnxruntime-node, 1 thread)
  * and in PyTorch (Debian's python3-torch, 1 thread, installed with apt-get when missing), on the same
@@ -61,15 +61,20 @@ export async function main(args: readonly string[]): Promise<void> {
       seed: { type: 'string', default: '0' },
       'no-torch': { type: 'boolean', default: false },
       ep: { type: 'string', default: 'cpu' },
+      rounds: { type: 'string', default: '3' },
     },
   });
   const runs = Number(opt.runs);
   const warmup = Number(opt.warmup);
   const seed = Number(opt.seed);
+  const rounds = Math.max(1, Number(opt.rounds));
   const ep = opt.ep as ExecutionProviderChoice;
+  const mallocEnv = Object.entries(TORCH_MALLOC_ENV)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const flops = countFlops();
   log(
-    `engine bench: autoencoder ${INPUT_SHAPE.join('x')}, ${flops.params} parameters; ${warmup} warm-up + ${runs} timed runs each`,
+    `engine bench: autoencoder ${INPUT_SHAPE.join('x')}, ${flops.params} parameters; ${rounds * Math.ceil(runs / rounds)} timed runs per phase in ${rounds} round(s) alternating PyTorch and alignda, ${warmup} warm-up runs per round`,
   );
 
   // Graphs: training graph (x, y, params -> loss, recon), its gradient graph, and the inference graph.
@@ -97,65 +102,85 @@ export async function main(args: readonly string[]): Promise<void> {
   for (const name of names) ourGrads[name] = (first[gradName(name)] as { data: TypedArray }).data;
   const ourLoss = (first.loss?.data as Float32Array)[0] as number;
 
-  // PyTorch half: same weights, input and target through a safetensors file.
+  // Our timing block: every phase `warmup` + `count` runs. The training step keeps its own parameters.
+  const feeds = { x, y, ...structuredClone(params) };
+  const stepParams = structuredClone(params);
+  const adamw = new AdamW(stepParams, ADAMW);
+  const ours = {
+    forward: [] as number[],
+    backward: [] as number[],
+    step: [] as number[],
+    frozen: [] as number[],
+    adamw: [] as number[],
+  };
+  const step = async (): Promise<void> => {
+    const out = await bwd.run({ x, y, ...stepParams }, gradFetches);
+    const grads: ParamMap = {};
+    for (const name of names) grads[name] = out[gradName(name)]?.data as Float32Array;
+    const t0 = performance.now();
+    adamw.step(stepParams, grads);
+    ours.adamw.push(performance.now() - t0);
+  };
+  const oursBlock = async (count: number, tag: string): Promise<void> => {
+    const o = (label: string) => ({ warmup, runs: count, onProgress: progress(`alignda ${label}${tag}`) });
+    ours.forward.push(...(await timeRuns(() => fwd.run(feeds, ['loss']), o('forward'))));
+    ours.backward.push(...(await timeRuns(() => bwd.run(feeds, gradFetches), o('forward+backward'))));
+    ours.step.push(...(await timeRuns(step, o('training step'))));
+    ours.frozen.push(...(await timeRuns(() => frozen.run({ x }), o('frozen inference forward'))));
+  };
+
+  // Rounds alternate PyTorch and alignda blocks so that load from other processes on this shared
+  // machine hits both sides alike; the runs of all rounds are pooled before taking medians.
+  const perRound = Math.ceil(runs / rounds);
   let torch: TorchTimings | undefined;
   let torchGrads: Record<string, SafetensorsTensor> | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'alignda-bench-'));
   try {
+    const inPath = join(dir, 'weights.safetensors');
+    const outPath = join(dir, 'torch-grads.safetensors');
     if (!opt['no-torch']) {
       await ensureTorch(log);
+      // Same weights, input and target for PyTorch, through a safetensors file.
       const tensors: Record<string, SafetensorsTensor> = {
         input: { dtype: 'F32', shape: INPUT_SHAPE, data: x },
         target: { dtype: 'F32', shape: INPUT_SHAPE, data: y },
       };
       for (const p of train.graph.params)
         tensors[p.name] = { dtype: 'F32', shape: p.shape, data: params[p.name] as Float32Array };
-      const inPath = join(dir, 'weights.safetensors');
-      const outPath = join(dir, 'torch-grads.safetensors');
       writeFileSync(inPath, encodeSafetensors(tensors));
-      log(
-        `running PyTorch (1 thread; ${Object.entries(TORCH_MALLOC_ENV)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')})...`,
-      );
-      torch = await runTorch({ inPath, outPath, warmup, runs, ...ADAMW });
-      torchGrads = decodeSafetensors(readFileSync(outPath)).tensors;
+      log(`PyTorch runs with 1 thread and ${mallocEnv}`);
+    }
+    for (let r = 0; r < rounds; r++) {
+      const tag = rounds > 1 ? ` (round ${r + 1}/${rounds})` : '';
+      if (!opt['no-torch']) {
+        const t = await runTorch({
+          inPath,
+          outPath: r === 0 ? outPath : undefined,
+          warmup,
+          runs: perRound,
+          ...ADAMW,
+        });
+        if (r === 0) torchGrads = decodeSafetensors(readFileSync(outPath)).tensors;
+        torch =
+          torch === undefined
+            ? t
+            : {
+                ...t,
+                forward: [...torch.forward, ...t.forward],
+                forward_backward: [...torch.forward_backward, ...t.forward_backward],
+                train_step: [...torch.train_step, ...t.train_step],
+              };
+      }
+      await oursBlock(perRound, tag);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-
-  // Timings of our engine.
-  const feedsOf = (p: ParamMap): Record<string, TypedArray> => ({ x, y, ...p });
-  const timeParams = structuredClone(params);
-  const tForward = await timeRuns(() => fwd.run(feedsOf(timeParams), ['loss']), {
-    warmup,
-    runs,
-    onProgress: progress('alignda forward'),
-  });
-  const tBackward = await timeRuns(() => bwd.run(feedsOf(timeParams), gradFetches), {
-    warmup,
-    runs,
-    onProgress: progress('alignda forward+backward'),
-  });
-  const stepParams = structuredClone(params);
-  const adamw = new AdamW(stepParams, ADAMW);
-  const tAdamw: number[] = [];
-  const step = async (): Promise<void> => {
-    const out = await bwd.run(feedsOf(stepParams), gradFetches);
-    const grads: ParamMap = {};
-    for (const name of names) grads[name] = out[gradName(name)]?.data as Float32Array;
-    const t0 = performance.now();
-    adamw.step(stepParams, grads);
-    tAdamw.push(performance.now() - t0);
-  };
-  const tStep = await timeRuns(step, { warmup, runs, onProgress: progress('alignda training step') });
-  const adamwMs = median(tAdamw.slice(warmup));
-  const tFrozen = await timeRuns(() => frozen.run({ x }), {
-    warmup,
-    runs,
-    onProgress: progress('alignda frozen inference forward'),
-  });
+  const tForward = ours.forward;
+  const tBackward = ours.backward;
+  const tStep = ours.step;
+  const tFrozen = ours.frozen;
+  const adamwMs = median(ours.adamw);
   await releaseSessions();
 
   // Report.
@@ -171,7 +196,7 @@ export async function main(args: readonly string[]): Promise<void> {
   ];
   console.log('');
   console.log(
-    `## Engine benchmark: reference autoencoder, batch ${INPUT_SHAPE[0]}, ${INPUT_SHAPE.slice(1).join('x')}, medians of ${runs} runs after ${warmup} warm-up`,
+    `## Engine benchmark: reference autoencoder, batch ${INPUT_SHAPE[0]}, ${INPUT_SHAPE.slice(1).join('x')}, medians of ${tForward.length} runs (${rounds} rounds, each after ${warmup} warm-up runs)`,
   );
   console.log('');
   console.log(
@@ -190,11 +215,7 @@ export async function main(args: readonly string[]): Promise<void> {
   console.log(`AdamW in JS: ${adamwMs.toFixed(2)} ms per step (median; included in the training step).`);
   console.log(`alignda: onnxruntime-node, ${bwd.executionProvider} execution provider, 1 intra-op thread.`);
   if (torch !== undefined) {
-    console.log(
-      `PyTorch ${torch.torch}, ${torch.threads} thread, with ${Object.entries(TORCH_MALLOC_ENV)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}.`,
-    );
+    console.log(`PyTorch ${torch.torch}, ${torch.threads} thread, with ${mallocEnv}.`);
   }
   console.log(
     'Timings share 2 cores with whatever else runs on this machine: compare ratios from the same run, not absolute numbers across runs.',

@@ -98,7 +98,7 @@ def median_ms(fn, warmup, runs, label):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--in", dest="inp", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", help="where to write f32/f64 losses and gradients; skipped when absent")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -111,15 +111,16 @@ def main():
     keys = [f"{n}.{s}" for n in names for s in ("w", "b")]
 
     # Gradients on the shared weights, float32 and float64.
-    out = {}
-    for dtype, tag in ((torch.float32, "f32"), (torch.float64, "f64")):
-        p = {k: tensors[k].to(dtype).clone().requires_grad_(True) for k in keys}
-        loss = loss_fn(p, x.to(dtype), y.to(dtype))
-        loss.backward()
-        out[f"{tag}/loss"] = loss.detach().reshape([1])
-        for k in keys:
-            out[f"{tag}/grad/{k}"] = p[k].grad
-    write_safetensors(a.out, out, {"torch": torch.__version__})
+    if a.out:
+        out = {}
+        for dtype, tag in ((torch.float32, "f32"), (torch.float64, "f64")):
+            p = {k: tensors[k].to(dtype).clone().requires_grad_(True) for k in keys}
+            loss = loss_fn(p, x.to(dtype), y.to(dtype))
+            loss.backward()
+            out[f"{tag}/loss"] = loss.detach().reshape([1])
+            for k in keys:
+                out[f"{tag}/grad/{k}"] = p[k].grad
+        write_safetensors(a.out, out, {"torch": torch.__version__})
 
     params = {k: tensors[k].clone().requires_grad_(True) for k in keys}
     opt = torch.optim.AdamW(list(params.values()), lr=a.lr, weight_decay=a.weight_decay)
