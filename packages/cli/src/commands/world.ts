@@ -62,7 +62,12 @@ export function registerWorldCommand(program: Command): Command {
     .option('--seed <n>', 'random seed of the initial perturbation', intArg('--seed', 0), 1)
     .option('--years <y>', 'simulated years recorded after spin-up', positiveArg, 1)
     .option('--out <dir>', 'cache folder', '.alignda/worlds')
-    .action((opts: { seed: number; years: number; out: string }) => {
+    .option(
+      '--spin-up-days <d>',
+      'discarded spin-up, days (default 150; other values get their own cache entry)',
+      positiveArg,
+    )
+    .action((opts: { seed: number; years: number; out: string; spinUpDays?: number }) => {
       const bar = new SingleBar(
         { format: 'nature run |{bar}| {percentage}% {value}/{total} states, eta {eta_formatted}' },
         Presets.shades_classic,
@@ -73,6 +78,7 @@ export function registerWorldCommand(program: Command): Command {
         seed: opts.seed,
         years: opts.years,
         dir: opts.out,
+        ...(opts.spinUpDays === undefined ? {} : { spinUpDays: opts.spinUpDays }),
         onProgress: (done, total) => {
           if (!started) {
             bar.start(total, 0);
