@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerWorldCommand } from './commands/world.js';
 
 /**
  * Builds the `alignda` command tree. Each command lives in its own file under `commands/` and is
@@ -12,5 +13,6 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDemoCommand(program);
   registerCheckCommand(program);
+  registerWorldCommand(program);
   return program;
 }
