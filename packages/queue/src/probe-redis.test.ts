@@ -63,6 +63,6 @@ describe('probeRedis', () => {
   });
 
   it('rejects a non-positive timeout as INVALID_ARGUMENT', async () => {
-    expect((await rejection(probeRedis(REDIS_URL, 0))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(probeRedis('redis://127.0.0.1:6379', 0))).code).toBe('INVALID_ARGUMENT');
   });
 });
