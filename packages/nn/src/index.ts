@@ -24,7 +24,7 @@ export {
   upsample,
 } from './layers.js';
 export type { ConvOptions, Ctx } from './layers.js';
-export { parameterCount, trainingGraph } from './model.js';
+export { parameterCount, pickParams, trainingGraph } from './model.js';
 export type { TrainingGraph } from './model.js';
 export {
   VAE_DEFAULTS,

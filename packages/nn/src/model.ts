@@ -24,3 +24,20 @@ export function trainingGraph(forward: Graph): TrainingGraph {
 export function parameterCount(graph: Graph): number {
   return graph.params.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
 }
+
+/**
+ * The entries of `params` that `graph` declares (the runtime rejects unknown feeds), e.g. the `dec.*` part of a
+ * full VAE map for the decode graph. Throws a `RangeError` naming the first missing parameter.
+ */
+export function pickParams<T>(graph: Graph, params: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const p of graph.params) {
+    const v = params[p.name];
+    if (v === undefined)
+      throw new RangeError(
+        `graph '${graph.name}' needs parameter '${p.name}' [${p.shape.join(',')}], not in the map`,
+      );
+    out[p.name] = v;
+  }
+  return out;
+}

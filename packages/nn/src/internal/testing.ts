@@ -146,3 +146,27 @@ export function smoothFields(seed: number, shape: readonly [number, number, numb
   }
   return out;
 }
+
+/**
+ * Directional central differences against reverse mode: for a random unit direction d over the `wrt` feeds,
+ * `ad = sum_w <grad_w, d_w>` (from `gradOutputs`, in the order of `wrt`) and
+ * `fd = (f(x + h d) - f(x - h d)) / 2h` with `f` a scalar of the outputs, accumulated in float64.
+ */
+export async function directionalCheck(
+  graph: Graph,
+  feeds: Arrays,
+  wrt: readonly string[],
+  gradOutputs: readonly string[],
+  f: (out: Arrays) => number,
+  h: number,
+  seed: number,
+): Promise<{ ad: number; fd: number }> {
+  const dir = randomDirection(feeds, wrt, seed);
+  const base = await run(graph, feeds);
+  const grads: Arrays = {};
+  wrt.forEach((w, i) => (grads[w] = base[gradOutputs[i] as string] as Float32Array));
+  const ad = dot(grads, dir);
+  const plus = f(await run(graph, step(feeds, dir, h)));
+  const minus = f(await run(graph, step(feeds, dir, -h)));
+  return { ad, fd: (plus - minus) / (2 * h) };
+}
