@@ -151,6 +151,17 @@ describe('graph construction errors name the node and the shapes', () => {
     expect(r['y']?.data[0]).toBe(-1);
   });
 
+  it('refuses to differentiate a padded AveragePool that excludes pads (ONNX default), naming the node', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [1, 1, 4, 4]);
+    const [y] = b.op('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    b.output(b.reduceSum(y ?? x));
+    const g = b.build();
+    const e = await caught(() => grad(g, g.outputs[0] ?? '', ['x']));
+    expect(e.code).toBe('NOT_DIFFERENTIABLE');
+    expect(e.message).toContain(`AveragePool node 'AveragePool_0'`);
+  });
+
   it('refuses to differentiate with respect to an integer value', async () => {
     const b = new GraphBuilder();
     const i = b.input('i', 'int64', [2]);

@@ -148,7 +148,8 @@ export const CONV_GRADS: Readonly<Record<string, GradRule>> = {
     const [kh = 1, kw = 1] = k;
     const o = win(c, kh, kw);
     const [, ch = 0, h = 0, wd = 0] = x.shape;
-    if (c.attrs['count_include_pad'] === 0 && o.p.some((p) => p > 0)) {
+    // ONNX's default is count_include_pad = 0 (the builder always writes 1).
+    if ((c.attrs['count_include_pad'] ?? 0) === 0 && o.p.some((p) => p > 0)) {
       throw new GraphError('NOT_DIFFERENTIABLE', `AveragePool node '${c.node.name}': gradient needs count_include_pad=1 when padded`, { node: c.node.name });
     }
     const scale = 1 / (kh * kw);
