@@ -28,9 +28,9 @@ import type { VaeConfig } from './vae.js';
 export interface ScoreConfig {
   /** Latent shape `[Cz, h, w]`, h and w even. @defaultValue [8, 8, 16] — the VAE's latent of a 7 x 32 x 64 field */
   readonly latentShape: readonly [number, number, number];
-  /** Widths at latent and half-latent resolution. @defaultValue [64, 128] — ~1 M parameters, ~20 ms a batch-16 step */
+  /** Widths at latent and half-latent resolution. @defaultValue [64, 128] — ~1.3 M parameters; the latent grid has only 128 cells, so width is cheap */
   readonly widths: readonly [number, number];
-  /** Time embedding width. @defaultValue 128 — twice the first width, as in Ho et al.'s 4x of a wider net, scaled down */
+  /** Time embedding width. @defaultValue 128 — twice the first width (Ho et al. use 4x; halved with the small net) */
   readonly timeDim: number;
   /** Attention heads (divide widths[1]). @defaultValue 4 — 32-wide heads, the DiT/ADM head width */
   readonly heads: number;
@@ -41,9 +41,9 @@ export interface ScoreConfig {
    * co-located, so the local path learns "stay near z_b" at once and cross-attention adds the non-local part
    */
   readonly concatBackground: boolean;
-  /** Batch size the graphs are built for. @defaultValue 16 */
+  /** Batch size the graphs are built for. @defaultValue 16 — the engine benchmark's batch */
   readonly batch: number;
-  /** Seed of the initial parameters. @defaultValue 0 */
+  /** Seed of the initial parameters. @defaultValue 0 — any fixed value; runs are reproducible from it */
   readonly seed: number;
 }
 
@@ -59,7 +59,10 @@ export const SCORE_DEFAULTS: ScoreConfig = Object.freeze({
   seed: 0,
 });
 
-/** Presets: `ci` tiny, `small` the default model. */
+/**
+ * Presets: `ci` — widths cut to 8/16 and batch 4 so a training step takes well under a second on one core
+ * (tests, `--preset ci`); `small` — the defaults.
+ */
 export const SCORE_PRESETS = Object.freeze({
   ci: Object.freeze({
     ...SCORE_DEFAULTS,

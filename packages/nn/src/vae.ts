@@ -23,7 +23,7 @@ export interface VaeConfig {
   readonly latentChannels: number;
   /** Widths at full, 1/2 and 1/4 resolution. @defaultValue [32, 64, 64] — the engine benchmark's autoencoder widths */
   readonly widths: readonly [number, number, number];
-  /** Residual blocks per resolution. @defaultValue 1 — keeps a training step near the benchmark's ~0.1 s at batch 16 */
+  /** Residual blocks per resolution. @defaultValue 1 — the full-resolution blocks dominate the cost; more belong in a `full` preset */
   readonly blocksPerLevel: number;
   /** GroupNorm groups (divides every width). @defaultValue 8 — Wu & He's finding that 8-32 groups work alike */
   readonly groups: number;
@@ -35,7 +35,7 @@ export interface VaeConfig {
   readonly klWeight: number;
   /** Batch size the graphs are built for (shapes are static). @defaultValue 16 — the benchmark batch */
   readonly batch: number;
-  /** Seed of the initial parameters. @defaultValue 0 */
+  /** Seed of the initial parameters. @defaultValue 0 — any fixed value; runs are reproducible from it */
   readonly seed: number;
 }
 
@@ -53,7 +53,10 @@ export const VAE_DEFAULTS: VaeConfig = Object.freeze({
   seed: 0,
 });
 
-/** Presets: `ci` tiny (tests, CI), `small` (the default model, 2-core CPU training within an hour). */
+/**
+ * Presets: `ci` — widths cut to 8/16 and batch 4 so a training step takes well under a second on one core
+ * (tests, `--preset ci`); `small` — the defaults.
+ */
 export const VAE_PRESETS = Object.freeze({
   ci: Object.freeze({ ...VAE_DEFAULTS, widths: [8, 16, 16] as const, groups: 4, batch: 4 }),
   small: VAE_DEFAULTS,
