@@ -12,10 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { createSession, exportInference, grad, gradName, releaseSessions } from '@alignda/graph';
-import type { ExecutionProviderChoice, TypedArray } from '@alignda/graph';
-import { AdamW, decodeSafetensors, encodeSafetensors } from '../packages/graph/src/train/index.js';
-import type { ParamMap, SafetensorsTensor } from '../packages/graph/src/train/index.js';
+import {
+  AdamW,
+  createSession,
+  decodeSafetensors,
+  encodeSafetensors,
+  exportInference,
+  grad,
+  gradName,
+  releaseSessions,
+} from '@alignda/graph';
+import type { ExecutionProviderChoice, ParamMap, SafetensorsTensor, TypedArray } from '@alignda/graph';
 import { createRng } from '@alignda/tensor';
 
 import { median, progress, table, timeRuns } from './engine-harness.js';
