@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   EMULATOR_DEFAULTS,
   buildEmulatorForward,
+  buildEmulatorRollout,
   buildEmulatorStep,
   buildEmulatorTraining,
 } from './emulator.js';
@@ -80,5 +81,20 @@ describe('forecast emulator', () => {
     const frozen = await createSession(exportInference(buildEmulatorStep(TINY), params));
     const y = ((await frozen.run({ x })).y as TensorData).data as Float32Array;
     expect(y.reduce((m, v, i) => Math.max(m, Math.abs(v - (trained[i] as number))), 0)).toBeLessThan(1e-5);
+  });
+
+  it('a rollout graph of 3 steps shares one set of weights and equals the step graph applied 3 times', async () => {
+    const cfg = { ...TINY, batch: 2 };
+    const roll = buildEmulatorRollout(cfg, 3);
+    const stepG = buildEmulatorStep(cfg);
+    expect(roll.params.map((p) => p.name)).toEqual(stepG.params.map((p) => p.name));
+    const params = perturbedParams(stepG, 12, 0.1);
+    let x = smoothFields(3, [2, 2, 16, 32]);
+    const y = (await run(roll, { x, ...params })).y as Float32Array;
+    for (let k = 0; k < 3; k++) x = (await run(stepG, { x, ...params })).y as Float32Array;
+    expect(y.reduce((m, v, i) => Math.max(m, Math.abs(v - (x[i] as number))), 0)).toBeLessThan(1e-5);
+    expect(
+      y.reduce((m, v, i) => Math.max(m, Math.abs(v - (smoothFields(3, [2, 2, 16, 32])[i] as number))), 0),
+    ).toBeGreaterThan(1e-2);
   });
 });

@@ -98,3 +98,18 @@ export function buildEmulatorStep(cfg: EmulatorConfig): Graph {
 export function emulatorInitialParams(cfg: EmulatorConfig): Record<string, Float32Array | Float64Array> {
   return buildEmulatorForward(cfg).initialParams();
 }
+
+/**
+ * Inference rollout of `steps` emulator steps in one graph (8 steps = 48 h, the background lead time): input
+ * `x`, output `y` = step^steps(x), `[N, C, H, W]`. Parameters `emu.*`, shared with every step.
+ */
+export function buildEmulatorRollout(cfg: EmulatorConfig, steps: number): Graph {
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`emulator rollout: steps must be a positive integer, got ${steps}`);
+  const b = new GraphBuilder({ name: `emulator_rollout_${steps}`, seed: cfg.seed });
+  const c: Ctx = { b, seed: cfg.seed, shared: new Map() };
+  let x = b.input('x', 'float32', fieldShape(cfg));
+  for (let k = 0; k < steps; k++) x = emulatorStep(c, cfg, x);
+  b.output(x, 'y');
+  return b.build();
+}

@@ -43,6 +43,7 @@ export {
   EMULATOR_DEFAULTS,
   EMULATOR_PRESETS,
   buildEmulatorForward,
+  buildEmulatorRollout,
   buildEmulatorStep,
   buildEmulatorTraining,
   emulatorInitialParams,

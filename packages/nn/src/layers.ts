@@ -24,11 +24,27 @@ export interface Ctx {
   readonly b: GraphBuilder;
   /** Model seed; parameter `p` is drawn from `paramSeed(seed, p)`. */
   readonly seed: number;
+  /**
+   * When present, parameters already declared through this map are reused (weight sharing, e.g. an unrolled
+   * emulator); otherwise declaring a name twice is an error of the builder. @defaultValue undefined
+   */
+  readonly shared?: Map<string, Value>;
 }
 
-/** Declares parameter `name` (float32) with a name-derived seed. */
+/** Declares parameter `name` (float32) with a name-derived seed, or returns it from `c.shared`. */
 export function param(c: Ctx, name: string, shape: readonly number[], init: ParamInit): Value {
-  return c.b.param(name, shape, init, { seed: paramSeed(c.seed, name) });
+  const hit = c.shared?.get(name);
+  if (hit !== undefined) {
+    if (hit.shape.join() !== shape.join()) {
+      throw new RangeError(
+        `param '${name}': shared with shape [${hit.shape.join(',')}], requested [${shape.join(',')}]`,
+      );
+    }
+    return hit;
+  }
+  const v = c.b.param(name, shape, init, { seed: paramSeed(c.seed, name) });
+  c.shared?.set(name, v);
+  return v;
 }
 
 /** Options of {@link conv2d}. */

@@ -77,6 +77,27 @@ describe('convolutional VAE', () => {
     expect(maxDiff(other, xhat)).toBeGreaterThan(1e-2);
   });
 
+  it('reparameterises z = mean + exp(logvar / 2) noise and reports the KL of N(mean, exp(logvar)) from N(0, 1)', async () => {
+    const fwd = buildVaeForward(TINY);
+    const params = perturbedParams(fwd, 5, 0.05);
+    const x = smoothFields(2, [4, 2, 16, 32]);
+    const noise = randn(9, 4 * 2 * 4 * 8);
+    const out = await run(fwd, { x, noise, ...params });
+    const [m, lv] = [out.mean as Float32Array, out.logvar as Float32Array];
+    let kl = 0;
+    m.forEach((v, i) => (kl += 0.5 * (v * v + Math.exp(lv[i] as number) - 1 - (lv[i] as number))));
+    kl /= m.length;
+    expect(Math.abs((out.kl?.[0] ?? NaN) - kl)).toBeLessThan(1e-5 * Math.max(1, kl));
+    expect(kl).toBeGreaterThan(1e-3);
+    expect(Math.abs((out.loss?.[0] ?? NaN) - (out.recon?.[0] ?? NaN) - TINY.klWeight * kl)).toBeLessThan(
+      1e-6,
+    );
+    const z = m.map((v, i) => v + Math.exp(0.5 * (lv[i] as number)) * (noise[i] as number));
+    const dec = buildVaeDecode(TINY);
+    const xhat = (await run(dec, { z, ...pickParams(dec, params) })).x as Float32Array;
+    expect(maxDiff(xhat, out.xhat as Float32Array)).toBeLessThan(1e-4);
+  });
+
   it('the loss gradient matches central finite differences along random directions in parameter space', async () => {
     // float32 through onnxruntime, h = 3e-2 on a unit direction: observed relative error ~1e-4.
     const cfg: VaeConfig = { ...TINY, height: 8, width: 16, widths: [4, 4, 4], groups: 2, batch: 2 };

@@ -106,7 +106,8 @@ export function vaeDecoder(c: Ctx, cfg: VaeConfig, z: Value): Value {
 /**
  * The VAE forward and loss. Inputs `x` `[N, C, H, W]` and `noise` `[N, Cz, h, w]` (standard normal, drawn by the
  * caller); outputs `loss` = recon + klWeight * kl, `recon` (MSE), `kl` (mean per latent element of
- * KL(N(mean, exp(logvar)) || N(0, 1))) and `xhat` (the reconstruction from the sampled z).
+ * KL(N(mean, exp(logvar)) || N(0, 1))), `xhat` (the reconstruction from the sampled z), and the posterior
+ * `mean` and `logvar` (for monitoring the latent scale).
  */
 export function buildVaeForward(cfg: VaeConfig): Graph {
   check(cfg);
@@ -124,6 +125,8 @@ export function buildVaeForward(cfg: VaeConfig): Graph {
   b.output(recon, 'recon');
   b.output(kl, 'kl');
   b.output(xhat, 'xhat');
+  b.output(mean, 'mean');
+  b.output(logvar, 'logvar');
   return b.build();
 }
 
