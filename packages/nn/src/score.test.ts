@@ -1,4 +1,5 @@
-import { releaseSessions } from '@alignda/graph';
+import { createSession, exportInference, releaseSessions } from '@alignda/graph';
+import type { TensorData } from '@alignda/graph';
 import { createRng } from '@alignda/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -178,6 +179,24 @@ describe('DPS helper', () => {
       const { ad, fd } = await directionalCheck(g, feeds, ['z_t'], [DPS_GRAD_OUTPUT], f, 3e-2, seed);
       expect(Math.abs(ad)).toBeGreaterThan(1e-2);
       expect(Math.abs(ad - fd)).toBeLessThanOrEqual(1e-5 + 2e-3 * Math.abs(ad));
+    }
+  });
+
+  it('exported with frozen weights (graphOptimizationLevel all) it gives the same x0 and VJP', async () => {
+    const live = await run(g, feeds);
+    const frozen = await createSession(exportInference(g, params));
+    const data = Object.fromEntries(
+      ['z_t', 't', 'z_b', 'sigma', 'mu', 'cotangent'].map((k) => [k, feeds[k] as Float32Array]),
+    );
+    const out = await frozen.run(data);
+    for (const k of ['x0', DPS_GRAD_OUTPUT]) {
+      const a = (out[k] as TensorData).data as Float32Array;
+      const b = live[k] as Float32Array;
+      const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale).toBeGreaterThan(1e-2);
+      expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0)).toBeLessThan(
+        1e-5 * Math.max(1, scale),
+      );
     }
   });
 });
