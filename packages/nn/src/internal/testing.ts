@@ -3,10 +3,8 @@
  * differences and a tiny AdamW training loop.
  */
 import { createRng } from '@alignda/tensor';
-import { createSession } from '@alignda/graph';
+import { AdamW, createSession } from '@alignda/graph';
 import type { Feed, Graph, TensorData } from '@alignda/graph';
-// AdamW is not (yet) exported from @alignda/graph's public index; see the package README.
-import { AdamW } from '../../../graph/src/train/index.js';
 import type { TrainingGraph } from '../model.js';
 
 /** Float32 parameter / feed map. */
