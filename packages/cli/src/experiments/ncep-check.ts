@@ -1,12 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  createBSqrt,
-  estimateBackgroundError,
-  griddedObservations,
-  solve3DVar,
-  tune3DVar,
-} from '@alignda/da';
+import { createBSqrt, estimateBackgroundError, solve3DVar, tune3DVar } from '@alignda/da';
 import type { Observations, Var3DCase } from '@alignda/da';
 import { createRng, denormalise, fitNormStats, normalise } from '@alignda/tensor';
 import type { Field, NormStats } from '@alignda/tensor';
@@ -20,6 +14,7 @@ import {
   simulateGriddedObs,
 } from '@alignda/world';
 import { mean } from '../format.js';
+import { griddedFromBatch } from './observations.js';
 
 /** Outcome of {@link runNcepCheck}. */
 export interface NcepCheckResult {
@@ -110,15 +105,7 @@ export async function runNcepCheck(
       rng,
       validMask: ds.validMask,
     });
-    if (!batch.row || !batch.col) throw new Error('gridded observations without grid indices');
-    return griddedObservations({
-      stateShape: shape,
-      channel: batch.channelIndex,
-      row: batch.row,
-      col: batch.col,
-      value: batch.value,
-      std: batch.errorStd,
-    });
+    return griddedFromBatch(batch, shape);
   };
   const tuneCases: Var3DCase[] = trainIdx
     .filter((_, k) => k % 15 === 0)

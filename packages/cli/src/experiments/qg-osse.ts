@@ -1,10 +1,11 @@
-import { estimateBackgroundError, griddedObservations, solve3DVar, tune3DVar } from '@alignda/da';
+import { estimateBackgroundError, solve3DVar, tune3DVar } from '@alignda/da';
 import type { BackgroundErrorStats, Observations, Tune3DVarResult, Var3DCase } from '@alignda/da';
 import { createBSqrt } from '@alignda/da';
 import { createRng, fitNormStats, latWeightedRmse, mse, normalise, denormalise } from '@alignda/tensor';
 import type { Field, NormStats, Rng } from '@alignda/tensor';
 import { forecastModel, simulateGriddedObs } from '@alignda/world';
 import type { NatureRun, QgForecastModel } from '@alignda/world';
+import { griddedFromBatch } from './observations.js';
 
 /** Settings of an observing-system simulation experiment (OSSE) on a QG nature run. */
 export interface QgOsseOptions {
@@ -114,15 +115,7 @@ export function runQgOsse(run: NatureRun, opts: QgOsseOptions = {}): QgOsseResul
   const observe = (truth: Field): Observations => {
     const truthNorm = withData(truth, normField(truth, norm));
     const { batch } = simulateGriddedObs(truthNorm, { fraction: obsFraction, noiseStd, rng });
-    if (!batch.row || !batch.col) throw new Error('gridded observations without grid indices');
-    return griddedObservations({
-      stateShape: shape,
-      channel: batch.channelIndex,
-      row: batch.row,
-      col: batch.col,
-      value: batch.value,
-      std: batch.errorStd,
-    });
+    return griddedFromBatch(batch, shape);
   };
 
   // Training cases: B statistics and tuning.
