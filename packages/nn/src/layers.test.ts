@@ -1,7 +1,7 @@
 import { GraphBuilder, releaseSessions } from '@alignda/graph';
 import type { Value } from '@alignda/graph';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attention, conv2d, groupNorm, resBlock, sinusoidalEmbedding } from './layers.js';
+import { attention, conv2d, groupNorm, resBlock, sinusoidalEmbedding, upsample } from './layers.js';
 import type { Ctx } from './layers.js';
 import { randn, run } from './internal/testing.js';
 import type { Arrays } from './internal/testing.js';
@@ -197,6 +197,30 @@ describe('layers match float64 references', () => {
       for (let j = 0; j < w; j++)
         m = Math.max(m, Math.abs((y1[r * w + ((j + shift) % w)] as number) - (y0[r * w + j] as number)));
     expect(m).toBeLessThan(1e-5);
+  });
+
+  it('upsample is nearest x2 then a 3x3 conv with periodic padding in longitude and zeros in latitude', async () => {
+    const [n, ci, h, w, co] = [2, 3, 3, 4, 2];
+    const { y, feeds, shape } = await forward({ x: [n, ci, h, w] }, (c, { x }) =>
+      upsample(c, 'u', x as Value, co),
+    );
+    expect(shape).toEqual([n, co, 2 * h, 2 * w]);
+    const x = feeds.x as Float32Array;
+    const up = new Float64Array(n * ci * 4 * h * w);
+    for (let r = 0; r < n * ci; r++)
+      for (let i = 0; i < 2 * h; i++)
+        for (let j = 0; j < 2 * w; j++)
+          up[(r * 2 * h + i) * 2 * w + j] = at(x, (r * h + (i >> 1)) * w + (j >> 1));
+    const ref = refConv(
+      up,
+      [n, ci, 2 * h, 2 * w],
+      feeds['u.w'] as Float32Array,
+      feeds['u.b'] as Float32Array,
+      co,
+      3,
+      1,
+    );
+    expect(maxAbsDiff(y, ref)).toBeLessThan(1e-5);
   });
 
   it('groupNorm normalises each group of channels over channels and pixels, then applies the affine', async () => {
