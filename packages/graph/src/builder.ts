@@ -6,6 +6,7 @@ import type { ConstSpec, GraphNode, ParamSpec } from './graph.js';
 import { initialise } from './init.js';
 import type { ParamInit } from './init.js';
 import { checkNode } from './internal/node-check.js';
+import { upsample2Conv3x3 } from './internal/upsample-conv.js';
 import { ARRAY_OF_DTYPE, dtypeOfArray, fmtShape, numel } from './types.js';
 import type { AttrValue, DType, Shape, TypedArray, Value } from './types.js';
 
@@ -63,6 +64,8 @@ export class GraphBuilder {
   readonly #nodes: GraphNode[] = [];
   readonly #outputs: Value[] = [];
   readonly #scalars = new Map<string, Value>();
+  /** Resize nodes folded into the conv that consumed them; `build` drops those nothing else reads. */
+  readonly #folded = new Set<string>();
   #counter = 0;
   #prefix = '';
 
@@ -321,12 +324,34 @@ export class GraphBuilder {
   }
   /** 2-D convolution: x `[N,C,H,W]`, w `[M,C/group,kh,kw]`, optional bias `[M]`. */
   conv(x: Value, w: Value, bias?: Value, o: Conv2dOptions = {}): Value {
-    return this.#one('Conv', bias === undefined ? [x, w] : [x, w, bias], {
-      pads: quad(o.pads),
-      strides: pair(o.strides, 1),
-      dilations: pair(o.dilations, 1),
-      group: o.group ?? 1,
-    });
+    const attrs = { pads: quad(o.pads), strides: pair(o.strides, 1), dilations: pair(o.dilations, 1), group: o.group ?? 1 };
+    const up = this.#upsample2Input(x, w, bias, attrs);
+    if (up !== undefined) {
+      // 3x3 conv of a nearest x2 upsample: one stride-2 ConvTranspose of the low-resolution input (4/9 of the FLOPs).
+      this.#folded.add(up.node);
+      return upsample2Conv3x3(this, up.x, w, bias);
+    }
+    return this.#one('Conv', bias === undefined ? [x, w] : [x, w, bias], attrs);
+  }
+
+  /**
+   * The Resize node and its low-resolution input when `x` is a nearest x2 upsample made by this builder and the conv is
+   * 3x3, pads 1, stride 1, dilation 1, group 1 with consistent shapes and dtypes; otherwise undefined.
+   */
+  #upsample2Input(x: Value, w: Value, bias: Value | undefined, a: { pads: number[]; strides: number[]; dilations: number[]; group: number }): { node: string; x: Value } | undefined {
+    const all = (xs: readonly number[], v: number): boolean => xs.every((e) => e === v);
+    if (!all(a.pads, 1) || !all(a.strides, 1) || !all(a.dilations, 1) || a.group !== 1) return undefined;
+    if (w.shape.length !== 4 || w.shape[2] !== 3 || w.shape[3] !== 3 || x.shape.length !== 4 || w.shape[1] !== x.shape[1]) return undefined;
+    if ((x.dtype !== 'float32' && x.dtype !== 'float64') || w.dtype !== x.dtype) return undefined;
+    if (bias !== undefined && (bias.dtype !== x.dtype || bias.shape.join() !== `${w.shape[0] ?? 0}`)) return undefined;
+    const own = this.#values.get(x.name);
+    if (own === undefined || own.dtype !== x.dtype || own.shape.join() !== x.shape.join()) return undefined;
+    let node: GraphNode | undefined;
+    for (let i = this.#nodes.length - 1; i >= 0 && node === undefined; i--) if (this.#nodes[i]?.outputs.includes(x.name)) node = this.#nodes[i];
+    const scales = node?.attrs['scales'];
+    if (node?.op !== 'Resize' || !Array.isArray(scales) || scales.join() !== '1,1,2,2' || (node.attrs['mode'] ?? 'nearest') !== 'nearest') return undefined;
+    const low = this.#values.get(node.inputs[0] ?? '');
+    return low === undefined ? undefined : { node: node.name, x: low };
   }
   /** 2-D transposed convolution: x `[N,C,H,W]`, w `[C,M/group,kh,kw]`, optional bias `[M]`. */
   convTranspose(x: Value, w: Value, bias?: Value, o: ConvTranspose2dOptions = {}): Value {
@@ -423,6 +448,14 @@ export class GraphBuilder {
     return this.#one('ReduceMean', [x], { ...(axes === undefined ? {} : { axes: [...axes] }), keepdims: keepdims ? 1 : 0 });
   }
 
+  /** The nodes, less folded Resize nodes whose outputs nothing reads. */
+  #live(): GraphNode[] {
+    if (this.#folded.size === 0) return this.#nodes;
+    const read = new Set(this.#outputs.map((v) => v.name));
+    for (const n of this.#nodes) for (const i of n.inputs) read.add(i);
+    return this.#nodes.filter((n) => !this.#folded.has(n.name) || n.outputs.some((o) => read.has(o)));
+  }
+
   /** Freezes the graph; outputs are the values passed to {@link GraphBuilder.output}. */
   build(gradients?: Readonly<Record<string, string>>): Graph {
     if (this.#outputs.length === 0) throw new GraphError('UNKNOWN_VALUE', `graph '${this.#name}' has no outputs`);
@@ -432,7 +465,7 @@ export class GraphBuilder {
         inputs: this.#inputs,
         params: this.#params,
         constants: this.#constants,
-        nodes: this.#nodes,
+        nodes: this.#live(),
         outputs: this.#outputs,
         ...(gradients === undefined ? {} : { gradients }),
       },

@@ -59,6 +59,12 @@ const CASES: Record<string, (c: CheckBuilder) => Value> = {
     b.convTranspose(input('x', [2, 4, 3, 3]), input('w', [4, 3, 3, 3]), input('bias', [3]), { strides: 2, pads: 1, outputPadding: 1 }),
   'ConvTranspose groups 2': ({ b, input }) => b.convTranspose(input('x', [1, 4, 3, 3]), input('w', [4, 1, 2, 2]), undefined, { strides: 2, group: 2 }),
   'Resize nearest x2': ({ b, input }) => b.upsampleNearest(input('x', [2, 3, 3, 4])),
+  'Resize x2 then Conv 3x3 pad 1 (folded into a stride-2 ConvTranspose) with bias': ({ b, input }) =>
+    b.conv(b.upsampleNearest(input('x', [2, 3, 3, 4])), input('w', [4, 3, 3, 3]), input('bias', [4]), { pads: 1 }),
+  'Resize x2 read by a folded Conv and another op (Resize kept)': ({ b, input }) => {
+    const u = b.upsampleNearest(input('x', [2, 3, 3, 4]));
+    return b.add(b.conv(u, input('w', [2, 3, 3, 3]), undefined, { pads: 1 }), b.reduceSum(u, [1], true));
+  },
   DepthToSpace: ({ b, input }) => b.depthToSpace(input('x', [1, 8, 2, 3]), 2),
   SpaceToDepth: ({ b, input }) => b.spaceToDepth(input('x', [1, 2, 4, 2]), 2),
   'AveragePool 2x2 stride 2': ({ b, input }) => b.averagePool(input('x', [2, 3, 4, 6]), 2, { strides: 2 }),
