@@ -47,6 +47,18 @@ function unfoldKernel(b: GraphBuilder, dtype: 'float32' | 'float64', kh: number,
 const FLIP_END = -Number.MAX_SAFE_INTEGER;
 
 /**
+ * Sum over the leading (batch) axis of `p` `[N, ...rest]` as one `[1, N] x [N, prod(rest)]` MatMul with ones: a
+ * streaming pass, faster in onnxruntime than ReduceSum over axis 0 (1.0 vs 1.6 ms for `[16, 64, 1024]`).
+ */
+function sumBatch(b: GraphBuilder, p: Value): Value {
+  const [n = 1, ...rest] = p.shape;
+  if (n === 1) return b.reshape(p, rest);
+  const ones = new (p.dtype === 'float64' ? Float64Array : Float32Array)(n).fill(1);
+  const flat = b.matmul(b.constant(ones, [1, n], p.dtype), b.reshape(p, [n, -1])); // [1, prod(rest)]
+  return b.reshape(flat, rest);
+}
+
+/**
  * Gradient of a conv with respect to its input `[N,C,H,W]`, given dy. ENGINE-NOTES: stride 1 -> Conv of dy with the
  * weights transposed and flipped, pads `d(k-1)-p` (faster than ConvTranspose); stride > 1 -> ConvTranspose with output_padding.
  */
@@ -95,7 +107,7 @@ export function convWeightGrad(b: GraphBuilder, x: Value, dy: Value, wShape: rea
       [n, m * kk, h * wd],
     ); // [N, M*kk, H*W]
     const xt = b.transpose(b.reshape(x, [n, c, h * wd]), [0, 2, 1]); // [N, H*W, C]
-    const gw = b.reduceSum(b.matmul(du, xt), [0]); // [M*kk, C]
+    const gw = sumBatch(b, b.matmul(du, xt)); // [M*kk, C]
     return b.reshape(b.transpose(b.reshape(gw, [m, kk, c]), [0, 2, 1]), [m, c, kh, kw]);
   }
   const xu = pointwise
@@ -105,13 +117,13 @@ export function convWeightGrad(b: GraphBuilder, x: Value, dy: Value, wShape: rea
         [n, c * kk, ho * wo],
       ); // [N, C*kk, Ho*Wo]
   if (o.group === 1) {
-    const gw = b.reduceSum(b.matmul(b.reshape(dy, [n, m, ho * wo]), b.transpose(xu, [0, 2, 1])), [0]); // [M, C*kk]
+    const gw = sumBatch(b, b.matmul(b.reshape(dy, [n, m, ho * wo]), b.transpose(xu, [0, 2, 1]))); // [M, C*kk]
     return b.reshape(gw, [m, c, kh, kw]);
   }
   const g = o.group;
   const xg = b.reshape(xu, [n, g, cg * kk, ho * wo]);
   const dg = b.reshape(dy, [n, g, m / g, ho * wo]);
-  const gw = b.reduceSum(b.matmul(dg, b.transpose(xg, [0, 1, 3, 2])), [0]); // [G, M/G, C/G*kk]
+  const gw = sumBatch(b, b.matmul(dg, b.transpose(xg, [0, 1, 3, 2]))); // [G, M/G, C/G*kk]
   return b.reshape(gw, [m, cg, kh, kw]);
 }
 
