@@ -331,7 +331,31 @@ export class GraphBuilder {
       this.#folded.add(up.node);
       return upsample2Conv3x3(this, up.x, w, bias);
     }
+    const fp = this.#transposedPads(x, w, bias, attrs);
+    if (fp !== undefined) {
+      // Fewer output than input channels: ConvTranspose with the flipped, transposed kernel scatters through a
+      // Cout*k*k column buffer instead of gathering a Cin*k*k im2col buffer (dec4 32->7 at 32x64: 1.9 vs 2.9 ms).
+      const wt = this.slice(this.transpose(w, [1, 0, 2, 3]), [-1, -1], [-Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER], [2, 3], [-1, -1]);
+      return this.convTranspose(x, wt, bias, { pads: fp, dilations: attrs.dilations });
+    }
     return this.#one('Conv', bias === undefined ? [x, w] : [x, w, bias], attrs);
+  }
+
+  /**
+   * Pads `d(k-1) - p` of the equivalent stride-1 ConvTranspose when the conv has fewer output than input channels
+   * (stride 1, group 1, a kernel larger than 1x1, pads at most `d(k-1)`, consistent shapes); otherwise undefined.
+   */
+  #transposedPads(x: Value, w: Value, bias: Value | undefined, a: { pads: number[]; strides: number[]; dilations: number[]; group: number }): number[] | undefined {
+    const [m = 0, c = 0, kh = 0, kw = 0] = w.shape;
+    if (w.shape.length !== 4 || x.shape.length !== 4 || x.shape[1] !== c || m >= c || kh * kw <= 1) return undefined;
+    if (a.group !== 1 || a.strides.some((s) => s !== 1) || (x.dtype !== 'float32' && x.dtype !== 'float64') || w.dtype !== x.dtype) return undefined;
+    if (bias !== undefined && (bias.dtype !== x.dtype || bias.shape.join() !== `${m}`)) return undefined;
+    const [dh = 1, dw = 1] = a.dilations;
+    const [pt = 0, pl = 0, pb = 0, pr = 0] = a.pads;
+    const fp = [dh * (kh - 1) - pt, dw * (kw - 1) - pl, dh * (kh - 1) - pb, dw * (kw - 1) - pr];
+    const own = this.#values.get(x.name);
+    if (own === undefined || own.shape.join() !== x.shape.join() || fp.some((p) => p < 0)) return undefined;
+    return fp;
   }
 
   /**
