@@ -77,6 +77,11 @@ export interface FlopCount {
   /** Forward + backward: the backward pass costs a weight gradient and an input gradient per conv
    * (each as many FLOPs as the forward conv), except no input gradient for the first layer. */
   readonly forwardBackward: number;
+  /** Forward FLOPs our engine executes: it folds each nearest x2 upsample + 3x3 conv (pad 1, stride 1) into a
+   * stride-2 ConvTranspose of the low-resolution input, 16 instead of 4 x 9 multiply-adds (4/9 of the FLOPs). */
+  readonly forwardExecuted: number;
+  /** Forward + backward FLOPs our engine executes (the same 4/9 for the folded layers' three products). */
+  readonly forwardBackwardExecuted: number;
 }
 
 /** Counts parameters and FLOPs of {@link LAYERS} on {@link INPUT_SHAPE}. */
@@ -87,6 +92,7 @@ export function countFlops(): FlopCount {
   let params = 0;
   let forward = 0;
   let backward = 0;
+  let saved = 0;
   LAYERS.forEach((l, i) => {
     if (l.up) {
       h *= 2;
@@ -98,6 +104,13 @@ export function countFlops(): FlopCount {
     const f = 2 * n * l.cout * h * w * l.cin * l.k * l.k;
     forward += f;
     backward += i === 0 ? f : 2 * f;
+    if (l.up && l.k === 3 && l.pad === 1 && l.stride === 1) saved += (5 / 9) * f;
   });
-  return { params, forward, forwardBackward: forward + backward };
+  return {
+    params,
+    forward,
+    forwardBackward: forward + backward,
+    forwardExecuted: forward - saved,
+    forwardBackwardExecuted: forward + backward - 3 * saved,
+  };
 }
