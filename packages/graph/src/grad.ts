@@ -41,6 +41,14 @@ function differentiate(graph: Graph, seeds: ReadonlyArray<readonly [string, (b: 
     for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
     if (n.inputs.some((i) => depends.has(i))) for (const o of n.outputs) depends.add(o);
   }
+  const sources = new Set([...graph.inputs, ...graph.params, ...graph.constants].map((v) => v.name));
+  for (const w of [...wrt, ...seeds.map(([name]) => name)]) {
+    if (!sources.has(w) && !producers.has(w)) {
+      // The builder folds a nearest x2 upsample into the 3x3 conv reading it and drops the Resize when nothing else
+      // reads its output: that value then feeds nothing, and its gradient would silently be zero.
+      throw new GraphError('NOT_DIFFERENTIABLE', `cannot differentiate with respect to '${w}': no node of graph '${graph.name}' computes it (an upsample folded into the conv that read it); differentiate with respect to its input`);
+    }
+  }
   const contrib = new Map<string, Value[]>();
   const push = (name: string, g: Value | undefined): void => {
     if (g === undefined || !depends.has(name)) return;

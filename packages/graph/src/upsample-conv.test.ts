@@ -1,6 +1,7 @@
 import { createRng } from '@alignda/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from './builder.js';
+import { grad } from './grad.js';
 import { createSession, releaseSessions } from './runtime.js';
 import type { DType, Value } from './types.js';
 
@@ -47,6 +48,13 @@ describe('nearest x2 upsample followed by a 3x3 conv', () => {
     const ops = b.build().nodes.map((n) => n.op);
     expect(ops.filter((o) => o === 'Resize')).toHaveLength(1);
     expect(ops.filter((o) => o === 'Conv')).toHaveLength(1);
+  });
+
+  it('refuses to differentiate with respect to a folded (dropped) upsample output', () => {
+    const b = new GraphBuilder();
+    const u = b.upsampleNearest(b.input('x', 'float32', [1, 2, 3, 3]));
+    b.output(b.reduceSum(b.conv(u, b.input('w', 'float32', [2, 2, 3, 3]), undefined, { pads: 1 })), 'loss');
+    expect(() => grad(b.build(), 'loss', [u.name])).toThrow(/no node of graph .* computes it/);
   });
 
   {
