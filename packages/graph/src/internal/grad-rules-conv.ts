@@ -116,6 +116,11 @@ export function convWeightGrad(b: GraphBuilder, x: Value, dy: Value, wShape: rea
         b.conv(b.reshape(x, [n * c, 1, h, wd]), unfoldKernel(b, dtype, kh, kw, false), undefined, { pads: o.p, strides: o.s, dilations: o.d }),
         [n, c * kk, ho * wo],
       ); // [N, C*kk, Ho*Wo]
+  if (o.group === 1 && !pointwise && c * kk > m) {
+    // The unfold as the row operand ([C*kk, L] x [L, M] per image) when it has more rows than dy.
+    const gt = sumBatch(b, b.matmul(xu, b.transpose(b.reshape(dy, [n, m, ho * wo]), [0, 2, 1]))); // [C*kk, M]
+    return b.reshape(b.transpose(gt, [1, 0]), [m, c, kh, kw]);
+  }
   if (o.group === 1) {
     const gw = sumBatch(b, b.matmul(b.reshape(dy, [n, m, ho * wo]), b.transpose(xu, [0, 2, 1]))); // [M, C*kk]
     return b.reshape(gw, [m, c, kh, kw]);
