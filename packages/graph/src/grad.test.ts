@@ -53,6 +53,8 @@ const CASES: Record<string, (c: CheckBuilder) => Value> = {
   'Conv dilation 2': ({ b, input }) => b.conv(input('x', [1, 2, 7, 7]), input('w', [3, 2, 3, 3]), undefined, { pads: 2, dilations: 2 }),
   'Conv groups 2': ({ b, input }) => b.conv(input('x', [2, 4, 5, 5]), input('w', [6, 2, 3, 3]), undefined, { pads: 1, group: 2 }),
   'Conv depthwise stride 2': ({ b, input }) => b.conv(input('x', [2, 3, 6, 6]), input('w', [3, 1, 3, 3]), undefined, { pads: 1, strides: 2, group: 3 }),
+  'Conv 2x2 from 1 channel to 6 (unfold with fewer rows than dy: dy as the row operand)': ({ b, input }) =>
+    b.conv(input('x', [2, 1, 4, 5]), input('w', [6, 1, 2, 2]), undefined, { pads: [1, 0, 0, 1] }),
   'Conv 1x1 (reshape-only weight grad)': ({ b, input }) => b.conv(input('x', [2, 5, 3, 4]), input('w', [3, 5, 1, 1]), input('bias', [3])),
   'Conv pad larger than kernel reach (fallback input grad)': ({ b, input }) => b.conv(input('x', [1, 2, 4, 4]), input('w', [2, 2, 2, 2]), undefined, { pads: 2 }),
   'Conv with periodic longitude padding': ({ b, input }) => {
