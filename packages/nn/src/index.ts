@@ -62,3 +62,33 @@ export {
   scoreNet,
 } from './score.js';
 export type { ScoreConfig } from './score.js';
+export {
+  TRAIN_CHECKPOINT_FORMAT,
+  TRAIN_DEFAULTS,
+  TRAIN_ERROR_CODES,
+  TrainError,
+  decaysWeight,
+  emulatorBatches,
+  evaluateEmulator,
+  evaluateVae,
+  fitTrainNorm,
+  loadPeriod,
+  readTrainCheckpoint,
+  resolveTrainConfig,
+  stackStates,
+  stepSeed,
+  trainModel,
+  vaeBatches,
+} from './train/index.js';
+export type {
+  EmulatorSkill,
+  Feeds,
+  StateSource,
+  StepInfo,
+  TrainCheckpointMeta,
+  TrainConfig,
+  TrainErrorCode,
+  TrainModelOptions,
+  TrainResult,
+  VaeSkill,
+} from './train/index.js';

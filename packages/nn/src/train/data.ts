@@ -1,0 +1,117 @@
+/**
+ * Training data from a nature run: a period's states stacked and normalised with statistics fit on the train
+ * period, and the per-step batch functions of the VAE (states + reparameterisation noise) and the emulator
+ * ((t, t + 6 h) pairs).
+ */
+import { fitNormStats, normalise } from '@alignda/tensor';
+import type { NormStats, Rng, Tensor } from '@alignda/tensor';
+
+import type { EmulatorConfig } from '../emulator.js';
+import type { VaeConfig } from '../vae.js';
+import { vaeLatentShape } from '../vae.js';
+import type { Feeds } from './train-model.js';
+
+/** What the pipelines read from a nature run (`NatureRun` of `@alignda/world` satisfies it). */
+export interface StateSource {
+  /** Channel names, length C. */
+  readonly channels: readonly string[];
+  /** Named periods as [start, end) state indices. */
+  readonly periods: {
+    readonly train: readonly [number, number];
+    readonly alignment?: readonly [number, number];
+    readonly test: readonly [number, number];
+  };
+  /** State `index`, `{ data, shape: [C, H, W] }` in physical units. */
+  state(index: number): { readonly data: Float32Array; readonly shape: readonly [number, number, number] };
+}
+
+/** States `[start, end)` stacked, shape `[T, C, H, W]`, in physical units. */
+export function stackStates(src: StateSource, [start, end]: readonly [number, number]): Tensor<Float32Array> {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && end > start && start >= 0))
+    throw new RangeError(`stackStates: empty or bad range [${start}, ${end})`);
+  const first = src.state(start);
+  const [C, H, W] = first.shape;
+  const size = C * H * W;
+  const data = new Float32Array((end - start) * size); // [T, C, H, W]
+  data.set(first.data, 0);
+  for (let i = start + 1; i < end; i++) data.set(src.state(i).data, (i - start) * size);
+  return { data, shape: [end - start, C, H, W] };
+}
+
+/** Per-channel mean and std of the `train` period (the statistics every model and metric normalises with). */
+export function fitTrainNorm(src: StateSource): NormStats {
+  return fitNormStats(stackStates(src, src.periods.train), { channels: src.channels });
+}
+
+/** The states of a named period, normalised with `norm`, shape `[T, C, H, W]`. */
+export function loadPeriod(
+  src: StateSource,
+  period: keyof StateSource['periods'],
+  norm: NormStats,
+): Tensor<Float32Array> {
+  const range = src.periods[period];
+  if (range === undefined) throw new RangeError(`loadPeriod: no period '${period}'`);
+  return normalise(stackStates(src, range), norm);
+}
+
+/** Copies sample `i` of a `[T, ...]` stack into slot `b` of `out`. */
+function copySample(
+  out: Float32Array,
+  b: number,
+  states: Tensor<Float32Array>,
+  i: number,
+  size: number,
+): void {
+  out.set(states.data.subarray(i * size, (i + 1) * size), b * size);
+}
+
+function sampleSize(states: Tensor<Float32Array>): number {
+  return states.data.length / (states.shape[0] as number);
+}
+
+/**
+ * Batches of the VAE training graph: `x` = `cfg.batch` states drawn uniformly with replacement from `states`
+ * `[T, C, H, W]` (normalised), `noise` = fresh N(0, 1) reparameterisation noise `[batch, Cz, H/4, W/4]`.
+ */
+export function vaeBatches(cfg: VaeConfig, states: Tensor<Float32Array>): (step: number, rng: Rng) => Feeds {
+  const T = states.shape[0] as number;
+  const size = sampleSize(states);
+  if (size !== cfg.channels * cfg.height * cfg.width)
+    throw new RangeError(
+      `vaeBatches: states [${states.shape.join(', ')}] do not fit the VAE's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
+    );
+  const noiseSize = vaeLatentShape(cfg).reduce((a, d) => a * d, 1);
+  return (_step, rng) => {
+    const x = new Float32Array(cfg.batch * size); // [N, C, H, W]
+    for (let b = 0; b < cfg.batch; b++) copySample(x, b, states, rng.int(T), size);
+    const noise = rng.fillNormal(new Float32Array(cfg.batch * noiseSize)); // [N, Cz, H/4, W/4]
+    return { x, noise };
+  };
+}
+
+/**
+ * Batches of the emulator training graph: `cfg.batch` pairs (`x` = state t, `y` = state t + 1, 6 h later) with t
+ * uniform over the stack's first `T - 1` states, so both ends of a pair lie in the period.
+ */
+export function emulatorBatches(
+  cfg: EmulatorConfig,
+  states: Tensor<Float32Array>,
+): (step: number, rng: Rng) => Feeds {
+  const T = states.shape[0] as number;
+  const size = sampleSize(states);
+  if (T < 2) throw new RangeError(`emulatorBatches: need at least 2 states, got ${T}`);
+  if (size !== cfg.channels * cfg.height * cfg.width)
+    throw new RangeError(
+      `emulatorBatches: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
+    );
+  return (_step, rng) => {
+    const x = new Float32Array(cfg.batch * size); // [N, C, H, W]
+    const y = new Float32Array(cfg.batch * size); // [N, C, H, W]
+    for (let b = 0; b < cfg.batch; b++) {
+      const t = rng.int(T - 1);
+      copySample(x, b, states, t, size);
+      copySample(y, b, states, t + 1, size);
+    }
+    return { x, y };
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Held-out skill of trained models, in normalised units: VAE reconstruction MSE against the data variance, and
+ * the emulator's multi-step (48 h = 8 steps) rollout MSE against persistence.
+ */
+import { createSession, exportInference } from '@alignda/graph';
+import type { ReadonlyParamMap } from '@alignda/graph';
+import type { Tensor } from '@alignda/tensor';
+
+import { buildEmulatorRollout } from '../emulator.js';
+import type { EmulatorConfig } from '../emulator.js';
+import { pickParams } from '../model.js';
+import { buildVaeDecode, buildVaeEncode } from '../vae.js';
+import type { VaeConfig } from '../vae.js';
+
+/** VAE reconstruction of held-out states. */
+export interface VaeSkill {
+  /** Mean squared error of decode(encode(x)) (posterior mean), normalised units. */
+  readonly mse: number;
+  /** Mean of x^2: the MSE of predicting the train climatology (about 1 by construction of the normalisation). */
+  readonly variance: number;
+  /** Number of states. */
+  readonly count: number;
+}
+
+/** Emulator forecast skill over a lead time. */
+export interface EmulatorSkill {
+  /** MSE of the `leadSteps`-step rollout against the truth, normalised units. */
+  readonly mse: number;
+  /** MSE of persistence (the start state) at the same lead. */
+  readonly persistence: number;
+  /** Number of forecast cases. */
+  readonly cases: number;
+}
+
+function sqErr(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
+  return s;
+}
+
+/**
+ * Encodes (posterior mean) and decodes each state of `states` `[T, C, H, W]` (normalised) with frozen weights.
+ * @param params - a full VAE parameter map (`enc.*` and `dec.*`)
+ */
+export async function evaluateVae(
+  cfg: VaeConfig,
+  params: ReadonlyParamMap,
+  states: Tensor<Float32Array>,
+): Promise<VaeSkill> {
+  const one = { ...cfg, batch: 1 };
+  const encG = buildVaeEncode(one);
+  const decG = buildVaeDecode(one);
+  const enc = await createSession(exportInference(encG, pickParams(encG, params)));
+  const dec = await createSession(exportInference(decG, pickParams(decG, params)));
+  const T = states.shape[0] as number;
+  const size = states.data.length / T;
+  let se = 0;
+  let ss = 0;
+  for (let t = 0; t < T; t++) {
+    const x = states.data.subarray(t * size, (t + 1) * size); // [1, C, H, W]
+    const { z } = await enc.run({ x: x.slice() }, ['z']);
+    const { x: xhat } = await dec.run({ z: z?.data as Float32Array }, ['x']);
+    se += sqErr(xhat?.data as Float32Array, x);
+    for (const v of x) ss += v * v;
+  }
+  return { mse: se / (T * size), variance: ss / (T * size), count: T };
+}
+
+/**
+ * Rolls the emulator out `leadSteps` steps from states of `states` `[T, C, H, W]` (normalised, consecutive 6-hourly)
+ * and compares with the state `leadSteps` later; starts every `stride` states, at most `maxCases`.
+ */
+export async function evaluateEmulator(
+  cfg: EmulatorConfig,
+  params: ReadonlyParamMap,
+  states: Tensor<Float32Array>,
+  options: { readonly leadSteps?: number; readonly stride?: number; readonly maxCases?: number } = {},
+): Promise<EmulatorSkill> {
+  const lead = options.leadSteps ?? 8;
+  const stride = options.stride ?? 4;
+  const maxCases = options.maxCases ?? Infinity;
+  const T = states.shape[0] as number;
+  if (T <= lead) throw new RangeError(`evaluateEmulator: ${T} states leave no ${lead}-step case`);
+  const g = buildEmulatorRollout({ ...cfg, batch: 1 }, lead);
+  const roll = await createSession(exportInference(g, pickParams(g, params)));
+  const size = states.data.length / T;
+  let se = 0;
+  let sp = 0;
+  let cases = 0;
+  for (let t = 0; t + lead < T && cases < maxCases; t += stride) {
+    const x = states.data.slice(t * size, (t + 1) * size); // [1, C, H, W]
+    const truth = states.data.subarray((t + lead) * size, (t + lead + 1) * size);
+    const { y } = await roll.run({ x }, ['y']);
+    se += sqErr(y?.data as Float32Array, truth);
+    sp += sqErr(x, truth);
+    cases += 1;
+  }
+  return { mse: se / (cases * size), persistence: sp / (cases * size), cases };
+}

@@ -1,0 +1,23 @@
+export {
+  TRAIN_CHECKPOINT_FORMAT,
+  TRAIN_DEFAULTS,
+  decaysWeight,
+  readTrainCheckpoint,
+  resolveTrainConfig,
+  stepSeed,
+  trainModel,
+} from './train-model.js';
+export type {
+  Feeds,
+  StepInfo,
+  TrainCheckpointMeta,
+  TrainConfig,
+  TrainModelOptions,
+  TrainResult,
+} from './train-model.js';
+export { TRAIN_ERROR_CODES, TrainError } from './train-error.js';
+export type { TrainErrorCode } from './train-error.js';
+export { emulatorBatches, fitTrainNorm, loadPeriod, stackStates, vaeBatches } from './data.js';
+export type { StateSource } from './data.js';
+export { evaluateEmulator, evaluateVae } from './evaluate.js';
+export type { EmulatorSkill, VaeSkill } from './evaluate.js';
