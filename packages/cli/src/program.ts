@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerTrainCommand } from './commands/train.js';
 import { registerWorldCommand } from './commands/world.js';
 
 /**
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerCheckCommand(program);
   registerWorldCommand(program);
+  registerTrainCommand(program);
   return program;
 }
