@@ -67,30 +67,32 @@ export async function runNcepCheck(
 
   const train = ds.period('train');
   const test = ds.period('test');
-  const stackOf = (idx: number[]): Float32Array => {
+  /** States at `idx - lag`, stacked [idx.length, C, H, W]. */
+  const stack = (idx: readonly number[], lag = 0): Float32Array => {
     const s = new Float32Array(idx.length * n);
-    idx.forEach((t, k) => s.set(fields[t]?.data ?? new Float32Array(n), k * n));
+    idx.forEach((t, k) => {
+      const f = fields[t - lag];
+      if (!f) throw new Error(`NCEP time index ${t - lag} out of range`);
+      s.set(f.data, k * n);
+    });
     return s;
   };
   const trainIdx: number[] = [];
   for (let t = train.start + LEAD_STEPS; t < train.end; t += 8) trainIdx.push(t);
+  const stackShape = [trainIdx.length, ...shape];
   const norm: NormStats = fitNormStats(
-    { data: stackOf(trainIdx), shape: [trainIdx.length, ...shape] },
+    { data: stack(trainIdx), shape: stackShape },
     { channels: ds.channels, mask: ds.validMask },
   );
   const z = (f: Field | undefined): Float32Array => {
     if (!f) throw new Error('NCEP time index out of range');
     return normalise({ data: f.data, shape }, norm).data;
   };
+  const zStack = (lag: number): Float32Array =>
+    normalise({ data: stack(trainIdx, lag), shape: stackShape }, norm).data;
   const stats = estimateBackgroundError(
-    {
-      data: Float32Array.from(trainIdx.flatMap((t) => Array.from(z(fields[t - LEAD_STEPS])))),
-      shape: [trainIdx.length, ...shape],
-    },
-    {
-      data: Float32Array.from(trainIdx.flatMap((t) => Array.from(z(fields[t])))),
-      shape: [trainIdx.length, ...shape],
-    },
+    { data: zStack(LEAD_STEPS), shape: stackShape },
+    { data: zStack(0), shape: stackShape },
     { perLatitude: true },
   );
   const rng = createRng(11);
