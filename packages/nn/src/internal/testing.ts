@@ -2,6 +2,7 @@
  * Test helpers (not exported from the package): running graphs, random parameters, directional finite
  * differences and a tiny AdamW training loop.
  */
+import { expect } from 'vitest';
 import { createRng } from '@alignda/tensor';
 import { AdamW, createSession } from '@alignda/graph';
 import type { Feed, Graph, TensorData } from '@alignda/graph';
@@ -167,4 +168,29 @@ export async function directionalCheck(
   const plus = f(await run(graph, step(feeds, dir, h)));
   const minus = f(await run(graph, step(feeds, dir, -h)));
   return { ad, fd: (plus - minus) / (2 * h) };
+}
+
+/**
+ * Checks a training graph's loss gradient against central differences (h = 3e-2) along one random
+ * direction per seed: the directional derivative must be non-trivial (> 1e-3) and agree to
+ * 1e-5 + 2e-3 |ad|.
+ */
+export async function expectLossGradientMatchesFd(
+  tg: Pick<TrainingGraph, 'graph' | 'params' | 'gradOutputs'>,
+  feeds: Arrays,
+  seeds: readonly number[],
+): Promise<void> {
+  for (const seed of seeds) {
+    const { ad, fd } = await directionalCheck(
+      tg.graph,
+      feeds,
+      tg.params,
+      tg.gradOutputs,
+      (o) => o.loss?.[0] ?? NaN,
+      3e-2,
+      seed,
+    );
+    expect(Math.abs(ad)).toBeGreaterThan(1e-3);
+    expect(Math.abs(ad - fd)).toBeLessThanOrEqual(1e-5 + 2e-3 * Math.abs(ad));
+  }
 }
