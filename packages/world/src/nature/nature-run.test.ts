@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDatasetDescriptor } from '../dataset/descriptor.js';
 import { openDataset } from '../dataset/open-dataset.js';
 import { forecastModel } from '../qg/forecast-model.js';
+import { DEFAULT_QG_PARAMS } from '../qg/params.js';
 import { generateNatureRun, naturePeriods } from './nature-run.js';
 import { loadOrGenerateNatureRun, openNatureRun } from './nature-store.js';
 import { natureStats } from './nature-stats.js';
@@ -43,6 +44,20 @@ describe('nature run', () => {
 
   it('splits train / alignment / test as 70 / 10 / 20 % of the states without overlap', () => {
     expect(naturePeriods(1460)).toEqual({ train: [0, 1022], alignment: [1022, 1168], test: [1168, 1460] });
+  });
+
+  it('regenerates a cached run that was made with other default parameters (an older version)', () => {
+    const opts = { seed: 5, years: 0.002, spinUpDays: 2, dir };
+    const first = loadOrGenerateNatureRun(opts);
+    // Pretend an older version with another default drag wrote this cache entry.
+    const attrsPath = join(first.zarrPath, '.zattrs');
+    const attrs = JSON.parse(readFileSync(attrsPath, 'utf8')) as { params: string };
+    const stale = { ...(JSON.parse(attrs.params) as Record<string, number>), dragPerS: 1e-3 };
+    writeFileSync(attrsPath, JSON.stringify({ ...attrs, params: JSON.stringify(stale) }));
+    expect(openNatureRun(first.dir).params.dragPerS).toBe(1e-3);
+    const again = loadOrGenerateNatureRun(opts);
+    expect(again.params.dragPerS).toBe(DEFAULT_QG_PARAMS.dragPerS);
+    expect(again.state(2).data).toEqual(first.state(2).data);
   });
 
   it('caches a Zarr v2 store with a valid descriptor that the dataset reader opens with the same values', async () => {

@@ -287,6 +287,17 @@ export function openNatureRun(runDir: string): NatureRun {
  */
 export function loadOrGenerateNatureRun(opts: NatureRunOptions & { readonly dir: string }): NatureRun {
   const runDir = resolve(opts.dir, runName(opts));
-  if (!existsSync(join(runDir, 'descriptor.json'))) writeNatureRun(opts.dir, opts);
+  if (existsSync(join(runDir, 'descriptor.json'))) {
+    const cached = openNatureRun(runDir);
+    // The cache name covers overrides only: a run made by a version with other default parameters is stale.
+    if (sameParams(cached.params, { ...DEFAULT_QG_PARAMS, ...opts.params })) return cached;
+  }
+  writeNatureRun(opts.dir, opts);
   return openNatureRun(runDir);
+}
+
+function sameParams(a: QgParams, b: QgParams): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof QgParams>;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }
