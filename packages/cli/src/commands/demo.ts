@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
 import { openDatabase } from '@alignda/db';
-import { fieldChannel, loadOrGenerateNatureRun, renderPanelsPng } from '@alignda/world';
+import { loadOrGenerateNatureRun } from '@alignda/world';
 import { createProgress } from '../progress.js';
+import { analysisMapsPng } from '../experiments/analysis-maps.js';
 import { runQgOsse } from '../experiments/qg-osse.js';
 import type { QgOsseResult } from '../experiments/qg-osse.js';
 import { formatTable, mean, std } from '../format.js';
@@ -98,7 +99,15 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
     progress.stop();
     printOsse(osse, run.channels, run.units);
     const mapPath = path.join(outDir, 'qg-3dvar-case.png');
-    writeFileSync(mapPath, mapsPng(osse.example, 'z_upper', 0));
+    writeFileSync(
+      mapPath,
+      analysisMapsPng({
+        ...osse.example,
+        channel: 0,
+        truthTitle: `truth ${run.channels[0] ?? ''}`,
+        title: `QG OSSE, ${run.channels[0] ?? ''}`,
+      }),
+    );
     const summary = summarise(osse);
     for (const c of osse.cases) {
       await db.analysis.create({
@@ -199,37 +208,6 @@ function printOsse(osse: QgOsseResult, channels: readonly string[], units: reado
       ],
       '   ',
     ),
-  );
-}
-
-function mapsPng(ex: QgOsseResult['example'], name: string, c: number): Buffer {
-  const truth = fieldChannel(ex.truth, c);
-  const bg = fieldChannel(ex.background, c);
-  const an = fieldChannel(ex.analysis, c);
-  const err = new Float32Array(an.data.length);
-  for (let i = 0; i < err.length; i++) err[i] = (an.data[i] ?? 0) - (truth.data[i] ?? 0);
-  let vmin = Infinity;
-  let vmax = -Infinity;
-  for (const v of truth.data) {
-    vmin = Math.min(vmin, v);
-    vmax = Math.max(vmax, v);
-  }
-  const units = ex.truth.units[c] ?? '';
-  const grid = ex.truth.grid;
-  return renderPanelsPng(
-    [
-      { field: truth, title: `truth ${name}`, units, vmin, vmax, grid },
-      { field: bg, title: 'background', units, vmin, vmax, grid },
-      { field: an, title: '3D-Var analysis', units, vmin, vmax, grid },
-      {
-        field: { data: err, shape: truth.shape },
-        title: 'analysis - truth',
-        units,
-        colormap: 'diverging',
-        grid,
-      },
-    ],
-    { cols: 2, title: `QG OSSE, ${name}` },
   );
 }
 

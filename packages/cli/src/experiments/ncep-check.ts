@@ -8,12 +8,11 @@ import {
   KNOWN_STATIONS,
   bilinearOperator,
   createDatasetRegistry,
-  fieldChannel,
   readStationCsv,
-  renderPanelsPng,
   simulateGriddedObs,
 } from '@alignda/world';
 import { mean } from '../format.js';
+import { analysisMapsPng } from './analysis-maps.js';
 import { griddedFromBatch } from './observations.js';
 
 /** Outcome of {@link runNcepCheck}. */
@@ -197,35 +196,17 @@ export async function runNcepCheck(
   );
   if (example) {
     const file = path.join(outDir, 'ncep-3dvar-case.png');
-    const err = new Float32Array(example.an.data.length);
-    for (let i = 0; i < err.length; i++) err[i] = (example.an.data[i] ?? 0) - (example.truth.data[i] ?? 0);
-    const panel = (f: Field, title: string): Parameters<typeof renderPanelsPng>[0][number] => ({
-      field: fieldChannel(f, 0),
-      title,
-      units: 'K',
-      vmin: lo,
-      vmax: hi,
-      grid: ds.grid,
-      mask: ds.validMask,
-    });
     writeFileSync(
       file,
-      renderPanelsPng(
-        [
-          panel(example.truth, 'reanalysis (truth)'),
-          panel(example.bg, 'background'),
-          panel(example.an, '3D-Var analysis'),
-          {
-            field: { data: err, shape: [H, W] },
-            title: 'analysis - truth',
-            units: 'K',
-            colormap: 'diverging',
-            grid: ds.grid,
-            mask: ds.validMask,
-          },
-        ],
-        { cols: 2, title: 'NCEP air temperature, 3D-Var' },
-      ),
+      analysisMapsPng({
+        truth: example.truth,
+        background: example.bg,
+        analysis: example.an,
+        channel: 0,
+        truthTitle: 'reanalysis (truth)',
+        title: 'NCEP air temperature, 3D-Var',
+        mask: ds.validMask,
+      }),
     );
     lines.push(`maps of one case: ${file}`);
   }
