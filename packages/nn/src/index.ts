@@ -36,9 +36,10 @@ export {
   vaeDecoder,
   vaeEncoder,
   vaeInitialParams,
+  unstandardiseLatent,
   vaeLatentShape,
 } from './vae.js';
-export type { VaeConfig } from './vae.js';
+export type { LatentNorm, VaeConfig } from './vae.js';
 export {
   EMULATOR_DEFAULTS,
   EMULATOR_PRESETS,
@@ -69,7 +70,11 @@ export {
   TrainError,
   decaysWeight,
   emulatorBatches,
+  emulatorForecasts,
+  encodeStates,
   evaluateEmulator,
+  fitLatentNorm,
+  scoreBatches,
   evaluateVae,
   fitTrainNorm,
   loadPeriod,
@@ -81,6 +86,7 @@ export {
   vaeBatches,
 } from './train/index.js';
 export type {
+  BatchedRunOptions,
   EmulatorSkill,
   Feeds,
   StateSource,
@@ -92,3 +98,18 @@ export type {
   TrainResult,
   VaeSkill,
 } from './train/index.js';
+export {
+  MODEL_FILES,
+  createLatentSessions,
+  latentPorts,
+  loadLatentModels,
+  loadTrainedModel,
+} from './latent-da.js';
+export type {
+  LatentModels,
+  LatentPortName,
+  LatentPorts,
+  LatentSessions,
+  PortTimer,
+  TrainedModel,
+} from './latent-da.js';

@@ -21,8 +21,8 @@ import {
 import type { Ctx } from './layers.js';
 import { trainingGraph } from './model.js';
 import type { TrainingGraph } from './model.js';
-import { vaeDecoder, vaeLatentShape } from './vae.js';
-import type { VaeConfig } from './vae.js';
+import { unstandardiseLatent, vaeDecoder, vaeLatentShape } from './vae.js';
+import type { LatentNorm, VaeConfig } from './vae.js';
 
 /** Configuration of the score network graphs. */
 export interface ScoreConfig {
@@ -172,8 +172,9 @@ export const DPS_GRAD_OUTPUT = gradName('z_t');
  * mu(t) of whatever schedule the sampler uses) and `cotangent` `[N, C, H, W]`; outputs `eps` (eps_theta),
  * `x0` = D((z_t - sigma eps) / mu), the decoded Tweedie estimate, and {@link DPS_GRAD_OUTPUT} =
  * (d x0 / d z_t)^T cotangent, through both the denoiser and the decoder. Parameters `score.*` and `dec.*`.
+ * @param latentNorm - the standardisation the prior's latents carry (see `buildVaeDecode`); none: raw latents
  */
-export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig): Graph {
+export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig, latentNorm?: LatentNorm): Graph {
   check(scoreCfg);
   if (vaeLatentShape(vaeCfg).join() !== scoreCfg.latentShape.join() || vaeCfg.batch !== scoreCfg.batch) {
     throw new RangeError(
@@ -187,7 +188,8 @@ export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig): Graph 
   const mu = b.reshape(b.input('mu', 'float32', [n]), [n, 1, 1, 1]); // [N, 1, 1, 1]
   const eps = scoreNet({ b, seed: scoreCfg.seed }, scoreCfg, zt, t, zb); // [N, Cz, h, w]
   const z0 = b.div(b.sub(zt, b.mul(sigma, eps)), mu); // [N, Cz, h, w]
-  const x0 = b.output(vaeDecoder({ b, seed: vaeCfg.seed }, vaeCfg, z0), 'x0'); // [N, C, H, W]
+  const zRaw = unstandardiseLatent(b, vaeCfg, z0, latentNorm); // [N, Cz, h, w]
+  const x0 = b.output(vaeDecoder({ b, seed: vaeCfg.seed }, vaeCfg, zRaw), 'x0'); // [N, C, H, W]
   b.output(eps, 'eps');
   return vjp(b.build(), [x0], ['cotangent'], [zt]);
 }

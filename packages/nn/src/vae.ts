@@ -135,21 +135,58 @@ export function buildVaeTraining(cfg: VaeConfig): TrainingGraph {
   return trainingGraph(buildVaeForward(cfg));
 }
 
-/** Inference encoder: input `x` `[N, C, H, W]`, output `z` (posterior mean) `[N, Cz, H/4, W/4]`. Parameters `enc.*`. */
-export function buildVaeEncode(cfg: VaeConfig): Graph {
+/**
+ * Per-latent-channel affine standardisation (`mean`, `std` of length Cz, e.g. from `fitLatentNorm`): the diffusion
+ * prior works on (z - mean) / std so that its unit-variance noise matches the data.
+ */
+export interface LatentNorm {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
+}
+
+function latentAffine(b: GraphBuilder, cfg: VaeConfig, norm: LatentNorm): { mean: Value; std: Value } {
+  const Cz = cfg.latentChannels;
+  if (norm.mean.length !== Cz || norm.std.length !== Cz || norm.std.some((v) => !(v > 0)))
+    throw new RangeError(`VAE: latent norm needs ${Cz} means and ${Cz} positive stds`);
+  return {
+    mean: b.constant(Float32Array.from(norm.mean), [1, Cz, 1, 1]),
+    std: b.constant(Float32Array.from(norm.std), [1, Cz, 1, 1]),
+  };
+}
+
+/** z (standardised with `norm`) -> the VAE's own latent; the identity without `norm`. */
+export function unstandardiseLatent(b: GraphBuilder, cfg: VaeConfig, z: Value, norm?: LatentNorm): Value {
+  if (norm === undefined) return z;
+  const a = latentAffine(b, cfg, norm);
+  return b.add(b.mul(z, a.std), a.mean);
+}
+
+/**
+ * Inference encoder: input `x` `[N, C, H, W]`, output `z` (posterior mean, standardised with `latentNorm` when
+ * given) `[N, Cz, H/4, W/4]`. Parameters `enc.*`.
+ */
+export function buildVaeEncode(cfg: VaeConfig, latentNorm?: LatentNorm): Graph {
   check(cfg);
   const b = new GraphBuilder({ name: 'vae_encode', seed: cfg.seed });
   const x = b.input('x', 'float32', [cfg.batch, cfg.channels, cfg.height, cfg.width]);
-  b.output(vaeEncoder({ b, seed: cfg.seed }, cfg, x).mean, 'z');
+  let z = vaeEncoder({ b, seed: cfg.seed }, cfg, x).mean;
+  if (latentNorm !== undefined) {
+    const a = latentAffine(b, cfg, latentNorm);
+    z = b.div(b.sub(z, a.mean), a.std);
+  }
+  b.output(z, 'z');
   return b.build();
 }
 
-/** Inference decoder: input `z` `[N, Cz, H/4, W/4]`, output `x` `[N, C, H, W]`. Parameters `dec.*`. */
-export function buildVaeDecode(cfg: VaeConfig): Graph {
+/**
+ * Inference decoder: input `z` `[N, Cz, H/4, W/4]` (standardised with `latentNorm` when given), output `x`
+ * `[N, C, H, W]`. Parameters `dec.*`.
+ */
+export function buildVaeDecode(cfg: VaeConfig, latentNorm?: LatentNorm): Graph {
   check(cfg);
   const b = new GraphBuilder({ name: 'vae_decode', seed: cfg.seed });
   const z = b.input('z', 'float32', [cfg.batch, ...vaeLatentShape(cfg)]);
-  b.output(vaeDecoder({ b, seed: cfg.seed }, cfg, z), 'x');
+  b.output(vaeDecoder({ b, seed: cfg.seed }, cfg, unstandardiseLatent(b, cfg, z, latentNorm)), 'x');
   return b.build();
 }
 

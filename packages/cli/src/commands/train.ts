@@ -7,27 +7,46 @@ import type { AppErrorCode } from '@alignda/errors';
 import type { ParamMap } from '@alignda/graph';
 import {
   EMULATOR_PRESETS,
+  MODEL_FILES,
+  SCORE_PRESETS,
   VAE_PRESETS,
   buildEmulatorTraining,
+  buildScoreTraining,
   buildVaeTraining,
   emulatorBatches,
+  emulatorForecasts,
   emulatorInitialParams,
+  encodeStates,
   evaluateEmulator,
   evaluateVae,
+  fitLatentNorm,
   fitTrainNorm,
   loadPeriod,
+  loadTrainedModel,
+  scoreBatches,
+  scoreInitialParams,
   TrainError,
   trainModel,
   vaeBatches,
   vaeInitialParams,
+  vaeLatentShape,
 } from '@alignda/nn';
-import type { Feeds, TrainConfig, TrainErrorCode, TrainingGraph } from '@alignda/nn';
-import { createRng } from '@alignda/tensor';
+import type {
+  EmulatorConfig,
+  Feeds,
+  ScoreConfig,
+  TrainConfig,
+  TrainErrorCode,
+  TrainingGraph,
+  VaeConfig,
+} from '@alignda/nn';
+import { createRng, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
-import { loadOrGenerateNatureRun } from '@alignda/world';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 
+import { openSource } from '../experiments/sources.js';
+import type { DaSource } from '../experiments/sources.js';
 import { createProgress } from '../progress.js';
 
 /** Per-preset run lengths; model sizes come from the nn presets of the same name. */
@@ -41,6 +60,7 @@ const TRAIN_PRESETS = {
      */
     vae: { steps: 1500, peakLr: 3e-3 },
     emulator: { steps: 1000, peakLr: 3e-3 },
+    score: { steps: 2000, peakLr: 3e-3 },
   },
   small: {
     /** One simulated year: ~1020 train states (the QG world has no seasons, so a year is plenty). */
@@ -48,20 +68,84 @@ const TRAIN_PRESETS = {
     /** ~0.4 s per VAE step and ~0.25 s per emulator step at batch 16: under an hour on one core. */
     vae: { steps: 5000, peakLr: 1e-3 },
     emulator: { steps: 3000, peakLr: 1e-3 },
+    score: { steps: 4000, peakLr: 1e-3 },
   },
 } as const;
 
-type Preset = keyof typeof TRAIN_PRESETS;
-type ModelName = 'vae' | 'emulator';
+/** Background lead time in 6-hourly steps (48 h, METHOD.md section 1). */
+export const BACKGROUND_LEAD_STEPS = 8;
+
+/** EMA decay of the score network's weights (the sampler uses the average, as ADM and EDM do). */
+const SCORE_EMA_DECAY = 0.999;
+
+export type Preset = keyof typeof TRAIN_PRESETS;
+export const PRESETS = Object.keys(TRAIN_PRESETS) as Preset[];
+type ModelName = 'vae' | 'emulator' | 'score';
 
 interface TrainOptions {
-  world: string;
+  world?: string;
+  dataset?: string;
   preset: Preset;
   seed: number;
   years?: number;
   model: ModelName | 'all';
   steps?: number;
   out?: string;
+}
+
+/** The model folder of a source and preset: `<home>/models/<source>-<preset>`. */
+export function modelDir(homeDir: string, source: string, preset: string): string {
+  return path.join(homeDir, 'models', `${source}-${preset}`);
+}
+
+/** A preset's model configurations fitted to a source's state shape (a one-variable field gets 4 latent channels). */
+export function presetConfigs(
+  preset: Preset,
+  shape: readonly [number, number, number],
+): { vae: VaeConfig; emulator: EmulatorConfig; score: ScoreConfig } {
+  const [channels, height, width] = shape;
+  const base = VAE_PRESETS[preset];
+  const vae: VaeConfig =
+    channels === base.channels && height === base.height && width === base.width
+      ? base
+      : { ...base, channels, height, width, latentChannels: channels < 4 ? 4 : base.latentChannels };
+  const emuBase = EMULATOR_PRESETS[preset];
+  const emulator: EmulatorConfig =
+    channels === emuBase.channels && height === emuBase.height && width === emuBase.width
+      ? emuBase
+      : { ...emuBase, channels, height, width };
+  const latentShape = vaeLatentShape(vae);
+  const scoreBase = SCORE_PRESETS[preset];
+  const score: ScoreConfig =
+    latentShape.join() === scoreBase.latentShape.join() ? scoreBase : { ...scoreBase, latentShape };
+  return { vae, emulator, score };
+}
+
+/** Standardises latents `[T, Cz, h, w]` with `norm`. */
+function standardise(z: Tensor<Float32Array>, norm: NormStats): Tensor<Float32Array> {
+  return normalise(z, norm);
+}
+
+/**
+ * The score network's training pairs from a period: truth latents E(x_t) and background latents E(x_b,t), x_b,t
+ * the emulator's 48 h forecast from x_(t-48h), for every t of the period with its start 48 h inside it.
+ */
+async function latentPairs(
+  vae: { config: VaeConfig; params: ParamMap },
+  emulator: { config: EmulatorConfig; params: ParamMap },
+  states: Tensor<Float32Array>,
+  progress: (stage: string, f: number) => void,
+  label: string,
+): Promise<{ z: Tensor<Float32Array>; zb: Tensor<Float32Array> }> {
+  const T = states.shape[0] as number;
+  const size = states.data.length / T;
+  const bg = await emulatorForecasts(emulator.config, emulator.params, states, BACKGROUND_LEAD_STEPS, {
+    onProgress: (f) => progress(`backgrounds (${label})`, f),
+  });
+  const truth = { data: states.data.subarray(BACKGROUND_LEAD_STEPS * size), shape: bg.shape };
+  const z = await encodeStates(vae.config, vae.params, truth, { onProgress: (f) => progress(`encode truth (${label})`, f) });
+  const zb = await encodeStates(vae.config, vae.params, bg, { onProgress: (f) => progress(`encode backgrounds (${label})`, f) });
+  return { z, zb };
 }
 
 function intArg(name: string, min: number): (v: string) => number {
@@ -156,93 +240,160 @@ async function trainOne(
   }
 }
 
+/** Adds `--world` / `--dataset` to a command (exactly one source; the world defaults to qg). */
+export function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--world <world>', 'synthetic world (default: qg, unless --dataset)').choices(['qg']))
+    .option('--dataset <name>', 'a registered real dataset instead of the synthetic world, e.g. ncep-air')
+    .option('--seed <n>', 'nature-run seed (synthetic world)', intArg('--seed', 0), 1)
+    .option('--years <y>', 'simulated years of the nature run (default: 0.5 for ci, 1 for small)', positiveArg);
+}
+
+/** Resolves the source options into a source choice (`--world qg` by default). */
+export function sourceChoice(
+  opts: { world?: string; dataset?: string; seed: number; years?: number },
+  preset: Preset,
+  onProgress: (stage: string, fraction: number) => void,
+): { world?: string; dataset?: string; seed: number; years: number; onProgress: typeof onProgress } {
+  if (opts.world !== undefined && opts.dataset !== undefined)
+    throw new AppError('INVALID_ARGUMENT', 'give either --world or --dataset, not both');
+  const years = opts.years ?? TRAIN_PRESETS[preset].years;
+  return opts.dataset !== undefined
+    ? { dataset: opts.dataset, seed: opts.seed, years, onProgress }
+    : { world: opts.world ?? 'qg', seed: opts.seed, years, onProgress };
+}
+
 /**
- * Registers `alignda train`: trains the VAE and/or the forecast emulator of a preset on a QG nature run's train
- * period, with a progress bar and resumable checkpoints under `--out`, then prints held-out skill on the test period.
+ * Registers `alignda train`: trains the VAE, the forecast emulator and the background-conditioned score network
+ * of a preset on a source's train period, with progress bars and resumable checkpoints under `--out`, and prints
+ * held-out skill. The score network learns from (E(truth), E(48 h emulator background)) pairs, so it needs the
+ * other two (trained in the same run or found in the folder).
  */
 export function registerTrainCommand(program: Command): void {
-  program
+  const cmd = program
     .command('train')
-    .description('train the VAE and the forecast emulator on a nature run (resumes from the last checkpoint)')
-    .addOption(new Option('--world <world>', 'synthetic world').choices(['qg']).default('qg'))
+    .description('train the VAE, the forecast emulator and the score network (resumes from the last checkpoint)');
+  addSourceOptions(cmd)
+    .addOption(new Option('--preset <preset>', 'model and run size').choices(PRESETS).default('ci'))
     .addOption(
-      new Option('--preset <preset>', 'model and run size').choices(Object.keys(TRAIN_PRESETS)).default('ci'),
-    )
-    .option('--seed <n>', 'nature-run seed', intArg('--seed', 0), 1)
-    .option(
-      '--years <y>',
-      'simulated years of the nature run (default: 0.5 for ci, 1 for small)',
-      positiveArg,
-    )
-    .addOption(
-      new Option('--model <model>', 'which model').choices(['vae', 'emulator', 'all']).default('all'),
+      new Option('--model <model>', 'which model').choices(['vae', 'emulator', 'score', 'all']).default('all'),
     )
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
-    .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/qg-<preset>)')
+    .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
     .action(async (opts: TrainOptions) => {
       const config = loadConfig();
       const preset = TRAIN_PRESETS[opts.preset];
-      const years = opts.years ?? preset.years;
-      const out = path.resolve(opts.out ?? path.join(config.homeDir, 'models', `qg-${opts.preset}`));
-      mkdirSync(out, { recursive: true });
       const progress = createProgress();
-      const run = loadOrGenerateNatureRun({
-        seed: opts.seed,
-        years,
-        dir: path.join(config.homeDir, 'worlds'),
-        onProgress: (done, total) => progress.update('nature run', done / total),
-      });
+      const src: DaSource = await openSource(
+        config,
+        sourceChoice(opts, opts.preset, (stage, f) => progress.update(stage, f)),
+      );
       progress.stop();
-      const norm = fitTrainNorm(run);
-      const train = loadPeriod(run, 'train', norm);
-      const alignment = loadPeriod(run, 'alignment', norm);
-      const test = loadPeriod(run, 'test', norm);
+      const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset));
+      mkdirSync(out, { recursive: true });
+      const norm = fitTrainNorm(src);
+      const train = loadPeriod(src, 'train', norm);
+      const held = loadPeriod(src, src.periods.alignment !== undefined ? 'alignment' : 'test', norm);
+      const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
+      const test = loadPeriod(src, 'test', norm);
       const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
       console.log(
-        `world qg seed ${opts.seed}, ${years} y: ${run.count} states (train ${count(train)}, alignment ${count(alignment)}, test ${count(test)}); out ${out}`,
+        `${src.title}: ${src.count} states (train ${count(train)}, ${heldName === 'alignment' ? `alignment ${count(held)}, ` : ''}test ${count(test)}); out ${out}`,
       );
+      const cfgs = presetConfigs(opts.preset, src.shape);
       const want = (m: ModelName): boolean => opts.model === 'all' || opts.model === m;
       const lines: string[] = [];
+      const stepsOf = (m: ModelName): number => opts.steps ?? preset[m].steps;
+      const file = (m: ModelName): string => path.join(out, MODEL_FILES[m]);
 
+      let vaeParams: ParamMap | undefined;
+      let emuParams: ParamMap | undefined;
       if (want('vae')) {
-        const cfg = VAE_PRESETS[opts.preset];
-        const steps = opts.steps ?? preset.vae.steps;
-        const batches = vaeBatches(cfg, train);
-        const params = await trainOne(
+        const cfg = cfgs.vae;
+        vaeParams = await trainOne(
           'vae',
           buildVaeTraining(cfg),
           vaeInitialParams(cfg),
           cfg,
-          { steps, peakLr: preset.vae.peakLr, seed: opts.seed },
+          { steps: stepsOf('vae'), peakLr: preset.vae.peakLr, seed: opts.seed },
           norm,
-          batches,
-          vaeBatches(cfg, alignment)(0, createRng(-1)),
-          path.join(out, 'vae.safetensors'),
+          vaeBatches(cfg, train),
+          vaeBatches(cfg, held)(0, createRng(-1)),
+          file('vae'),
         );
-        if (params === undefined) return;
-        const s = await evaluateVae(cfg, params, test);
+        if (vaeParams === undefined) return;
+        const s = await evaluateVae(cfg, vaeParams, test);
         lines.push(
           `VAE reconstruction MSE on ${s.count} test states (normalised): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
         );
       }
       if (want('emulator')) {
-        const cfg = EMULATOR_PRESETS[opts.preset];
-        const steps = opts.steps ?? preset.emulator.steps;
-        const params = await trainOne(
+        const cfg = cfgs.emulator;
+        emuParams = await trainOne(
           'emulator',
           buildEmulatorTraining(cfg),
           emulatorInitialParams(cfg),
           cfg,
-          { steps, peakLr: preset.emulator.peakLr, seed: opts.seed },
+          { steps: stepsOf('emulator'), peakLr: preset.emulator.peakLr, seed: opts.seed },
           norm,
           emulatorBatches(cfg, train),
-          emulatorBatches(cfg, alignment)(0, createRng(-1)),
-          path.join(out, 'emulator.safetensors'),
+          emulatorBatches(cfg, held)(0, createRng(-1)),
+          file('emulator'),
         );
-        if (params === undefined) return;
-        const s = await evaluateEmulator(cfg, params, test, { leadSteps: 8, stride: 4 });
+        if (emuParams === undefined) return;
+        const s = await evaluateEmulator(cfg, emuParams, test, { leadSteps: BACKGROUND_LEAD_STEPS, stride: 4 });
         lines.push(
           `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
+        );
+      }
+      if (want('score')) {
+        const load = async <C>(m: 'vae' | 'emulator', cfg: C, have: ParamMap | undefined) => {
+          if (have !== undefined) return { config: cfg, params: have };
+          const t = await loadTrainedModel<C>(file(m)).catch((err: unknown) => {
+            if (err instanceof TrainError) {
+              throw new AppError(
+                APP_CODE[err.code],
+                `score: needs a trained ${m} (${err.message}); run \`alignda train --model ${m}\` with the same options first`,
+                { cause: err },
+              );
+            }
+            throw err;
+          });
+          if (JSON.stringify(t.config) !== JSON.stringify(cfg) || JSON.stringify(t.norm) !== JSON.stringify(norm))
+            throw new AppError(
+              'FAILED_PRECONDITION',
+              `score: ${file(m)} was trained with another configuration or data; retrain it with --model ${m}`,
+            );
+          return { config: t.config, params: t.params };
+        };
+        const vae = await load('vae', cfgs.vae, vaeParams);
+        const emulator = await load('emulator', cfgs.emulator, emuParams);
+        const stage = (name: string, f: number): void => progress.update(name, f);
+        const pairs = await latentPairs(vae, emulator, train, stage, 'train');
+        const heldPairs = await latentPairs(vae, emulator, held, stage, heldName);
+        progress.stop();
+        const latentNorm = fitLatentNorm(pairs.z);
+        const cfg = cfgs.score;
+        const batches = scoreBatches(cfg, standardise(pairs.z, latentNorm), standardise(pairs.zb, latentNorm));
+        const heldBatches = scoreBatches(
+          cfg,
+          standardise(heldPairs.z, latentNorm),
+          standardise(heldPairs.zb, latentNorm),
+        );
+        const params = await trainOne(
+          'score',
+          buildScoreTraining(cfg),
+          scoreInitialParams(cfg),
+          cfg,
+          { steps: stepsOf('score'), peakLr: preset.score.peakLr, seed: opts.seed, emaDecay: SCORE_EMA_DECAY },
+          latentNorm,
+          batches,
+          heldBatches(0, createRng(-1)),
+          file('score'),
+        );
+        if (params === undefined) return;
+        lines.push(
+          `score network: ${count(pairs.z)} (truth, 48 h background) latent pairs; latent std ${latentNorm.std.map((v) => v.toFixed(2)).join(' ')}`,
         );
       }
       for (const l of lines) console.log(l);

@@ -3,10 +3,12 @@
  * period, and the per-step batch functions of the VAE (states + reparameterisation noise) and the emulator
  * ((t, t + 6 h) pairs).
  */
+import { mu, sigma } from '@alignda/da';
 import { fitNormStats, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
 
 import type { EmulatorConfig } from '../emulator.js';
+import type { ScoreConfig } from '../score.js';
 import type { VaeConfig } from '../vae.js';
 import { vaeLatentShape } from '../vae.js';
 import type { Feeds } from './train-model.js';
@@ -23,6 +25,8 @@ export interface StateSource {
   };
   /** State `index`, `{ data, shape: [C, H, W] }` in physical units. */
   state(index: number): { readonly data: Float32Array; readonly shape: readonly [number, number, number] };
+  /** 1 where a grid cell holds data, `[H, W]` (padded datasets); statistics skip the rest. @defaultValue all cells */
+  readonly validMask?: Uint8Array;
 }
 
 /** States `[start, end)` stacked, shape `[T, C, H, W]`, in physical units. */
@@ -40,7 +44,10 @@ export function stackStates(src: StateSource, [start, end]: readonly [number, nu
 
 /** Per-channel mean and std of the `train` period (the statistics every model and metric normalises with). */
 export function fitTrainNorm(src: StateSource): NormStats {
-  return fitNormStats(stackStates(src, src.periods.train), { channels: src.channels });
+  return fitNormStats(stackStates(src, src.periods.train), {
+    channels: src.channels,
+    ...(src.validMask === undefined ? {} : { mask: src.validMask }),
+  });
 }
 
 /** The states of a named period, normalised with `norm`, shape `[T, C, H, W]`. */
@@ -113,5 +120,45 @@ export function emulatorBatches(
       copySample(y, b, states, t + 1, size);
     }
     return { x, y };
+  };
+}
+
+/**
+ * Batches of the score network's denoising score matching (METHOD.md section 2, item 2): for `cfg.batch` pairs
+ * (z, z_b) drawn uniformly with replacement, t ~ U(0, 1), eps ~ N(0, I) and z_t = mu(t) z + sigma(t) eps, with
+ * mu and sigma of packages/da's cosine VP schedule (the sampler's). Feeds `z_t`, `t`, `z_b`, `eps`.
+ * @param z - latents of the truth `[T, Cz, h, w]` (standardised)
+ * @param zb - latents of the backgrounds valid at the same times, same shape
+ */
+export function scoreBatches(
+  cfg: ScoreConfig,
+  z: Tensor<Float32Array>,
+  zb: Tensor<Float32Array>,
+): (step: number, rng: Rng) => Feeds {
+  const T = z.shape[0] as number;
+  const size = sampleSize(z);
+  if (z.shape.join() !== zb.shape.join())
+    throw new RangeError(`scoreBatches: truth latents [${z.shape.join(', ')}] vs backgrounds [${zb.shape.join(', ')}]`);
+  if (size !== cfg.latentShape.reduce((a, d) => a * d, 1) || z.shape.slice(1).join() !== cfg.latentShape.join())
+    throw new RangeError(
+      `scoreBatches: latents [${z.shape.join(', ')}] do not fit the score network's [${cfg.latentShape.join(', ')}]`,
+    );
+  return (_step, rng) => {
+    const n = cfg.batch;
+    const zt = new Float32Array(n * size); // [N, Cz, h, w]
+    const zbOut = new Float32Array(n * size); // [N, Cz, h, w]
+    const eps = rng.fillNormal(new Float32Array(n * size)); // [N, Cz, h, w]
+    const t = new Float32Array(n); // [N]
+    for (let b = 0; b < n; b++) {
+      const i = rng.int(T);
+      const tb = rng.uniform();
+      t[b] = tb;
+      const m = mu(tb);
+      const s = sigma(tb);
+      const o = b * size;
+      for (let j = 0; j < size; j++) zt[o + j] = m * (z.data[i * size + j] as number) + s * (eps[o + j] as number);
+      copySample(zbOut, b, zb, i, size);
+    }
+    return { z_t: zt, t, z_b: zbOut, eps };
   };
 }

@@ -17,7 +17,9 @@ export type {
 } from './train-model.js';
 export { TRAIN_ERROR_CODES, TrainError } from './train-error.js';
 export type { TrainErrorCode } from './train-error.js';
-export { emulatorBatches, fitTrainNorm, loadPeriod, stackStates, vaeBatches } from './data.js';
+export { emulatorBatches, fitTrainNorm, loadPeriod, scoreBatches, stackStates, vaeBatches } from './data.js';
+export { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
+export type { BatchedRunOptions } from './pipeline.js';
 export type { StateSource } from './data.js';
 export { evaluateEmulator, evaluateVae } from './evaluate.js';
 export type { EmulatorSkill, VaeSkill } from './evaluate.js';

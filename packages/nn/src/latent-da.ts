@@ -1,0 +1,184 @@
+/**
+ * The trained models of latent score-based DA loaded from a model folder (`vae`, `emulator`, `score` training
+ * checkpoints), frozen into inference sessions for an ensemble size, and bound to the ports of packages/da
+ * (packages/da/src/ports.ts): the denoiser and the DPS vector-Jacobian product carry the background latent, the
+ * encoder and decoder work on standardised latents.
+ */
+import path from 'node:path';
+
+import { createSession, exportInference } from '@alignda/graph';
+import type { Feed, ParamMap, RuntimeOptions, Session } from '@alignda/graph';
+import { mu, sigma } from '@alignda/da';
+import type { DecodedTweedieVjp, Decoder, Denoiser, Encoder } from '@alignda/da';
+import type { NormStats } from '@alignda/tensor';
+
+import { buildEmulatorRollout } from './emulator.js';
+import type { EmulatorConfig } from './emulator.js';
+import { pickParams } from './model.js';
+import { DPS_GRAD_OUTPUT, buildDpsHelper, buildScoreEps } from './score.js';
+import type { ScoreConfig } from './score.js';
+import { TrainError } from './train/train-error.js';
+import { readTrainCheckpoint } from './train/train-model.js';
+import { buildVaeDecode, buildVaeEncode } from './vae.js';
+import type { VaeConfig } from './vae.js';
+
+/** One trained model: its configuration, final (EMA when kept) parameters and the normalisation it was trained with. */
+export interface TrainedModel<C> {
+  readonly config: C;
+  readonly params: ParamMap;
+  /** States' normalisation (VAE, emulator) or the latent standardisation (score). */
+  readonly norm: NormStats;
+  /** Optimiser steps it was trained for. */
+  readonly steps: number;
+}
+
+/** The three models of a latent DA system, trained on one dataset. */
+export interface LatentModels {
+  readonly vae: TrainedModel<VaeConfig>;
+  readonly emulator: TrainedModel<EmulatorConfig>;
+  readonly score: TrainedModel<ScoreConfig>;
+}
+
+/** File names inside a model folder. */
+export const MODEL_FILES = Object.freeze({
+  vae: 'vae.safetensors',
+  emulator: 'emulator.safetensors',
+  score: 'score.safetensors',
+});
+
+/**
+ * Reads one finished training checkpoint.
+ * @throws TrainError `CHECKPOINT_MISSING` / `CHECKPOINT_CORRUPT`, or `CHECKPOINT_MISMATCH` when it is unfinished
+ */
+export async function loadTrainedModel<C>(file: string): Promise<TrainedModel<C>> {
+  const { ckpt, meta } = await readTrainCheckpoint(file);
+  if (meta.step < meta.train.steps)
+    throw new TrainError(
+      'CHECKPOINT_MISMATCH',
+      `${file} is unfinished (step ${meta.step} of ${meta.train.steps}); run \`alignda train\` again to complete it`,
+    );
+  if (meta.norm === null) throw new TrainError('CHECKPOINT_CORRUPT', `${file} stores no normalisation statistics`);
+  return {
+    config: meta.model as C,
+    params: ckpt.ema?.state.shadow ?? ckpt.params,
+    norm: meta.norm,
+    steps: meta.step,
+  };
+}
+
+/**
+ * Loads the VAE, the emulator and the score network of a model folder and checks that they belong together (same
+ * state normalisation and shapes).
+ */
+export async function loadLatentModels(dir: string): Promise<LatentModels> {
+  const vae = await loadTrainedModel<VaeConfig>(path.join(dir, MODEL_FILES.vae));
+  const emulator = await loadTrainedModel<EmulatorConfig>(path.join(dir, MODEL_FILES.emulator));
+  const score = await loadTrainedModel<ScoreConfig>(path.join(dir, MODEL_FILES.score));
+  if (JSON.stringify(vae.norm) !== JSON.stringify(emulator.norm))
+    throw new TrainError(
+      'CHECKPOINT_MISMATCH',
+      `${dir}: the VAE and the emulator were trained on differently normalised data; retrain one of them`,
+    );
+  const v = vae.config;
+  if (v.channels !== emulator.config.channels || v.height !== emulator.config.height || v.width !== emulator.config.width)
+    throw new TrainError('CHECKPOINT_MISMATCH', `${dir}: the VAE and the emulator have different state shapes`);
+  if (score.config.latentShape.join() !== [v.latentChannels, v.height / 4, v.width / 4].join())
+    throw new TrainError('CHECKPOINT_MISMATCH', `${dir}: the score network does not fit the VAE's latent; retrain it`);
+  return { vae, emulator, score };
+}
+
+/** Frozen inference sessions of one ensemble size `n`. */
+export interface LatentSessions {
+  readonly members: number;
+  /** z_t, t [n], z_b -> eps (`buildScoreEps`). */
+  readonly eps: Session;
+  /** z_t, t, z_b, sigma, mu, cotangent -> eps, x0, grad/z_t (`buildDpsHelper`). */
+  readonly helper: Session;
+  /** standardised z -> x. */
+  readonly decoder: Session;
+  /** x -> standardised z (posterior mean). */
+  readonly encoder: Session;
+  /** x -> the emulator's `leadSteps`-step forecast. */
+  readonly forecast: Session;
+}
+
+/** Builds, freezes and loads the sessions of {@link LatentSessions} for `members` samples per call. */
+export async function createLatentSessions(
+  models: LatentModels,
+  members: number,
+  options: { readonly leadSteps?: number; readonly runtime?: RuntimeOptions } = {},
+): Promise<LatentSessions> {
+  if (!Number.isInteger(members) || members < 1)
+    throw new RangeError(`createLatentSessions: members must be an integer >= 1, got ${members}`);
+  const vaeCfg = { ...models.vae.config, batch: members };
+  const scoreCfg = { ...models.score.config, batch: members };
+  const latentNorm = models.score.norm;
+  const both = { ...models.vae.params, ...models.score.params };
+  const load = async (g: ReturnType<typeof buildScoreEps>, params: ParamMap): Promise<Session> =>
+    createSession(exportInference(g, pickParams(g, params)), options.runtime);
+  const forecastG = buildEmulatorRollout({ ...models.emulator.config, batch: members }, options.leadSteps ?? 8);
+  return {
+    members,
+    eps: await load(buildScoreEps(scoreCfg), models.score.params),
+    helper: await load(buildDpsHelper(scoreCfg, vaeCfg, latentNorm), both),
+    decoder: await load(buildVaeDecode(vaeCfg, latentNorm), models.vae.params),
+    encoder: await load(buildVaeEncode(vaeCfg, latentNorm), models.vae.params),
+    forecast: await load(forecastG, models.emulator.params),
+  };
+}
+
+/** The ports of packages/da, bound to one background latent. */
+export interface LatentPorts {
+  readonly denoiser: Denoiser;
+  readonly decoder: Decoder;
+  readonly encoder: Encoder;
+  readonly vjp: DecodedTweedieVjp;
+}
+
+/** The four ports' names, for timing hooks. */
+export type LatentPortName = 'eps' | 'helper' | 'decoder' | 'encoder';
+
+/** Called after each session call with its port, the wall time inside `Session.run` and the adapter's own time (ms). */
+export type PortTimer = (port: LatentPortName, runMs: number, adapterMs: number) => void;
+
+/**
+ * Binds the sessions to packages/da's ports. `zb` is the standardised background latent of every member,
+ * `[members, ...zShape]`; `t`, sigma(t) and mu(t) are fed as `[members]` vectors of one value. Calls must carry
+ * exactly `members` samples (the graphs have static shapes): run `sample` with `batchSize: members`.
+ */
+export function latentPorts(s: LatentSessions, zb: Float32Array, timer?: PortTimer): LatentPorts {
+  const n = s.members;
+  const call = async (
+    port: LatentPortName,
+    session: Session,
+    feeds: () => Record<string, Feed>,
+    fetch: string,
+    batch: number,
+  ): Promise<Float32Array> => {
+    if (batch !== n)
+      throw new RangeError(`latent ports: a call with ${batch} samples; these sessions take exactly ${n}`);
+    const t0 = performance.now();
+    const f = feeds();
+    const t1 = performance.now();
+    const out = await session.run(f, [fetch]);
+    const t2 = performance.now();
+    const data = out[fetch]?.data;
+    if (!(data instanceof Float32Array)) throw new Error(`latent ports: no float32 '${fetch}' output`);
+    timer?.(port, t2 - t1, performance.now() - t2 + (t1 - t0));
+    return data;
+  };
+  const vec = (v: number): Float32Array => new Float32Array(n).fill(v);
+  return {
+    denoiser: (z, t, shape) => call('eps', s.eps, () => ({ z_t: z, t: vec(t), z_b: zb }), 'eps', shape[0] as number),
+    decoder: (z, shape) => call('decoder', s.decoder, () => ({ z }), 'x', shape[0] as number),
+    encoder: (x, shape) => call('encoder', s.encoder, () => ({ x }), 'z', shape[0] as number),
+    vjp: (z, t, cotangent, shape) =>
+      call(
+        'helper',
+        s.helper,
+        () => ({ z_t: z, t: vec(t), z_b: zb, sigma: vec(sigma(t)), mu: vec(mu(t)), cotangent }),
+        DPS_GRAD_OUTPUT,
+        shape[0] as number,
+      ),
+  };
+}
