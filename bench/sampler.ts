@@ -1,44 +1,119 @@
 /**
- * `npm run bench -- sampler [--preset ci|small] [--runs N] [--warmup N] [--steps K] [--corrections C]
- *  [--obs-fraction F] [--seed N] [--peak-gflops G]`
+ * `npm run bench -- sampler [--preset ci|small] [--models DIR] [--runs N] [--warmup N] [--steps K]
+ *  [--corrections C] [--obs-fraction F] [--seed N] [--peak-gflops G]`
  *
  * Wall time of one latent DPS analysis of the qg world (issue 5, "Speed"; METHOD.md sections 3-4): encode the
  * background, K predictor steps with C Langevin corrections and DPS guidance, decode the analysis; one member,
- * onnxruntime CPU with 1 intra-op thread, frozen inference graphs (`exportInference`, optimisation 'all').
- * The time is split by stage (each port's `Session.run`, the port adapters, the sampler's own arithmetic in JS,
- * the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph (bench/sampler-flops.ts) x calls,
- * divided by the GFLOP/s the engine reaches on the engine bench's frozen reference autoencoder, measured in the
- * same process (or `--peak-gflops`).
+ * onnxruntime CPU with 1 intra-op thread, frozen inference graphs at optimisation 'all'. The sessions and ports
+ * are the product's own (`createLatentSessions`, `latentPorts` of packages/nn/src/latent-da.ts), timed through
+ * the ports' `PortTimer` hook. The time is split by stage (each port's `Session.run`, the port adapters, the
+ * sampler's own arithmetic in JS, the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph
+ * (bench/sampler-flops.ts) x calls, divided by the GFLOP/s the engine reaches on the engine bench's frozen
+ * reference autoencoder, measured in the same process (or `--peak-gflops`).
  *
- * Weights are the seeded initial values of the `small` (or `ci`) presets: training is not available yet. The
- * cost of dense kernels does not depend on weight values (the zero-initialised output head makes eps = 0, which
- * removes no operation).
+ * Weights: the trained models of `<home>/models/qg-<preset>` (home from @alignda/config, `ALIGNDA_HOME` or
+ * ./.alignda; `--models DIR` names another folder) when `loadLatentModels` reads them; otherwise the presets'
+ * seeded initial values with an identity latent standardisation (mean 0, std 1), so both go through
+ * `createLatentSessions` and its latent (un)standardisation nodes. The output says which. The background and the
+ * observations are seeded stand-in fields either way: the cost of dense kernels does not depend on values (the
+ * untrained score net's zero-initialised output head makes eps = 0, which removes no operation).
  */
+import path from 'node:path';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
+import { loadConfig } from '@alignda/config';
 import { dps, griddedObservations, sample } from '@alignda/da';
 import type { Observations } from '@alignda/da';
 import { GraphBuilder, createSession, exportInference, releaseSessions } from '@alignda/graph';
 import type { RuntimeOptions } from '@alignda/graph';
 import {
+  EMULATOR_PRESETS,
   SCORE_PRESETS,
+  TrainError,
   VAE_PRESETS,
   buildDpsHelper,
   buildScoreEps,
   buildVaeDecode,
   buildVaeEncode,
+  createLatentSessions,
+  emulatorInitialParams,
+  latentPorts,
+  loadLatentModels,
   scoreInitialParams,
   vaeInitialParams,
   vaeLatentShape,
 } from '@alignda/nn';
+import type { LatentModels, LatentPortName, PortTimer } from '@alignda/nn';
 import { createRng } from '@alignda/tensor';
+import type { NormStats } from '@alignda/tensor';
 
 import { median, table, timeRuns } from './engine-harness.js';
 import { buildAutoencoder, countFlops } from './engine-model.js';
 import { countGraphFlops } from './sampler-flops.js';
-import { dpsPorts, newTimings } from './sampler-ports.js';
-import type { PortTimings } from './sampler-ports.js';
+
+/** Wall time and calls of one port: `runMs` inside `Session.run`, `adapterMs` the rest (feeds, unpacking). */
+interface PortTiming {
+  calls: number;
+  runMs: number;
+  adapterMs: number;
+  /** Per-call `Session.run` wall times (ms), for per-call medians. */
+  readonly perCall: number[];
+}
+
+/** Timings of every port of one analysis. */
+type PortTimings = Readonly<Record<LatentPortName, PortTiming>>;
+
+/** A fresh, zeroed {@link PortTimings}. */
+function newTimings(): PortTimings {
+  const one = (): PortTiming => ({ calls: 0, runMs: 0, adapterMs: 0, perCall: [] });
+  return { eps: one(), helper: one(), decoder: one(), encoder: one() };
+}
+
+/** Channel-wise identity standardisation of `n` channels. */
+function identityNorm(n: number): NormStats {
+  return { channels: [], mean: new Array<number>(n).fill(0), std: new Array<number>(n).fill(1) };
+}
+
+/** The presets' seeded initial weights as {@link LatentModels}: identity state and latent standardisations. */
+function seededModels(preset: 'ci' | 'small'): LatentModels {
+  const vae = VAE_PRESETS[preset];
+  const emulator = EMULATOR_PRESETS[preset];
+  const score = SCORE_PRESETS[preset];
+  const stateNorm = identityNorm(vae.channels);
+  return {
+    vae: { config: vae, params: vaeInitialParams(vae), norm: stateNorm, steps: 0 },
+    emulator: { config: emulator, params: emulatorInitialParams(emulator), norm: stateNorm, steps: 0 },
+    score: {
+      config: score,
+      params: scoreInitialParams(score),
+      norm: identityNorm(vae.latentChannels),
+      steps: 0,
+    },
+  };
+}
+
+/**
+ * The trained models of `dir` when they load; otherwise the seeded initial weights of `preset`, with the reason.
+ * Only a {@link TrainError} (missing, unfinished, corrupt or mismatched checkpoints) falls back.
+ */
+async function resolveModels(
+  dir: string,
+  preset: 'ci' | 'small',
+): Promise<{ models: LatentModels; weights: string }> {
+  try {
+    const models = await loadLatentModels(dir);
+    const steps = `VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps`;
+    return { models, weights: `weights: trained (${dir}; ${steps})` };
+  } catch (err) {
+    if (!(err instanceof TrainError)) throw err;
+    const why = err.code === 'CHECKPOINT_MISSING' ? '' : `: ${err.message}`;
+    return {
+      models: seededModels(preset),
+      weights: `weights: seeded initial values (no trained models in ${dir}${why})`,
+    };
+  }
+}
 
 /** The issue's target for one DPS analysis of the qg world. */
 const TARGET_S = 2;
@@ -93,6 +168,7 @@ export async function main(args: readonly string[]): Promise<void> {
     args: [...args],
     options: {
       preset: { type: 'string', default: 'small' },
+      models: { type: 'string' },
       runs: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       steps: { type: 'string', default: '64' },
@@ -121,48 +197,48 @@ export async function main(args: readonly string[]): Promise<void> {
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`--obs-fraction must be in (0, 1], got ${fraction}`);
   const load0 = loadavg();
 
-  // Models: the presets at batch 1 (one member), seeded initial weights, frozen.
-  const vCfg = { ...VAE_PRESETS[preset], batch: 1 };
-  const sCfg = { ...SCORE_PRESETS[preset], batch: 1 };
+  // Models: trained or seeded (see the module comment), frozen at batch 1 (one member).
+  const modelsDir = path.resolve(opt.models ?? path.join(loadConfig().homeDir, 'models', `qg-${preset}`));
+  const { models, weights } = await resolveModels(modelsDir, preset);
+  const vCfg = { ...models.vae.config, batch: 1 };
+  const sCfg = { ...models.score.config, batch: 1 };
+  const latentNorm = models.score.norm;
   const zShape = vaeLatentShape(vCfg);
   const stateShape = [vCfg.channels, vCfg.height, vCfg.width] as const;
   const zSize = zShape.reduce((a, d) => a * d, 1);
   const xSize = stateShape.reduce((a, d) => a * d, 1);
   log(`sampler bench: preset '${preset}', state [${stateShape.join(', ')}], latent [${zShape.join(', ')}]`);
+  log(weights);
   log('building graphs and sessions...');
-  const vParams = vaeInitialParams(vCfg);
-  const sParams = scoreInitialParams(sCfg);
-  const graphs = {
-    eps: buildScoreEps(sCfg),
-    helper: buildDpsHelper(sCfg, vCfg),
-    decoder: buildVaeDecode(vCfg),
-    encoder: buildVaeEncode(vCfg),
-  };
   const runtime: RuntimeOptions = {
     executionProvider: 'cpu',
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   };
-  const sessions = {
-    eps: await createSession(exportInference(graphs.eps, sParams), runtime),
-    helper: await createSession(exportInference(graphs.helper, { ...vParams, ...sParams }), runtime),
-    decoder: await createSession(exportInference(graphs.decoder, vParams), runtime),
-    encoder: await createSession(exportInference(graphs.encoder, vParams), runtime),
-  };
+  const sessions = await createLatentSessions(models, 1, { runtime });
+  // The graphs createLatentSessions freezes, built again for their FLOP counts.
   const flops = {
-    eps: countGraphFlops(graphs.eps).total,
-    helper: countGraphFlops(graphs.helper).total,
-    decoder: countGraphFlops(graphs.decoder).total,
-    encoder: countGraphFlops(graphs.encoder).total,
+    eps: countGraphFlops(buildScoreEps(sCfg)).total,
+    helper: countGraphFlops(buildDpsHelper(sCfg, vCfg, latentNorm)).total,
+    decoder: countGraphFlops(buildVaeDecode(vCfg, latentNorm)).total,
+    encoder: countGraphFlops(buildVaeEncode(vCfg, latentNorm)).total,
   };
 
-  // Inputs: observations of a seeded stand-in field, a seeded background field.
+  // Inputs: observations of a seeded stand-in field, a seeded background field (any field: the cost does not
+  // depend on it, also with trained models).
   const obs = makeObservations(stateShape, fraction, seed + 1);
   const xb = createRng(seed + 2).fillNormal(new Float32Array(xSize)); // [1, C, H, W]
 
   // One analysis: z_b = E(x_b); z = sample(eps, dps); x_a = D(z).
   let timings: PortTimings = newTimings();
+  const timer: PortTimer = (port, runMs, adapterMs) => {
+    const p = timings[port];
+    p.calls++;
+    p.runMs += runMs;
+    p.adapterMs += adapterMs;
+    p.perCall.push(runMs);
+  };
   let runNo = 0;
   const show = progressLine('DPS analysis', warmup + runs, steps);
   const cpuMs: number[] = [];
@@ -170,9 +246,9 @@ export async function main(args: readonly string[]): Promise<void> {
     timings = newTimings();
     runNo++;
     const c0 = process.cpuUsage();
-    const encodeOnly = dpsPorts(sessions, new Float32Array(zSize), () => timings);
-    const zb = await encodeOnly.encoder(xb, [1, ...stateShape]); // [1, Cz, h, w]
-    const ports = dpsPorts(sessions, zb, () => timings);
+    const encodeOnly = latentPorts(sessions, new Float32Array(zSize), timer);
+    const zb = await encodeOnly.encoder(xb, [1, ...stateShape]); // [1, Cz, h, w], standardised
+    const ports = latentPorts(sessions, zb, timer);
     const guidance = dps({ obs, decoder: ports.decoder, vjp: ports.vjp });
     const z = await sample(ports.denoiser, guidance, {
       zShape,
@@ -242,7 +318,7 @@ export async function main(args: readonly string[]): Promise<void> {
   await releaseSessions();
 
   // Report.
-  type Stage = 'eps' | 'helper' | 'decoder' | 'encoder';
+  type Stage = LatentPortName;
   const stages: [Stage, string][] = [
     ['eps', 'eps network (predictor + corrector)'],
     ['helper', 'DPS helper (eps + decoder forward + VJP)'],
@@ -358,7 +434,7 @@ export async function main(args: readonly string[]): Promise<void> {
     `Process CPU time per analysis: median ${fmt(median(cpuMs))} ms (wall ${fmt(totalMs)} ms). Load average ${load0.map((v) => v.toFixed(2)).join(' ')} at start, ${load1.map((v) => v.toFixed(2)).join(' ')} at end (2 shared cores).`,
   );
   console.log(
-    `Weights: the presets' seeded initial values (training is not available yet); the cost of these dense graphs does not depend on weight values.`,
+    `${weights}. The background and observations are seeded stand-in fields; the cost of these dense graphs depends on neither weight nor input values.`,
   );
   const met = totalMs < TARGET_S * 1000;
   console.log(
