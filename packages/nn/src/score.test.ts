@@ -171,6 +171,36 @@ describe('DPS helper', () => {
     }
   });
 
+  it('with a latent norm it decodes the unstandardised Tweedie estimate, and its VJP matches finite differences', async () => {
+    const norm = { mean: [0.4, -0.3], std: [0.5, 2] };
+    const gn = buildDpsHelper(score, vae, norm);
+    const out = await run(gn, feeds);
+    const epsG = buildScoreEps(score);
+    const eps = (
+      await run(epsG, { z_t: feeds.z_t, t: feeds.t, z_b: feeds.z_b, ...pickParams(epsG, params) } as Arrays)
+    ).eps as Float32Array;
+    const zt = feeds.z_t as Float32Array;
+    const per = zt.length / 2;
+    const z0 = zt.map((v, i) => {
+      const n = Math.floor(i / per);
+      return (v - (feeds.sigma?.[n] ?? NaN) * (eps[i] as number)) / (feeds.mu?.[n] ?? NaN);
+    });
+    const decN = buildVaeDecode(vae, norm);
+    const x0 = (await run(decN, { z: z0, ...pickParams(decN, params) })).x as Float32Array;
+    const diff = (a: Float32Array, b: Float32Array): number =>
+      a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+    expect(diff(out.x0 as Float32Array, x0)).toBeLessThan(1e-4);
+    expect(diff(out.x0 as Float32Array, (await run(g, feeds)).x0 as Float32Array)).toBeGreaterThan(1e-2);
+    const cot = feeds.cotangent as Float32Array;
+    const f = (o: Arrays): number =>
+      (o.x0 as Float32Array).reduce((s, v, i) => s + v * (cot[i] as number), 0);
+    for (const seed of [3, 4]) {
+      const { ad, fd } = await directionalCheck(gn, feeds, ['z_t'], [DPS_GRAD_OUTPUT], f, 3e-2, seed);
+      expect(Math.abs(ad)).toBeGreaterThan(1e-2);
+      expect(Math.abs(ad - fd)).toBeLessThanOrEqual(1e-5 + 2e-3 * Math.abs(ad));
+    }
+  });
+
   it('exported with frozen weights (graphOptimizationLevel all) it gives the same x0 and VJP', async () => {
     const live = await run(g, feeds);
     const frozen = await createSession(exportInference(g, params));

@@ -138,8 +138,13 @@ export function scoreBatches(
   const T = z.shape[0] as number;
   const size = sampleSize(z);
   if (z.shape.join() !== zb.shape.join())
-    throw new RangeError(`scoreBatches: truth latents [${z.shape.join(', ')}] vs backgrounds [${zb.shape.join(', ')}]`);
-  if (size !== cfg.latentShape.reduce((a, d) => a * d, 1) || z.shape.slice(1).join() !== cfg.latentShape.join())
+    throw new RangeError(
+      `scoreBatches: truth latents [${z.shape.join(', ')}] vs backgrounds [${zb.shape.join(', ')}]`,
+    );
+  if (
+    size !== cfg.latentShape.reduce((a, d) => a * d, 1) ||
+    z.shape.slice(1).join() !== cfg.latentShape.join()
+  )
     throw new RangeError(
       `scoreBatches: latents [${z.shape.join(', ')}] do not fit the score network's [${cfg.latentShape.join(', ')}]`,
     );
@@ -151,12 +156,13 @@ export function scoreBatches(
     const t = new Float32Array(n); // [N]
     for (let b = 0; b < n; b++) {
       const i = rng.int(T);
-      const tb = rng.uniform();
-      t[b] = tb;
+      t[b] = rng.uniform();
+      const tb = t[b] as number; // the float32 time the network is fed, so z_t is exactly the pair (t, eps)'s
       const m = mu(tb);
       const s = sigma(tb);
       const o = b * size;
-      for (let j = 0; j < size; j++) zt[o + j] = m * (z.data[i * size + j] as number) + s * (eps[o + j] as number);
+      for (let j = 0; j < size; j++)
+        zt[o + j] = m * (z.data[i * size + j] as number) + s * (eps[o + j] as number);
       copySample(zbOut, b, zb, i, size);
     }
     return { z_t: zt, t, z_b: zbOut, eps };
