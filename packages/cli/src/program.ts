@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerWorldCommand } from './commands/world.js';
 
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
   registerCheckCommand(program);
   registerWorldCommand(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
   return program;
 }

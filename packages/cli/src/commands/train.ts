@@ -143,8 +143,12 @@ async function latentPairs(
     onProgress: (f) => progress(`backgrounds (${label})`, f),
   });
   const truth = { data: states.data.subarray(BACKGROUND_LEAD_STEPS * size), shape: bg.shape };
-  const z = await encodeStates(vae.config, vae.params, truth, { onProgress: (f) => progress(`encode truth (${label})`, f) });
-  const zb = await encodeStates(vae.config, vae.params, bg, { onProgress: (f) => progress(`encode backgrounds (${label})`, f) });
+  const z = await encodeStates(vae.config, vae.params, truth, {
+    onProgress: (f) => progress(`encode truth (${label})`, f),
+  });
+  const zb = await encodeStates(vae.config, vae.params, bg, {
+    onProgress: (f) => progress(`encode backgrounds (${label})`, f),
+  });
   return { z, zb };
 }
 
@@ -243,10 +247,16 @@ async function trainOne(
 /** Adds `--world` / `--dataset` to a command (exactly one source; the world defaults to qg). */
 export function addSourceOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--world <world>', 'synthetic world (default: qg, unless --dataset)').choices(['qg']))
+    .addOption(
+      new Option('--world <world>', 'synthetic world (default: qg, unless --dataset)').choices(['qg']),
+    )
     .option('--dataset <name>', 'a registered real dataset instead of the synthetic world, e.g. ncep-air')
     .option('--seed <n>', 'nature-run seed (synthetic world)', intArg('--seed', 0), 1)
-    .option('--years <y>', 'simulated years of the nature run (default: 0.5 for ci, 1 for small)', positiveArg);
+    .option(
+      '--years <y>',
+      'simulated years of the nature run (default: 0.5 for ci, 1 for small)',
+      positiveArg,
+    );
 }
 
 /** Resolves the source options into a source choice (`--world qg` by default). */
@@ -272,11 +282,15 @@ export function sourceChoice(
 export function registerTrainCommand(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train the VAE, the forecast emulator and the score network (resumes from the last checkpoint)');
+    .description(
+      'train the VAE, the forecast emulator and the score network (resumes from the last checkpoint)',
+    );
   addSourceOptions(cmd)
     .addOption(new Option('--preset <preset>', 'model and run size').choices(PRESETS).default('ci'))
     .addOption(
-      new Option('--model <model>', 'which model').choices(['vae', 'emulator', 'score', 'all']).default('all'),
+      new Option('--model <model>', 'which model')
+        .choices(['vae', 'emulator', 'score', 'all'])
+        .default('all'),
     )
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
     .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
@@ -341,7 +355,10 @@ export function registerTrainCommand(program: Command): void {
           file('emulator'),
         );
         if (emuParams === undefined) return;
-        const s = await evaluateEmulator(cfg, emuParams, test, { leadSteps: BACKGROUND_LEAD_STEPS, stride: 4 });
+        const s = await evaluateEmulator(cfg, emuParams, test, {
+          leadSteps: BACKGROUND_LEAD_STEPS,
+          stride: 4,
+        });
         lines.push(
           `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
         );
@@ -359,7 +376,10 @@ export function registerTrainCommand(program: Command): void {
             }
             throw err;
           });
-          if (JSON.stringify(t.config) !== JSON.stringify(cfg) || JSON.stringify(t.norm) !== JSON.stringify(norm))
+          if (
+            JSON.stringify(t.config) !== JSON.stringify(cfg) ||
+            JSON.stringify(t.norm) !== JSON.stringify(norm)
+          )
             throw new AppError(
               'FAILED_PRECONDITION',
               `score: ${file(m)} was trained with another configuration or data; retrain it with --model ${m}`,
@@ -374,7 +394,11 @@ export function registerTrainCommand(program: Command): void {
         progress.stop();
         const latentNorm = fitLatentNorm(pairs.z);
         const cfg = cfgs.score;
-        const batches = scoreBatches(cfg, standardise(pairs.z, latentNorm), standardise(pairs.zb, latentNorm));
+        const batches = scoreBatches(
+          cfg,
+          standardise(pairs.z, latentNorm),
+          standardise(pairs.zb, latentNorm),
+        );
         const heldBatches = scoreBatches(
           cfg,
           standardise(heldPairs.z, latentNorm),
@@ -385,7 +409,12 @@ export function registerTrainCommand(program: Command): void {
           buildScoreTraining(cfg),
           scoreInitialParams(cfg),
           cfg,
-          { steps: stepsOf('score'), peakLr: preset.score.peakLr, seed: opts.seed, emaDecay: SCORE_EMA_DECAY },
+          {
+            steps: stepsOf('score'),
+            peakLr: preset.score.peakLr,
+            seed: opts.seed,
+            emaDecay: SCORE_EMA_DECAY,
+          },
           latentNorm,
           batches,
           heldBatches(0, createRng(-1)),

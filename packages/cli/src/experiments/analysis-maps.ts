@@ -12,6 +12,8 @@ export interface AnalysisMaps {
   readonly title: string;
   /** Title of the truth panel. @defaultValue 'truth' */
   readonly truthTitle?: string;
+  /** Title of the analysis panel. @defaultValue '3D-Var analysis' */
+  readonly analysisTitle?: string;
   /** Valid-area mask [H, W]; masked cells are grey and excluded from the colour range. */
   readonly mask?: Uint8Array;
 }
@@ -32,7 +34,7 @@ export function analysisMapsPng(m: AnalysisMaps): Buffer {
     [
       { ...common, field: truth, title: m.truthTitle ?? 'truth', vmin, vmax },
       { ...common, field: fieldChannel(m.background, c), title: 'background', vmin, vmax },
-      { ...common, field: an, title: '3D-Var analysis', vmin, vmax },
+      { ...common, field: an, title: m.analysisTitle ?? '3D-Var analysis', vmin, vmax },
       {
         ...common,
         field: { data: err, shape: truth.shape },

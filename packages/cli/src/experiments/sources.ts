@@ -110,7 +110,8 @@ export async function openSource(config: Config, choice: SourceChoice): Promise<
   if ((choice.world === undefined) === (choice.dataset === undefined))
     throw new AppError('INVALID_ARGUMENT', 'give exactly one of --world qg and --dataset <name>');
   if (choice.world !== undefined) {
-    if (choice.world !== 'qg') throw new AppError('INVALID_ARGUMENT', `unknown world '${choice.world}' (known: qg)`);
+    if (choice.world !== 'qg')
+      throw new AppError('INVALID_ARGUMENT', `unknown world '${choice.world}' (known: qg)`);
     return qgSource(config, choice);
   }
   return datasetSource(config, choice.dataset as string);

@@ -1,0 +1,387 @@
+/**
+ * Evaluation of latent score-based DA against the background and 3D-Var on held-out cases (METHOD.md section 7,
+ * issue 5): for each test case, the background is the emulator's 48 h forecast from the truth 48 h earlier, the
+ * observations a random share of grid columns of the truth (plus noise); the same background latent and the same
+ * observations go to ObsFree, Repaint and DPS (one prior, paired seeds) and to 3D-Var (B from train-period
+ * background-minus-truth statistics, tuned length scale). Metrics: MSE/MAE (normalised), latitude-weighted RMSE per
+ * channel (physical), MSE of the emulator's 48 h forecast from each analysis, Geo-Score.
+ */
+import {
+  createBSqrt,
+  dps,
+  estimateBackgroundError,
+  memberSeed,
+  obsFree,
+  repaint,
+  sample,
+  solve3DVar,
+  tune3DVar,
+} from '@alignda/da';
+import type { Guidance, Observations, Var3DCase } from '@alignda/da';
+import { createLatentSessions, latentPorts } from '@alignda/nn';
+import type { LatentModels, LatentSessions } from '@alignda/nn';
+import {
+  createRng,
+  denormalise,
+  geoScore,
+  geostrophicDeviation,
+  latWeightedRmse,
+  mae,
+  mse,
+  normalise,
+} from '@alignda/tensor';
+import type { Field, NormStats } from '@alignda/tensor';
+import { simulateGriddedObs } from '@alignda/world';
+
+import { griddedFromBatch } from './observations.js';
+import type { DaSource } from './sources.js';
+
+/** The analysis methods, in table order. */
+export const METHODS = ['background', 'obsfree', 'repaint', 'dps', '3dvar'] as const;
+export type Method = (typeof METHODS)[number];
+/** The latent guidance modes among {@link METHODS}. */
+export const LATENT_MODES = ['obsfree', 'repaint', 'dps'] as const;
+export type LatentMode = (typeof LATENT_MODES)[number];
+
+export const METHOD_TITLES: Record<Method, string> = {
+  background: 'background',
+  obsfree: 'ObsFree',
+  repaint: 'Repaint',
+  dps: 'DPS',
+  '3dvar': '3D-Var',
+};
+
+/** Lead of backgrounds and verifying forecasts, 6-hourly steps (48 h). */
+export const LEAD_STEPS = 8;
+
+/** Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s) (METHOD.md section 5). [choice] 0.05: a 5-point change in the relative ageostrophic wind halves the score's distance to 1 */
+export const GEO_SCORE_SCALE = 0.05;
+
+/** Options of {@link runLatentEval}. */
+export interface LatentEvalOptions {
+  /** Share of grid columns observed (every channel). @defaultValue 0.01 */
+  readonly obsFraction?: number;
+  /** Std of the observation noise, normalised units; 0 = noise-free (the paper's default). @defaultValue 0 */
+  readonly noiseStd?: number;
+  /** Held-out cases. @defaultValue 8 */
+  readonly cases?: number;
+  /** Ensemble members per latent analysis (the analysis is their mean). @defaultValue 1 */
+  readonly members?: number;
+  /** Predictor steps. @defaultValue 64 */
+  readonly steps?: number;
+  /** Langevin corrections per step. @defaultValue 1 */
+  readonly corrections?: number;
+  /** DPS step scale zeta'. @defaultValue the da default */
+  readonly zeta?: number;
+  /** Seed of case picks, observations and sampler noise. @defaultValue 7 */
+  readonly seed?: number;
+  /** Cases come in whole days (4 analyses at 00, 06, 12, 18 UTC) for station verification. @defaultValue false */
+  readonly wholeDays?: boolean;
+  /** Train cases for B statistics. @defaultValue 32 */
+  readonly trainCases?: number;
+  /** Progress as (stage, fraction). */
+  readonly onProgress?: (stage: string, fraction: number) => void;
+  /** Called with every analysis (physical units) for extra verification (stations). */
+  readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: Method, field: Field) => void;
+}
+
+/** Scores of one method on one case. */
+export interface MethodScores {
+  /** MSE and MAE over all (valid) normalised values. */
+  readonly mse: number;
+  readonly mae: number;
+  /** Latitude-weighted RMSE per channel, physical units. */
+  readonly wrmse: readonly number[];
+  /** MSE (normalised) of the emulator's 48 h forecast from this state against the truth 48 h later. */
+  readonly forecastMse: number;
+  /** Mean Geo-Score over levels with z, u, v (NaN when the dataset has none). */
+  readonly geoScore: number;
+  /** Ensemble spread (RMS member std, normalised) for latent modes with members > 1. */
+  readonly spread?: number;
+  /** Wall seconds of the analysis. */
+  readonly seconds: number;
+}
+
+/** One evaluated case. */
+export interface EvalCase {
+  readonly stateIndex: number;
+  readonly time: string;
+  readonly observations: number;
+  readonly scores: Readonly<Record<Method, MethodScores>>;
+}
+
+/** Result of {@link runLatentEval}. */
+export interface LatentEvalResult {
+  readonly cases: readonly EvalCase[];
+  /** 3D-Var length-scale tuning (km -> MSE). */
+  readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
+  readonly lengthScaleKm: number;
+  /** Observation error std assumed by R (normalised). */
+  readonly obsErrorStd: number;
+  /** Fields of the first case for maps (physical units). */
+  readonly example: { readonly truth: Field; readonly analyses: Readonly<Record<Method, Field>> };
+}
+
+/** Geostrophic levels of a source: channel indices of z, u, v with the same suffix (`z_upper`, `u_upper`, ...). */
+export function geoLevels(channels: readonly string[]): { z: number; u: number; v: number; name: string }[] {
+  const out: { z: number; u: number; v: number; name: string }[] = [];
+  channels.forEach((c, z) => {
+    const m = /^z(_.+)?$/.exec(c);
+    if (!m) return;
+    const suffix = m[1] ?? '';
+    const u = channels.indexOf(`u${suffix}`);
+    const v = channels.indexOf(`v${suffix}`);
+    if (u >= 0 && v >= 0) out.push({ z, u, v, name: suffix.replace(/^_/, '') || 'single' });
+  });
+  return out;
+}
+
+function pickCases(lo: number, hi: number, n: number, wholeDays: boolean): number[] {
+  if (wholeDays) {
+    const days = Math.ceil(n / 4);
+    const first = Math.ceil(lo / 4) * 4;
+    const span = Math.floor((hi - first) / 4);
+    if (span < days) throw new RangeError(`need ${days} days in the test period, it has ${span}`);
+    const stride = Math.floor(span / days);
+    const out: number[] = [];
+    for (let d = 0; d < days; d++) for (let k = 0; k < 4; k++) out.push(first + d * stride * 4 + k);
+    return out;
+  }
+  const span = hi - lo;
+  if (span < n) throw new RangeError(`need ${n} cases in the test period, it has ${span} usable states`);
+  const step = span / n;
+  return Array.from({ length: n }, (_, k) => lo + Math.floor(step / 2 + k * step));
+}
+
+/** Runs one frozen session on one sample (replicated over the session's members) and returns member 0's output. */
+async function runOne(
+  s: LatentSessions,
+  which: 'forecast' | 'encoder',
+  x: Float32Array,
+): Promise<Float32Array> {
+  const n = s.members;
+  const feed = new Float32Array(n * x.length);
+  for (let i = 0; i < n; i++) feed.set(x, i * x.length);
+  const name = which === 'forecast' ? 'y' : 'z';
+  const out = await s[which].run({ x: feed }, [name]);
+  const data = out[name]?.data;
+  if (!(data instanceof Float32Array)) throw new Error(`eval: no '${name}' output`);
+  return data.slice(0, data.length / n);
+}
+
+/**
+ * Runs the evaluation on `source`'s test period with trained `models`. Nothing here reads the truth except to
+ * make observations and to verify: the samplers see the background latent and the observations only.
+ */
+export async function runLatentEval(
+  source: DaSource,
+  models: LatentModels,
+  opts: LatentEvalOptions = {},
+): Promise<LatentEvalResult> {
+  const obsFraction = opts.obsFraction ?? 0.01;
+  const noiseStd = opts.noiseStd ?? 0;
+  const obsErrorStd = Math.max(noiseStd, 0.02);
+  const nCases = opts.cases ?? 8;
+  const members = opts.members ?? 1;
+  const steps = opts.steps ?? 64;
+  const corrections = opts.corrections ?? 1;
+  const seed = opts.seed ?? 7;
+  const nTrain = opts.trainCases ?? 32;
+  const progress = opts.onProgress ?? (() => undefined);
+  const norm: NormStats = models.vae.norm;
+  const shape = source.shape;
+  const [C, H, W] = shape;
+  const size = C * H * W;
+  const mask = source.validMask;
+  const lat = source.grid.latDeg;
+  const levels = geoLevels(source.channels);
+
+  const one = await createLatentSessions(models, 1, { leadSteps: LEAD_STEPS });
+  const ens = members === 1 ? one : await createLatentSessions(models, members, { leadSteps: LEAD_STEPS });
+  const zShape = models.score.config.latentShape;
+  const zSize = zShape[0] * zShape[1] * zShape[2];
+
+  const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
+  const physical = (x: Float32Array | Float64Array): Float32Array =>
+    denormalise({ data: Float32Array.from(x), shape }, norm).data;
+  const asField = (like: Field, data: Float32Array): Field => ({ ...like, data });
+  const background = (i: number): Promise<Float32Array> => runOne(one, 'forecast', normState(i - LEAD_STEPS));
+  const observe = (truth: Field, caseSeed: number): Observations => {
+    const truthNorm: Field = { ...truth, data: normalise({ data: truth.data, shape }, norm).data };
+    const { batch } = simulateGriddedObs(truthNorm, {
+      fraction: obsFraction,
+      noiseStd,
+      errorStd: obsErrorStd,
+      rng: createRng(caseSeed),
+      ...(mask === undefined ? {} : { validMask: mask }),
+    });
+    return griddedFromBatch(batch, shape);
+  };
+  const metricOpts = mask === undefined ? {} : { mask };
+
+  // 3D-Var: B from emulator-background-minus-truth statistics of train cases; length scale tuned on six of them.
+  const [trainLo, trainHi] = source.periods.train;
+  const trainIdx = pickCases(trainLo + LEAD_STEPS, trainHi, nTrain, false);
+  const bgs = new Float32Array(nTrain * size);
+  const truths = new Float32Array(nTrain * size);
+  const tuneCases: Var3DCase[] = [];
+  for (const [k, i] of trainIdx.entries()) {
+    const bg = await background(i);
+    const tr = normState(i);
+    bgs.set(bg, k * size);
+    truths.set(tr, k * size);
+    if (k % Math.floor(nTrain / 6) === 0 && tuneCases.length < 6)
+      tuneCases.push({
+        background: bg,
+        truth: tr,
+        obs: observe(source.field(i), memberSeed(seed ^ 0x5eed, k)),
+      });
+    progress('3D-Var: train backgrounds', (k + 1) / nTrain);
+  }
+  const stats = estimateBackgroundError(
+    { data: bgs, shape: [nTrain, ...shape] },
+    { data: truths, shape: [nTrain, ...shape] },
+    { perLatitude: true, crossChannel: C > 1 },
+  );
+  const tuning = tune3DVar({
+    grid: source.grid,
+    stats,
+    cases: tuneCases,
+    lengthScalesM: [150e3, 300e3, 500e3, 750e3, 1000e3, 1500e3],
+    onProgress: (f) => progress('3D-Var: tune length scale', f),
+  });
+  const bSqrt = createBSqrt(source.grid, stats, { lengthScaleM: tuning.best.lengthScaleM });
+
+  // Test cases.
+  const [testLo, testHi] = source.periods.test;
+  const idx = pickCases(testLo + LEAD_STEPS, testHi - LEAD_STEPS, nCases, opts.wholeDays ?? false);
+  const cases: EvalCase[] = [];
+  let example: LatentEvalResult['example'] | undefined;
+  const total = idx.length * (LATENT_MODES.length + 1);
+  let done = 0;
+  for (const [k, i] of idx.entries()) {
+    const truth = source.field(i);
+    const truthN = normState(i);
+    const laterN = normState(i + LEAD_STEPS);
+    const caseSeed = memberSeed(seed, k);
+    const obs = observe(truth, caseSeed);
+    const analyses = {} as Record<Method, Float32Array>;
+    const seconds = {} as Record<Method, number>;
+    const spreads: Partial<Record<Method, number>> = {};
+    let t0 = performance.now();
+    analyses.background = await background(i);
+    seconds.background = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const zb1 = await runOne(one, 'encoder', analyses.background);
+    const zb = new Float32Array(members * zSize);
+    for (let m = 0; m < members; m++) zb.set(zb1, m * zSize);
+    const ports = latentPorts(ens, zb);
+    const encodeSeconds = (performance.now() - t0) / 1000;
+    for (const mode of LATENT_MODES) {
+      t0 = performance.now();
+      const guidance: Guidance =
+        mode === 'obsfree'
+          ? obsFree()
+          : mode === 'repaint'
+            ? repaint({ obs, encoder: ports.encoder, decoder: ports.decoder })
+            : dps({
+                obs,
+                decoder: ports.decoder,
+                vjp: ports.vjp,
+                ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
+              });
+      const z = await sample(ports.denoiser, guidance, {
+        zShape,
+        members,
+        batchSize: members,
+        steps,
+        corrections,
+        seed: caseSeed,
+        onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
+      });
+      const xs = await ports.decoder(z.data, [members, ...zShape]); // [members, C, H, W]
+      const meanX = new Float32Array(size);
+      for (let m = 0; m < members; m++)
+        for (let j = 0; j < size; j++)
+          meanX[j] = (meanX[j] as number) + (xs[m * size + j] as number) / members;
+      if (members > 1) {
+        let v = 0;
+        for (let m = 0; m < members; m++)
+          for (let j = 0; j < size; j++) v += ((xs[m * size + j] as number) - (meanX[j] as number)) ** 2;
+        spreads[mode] = Math.sqrt(v / ((members - 1) * size));
+      }
+      analyses[mode] = meanX;
+      seconds[mode] = (performance.now() - t0) / 1000 + encodeSeconds;
+      done++;
+    }
+    t0 = performance.now();
+    analyses['3dvar'] = Float32Array.from(
+      solve3DVar({ background: analyses.background, obs, bSqrt }).analysis,
+    );
+    seconds['3dvar'] = (performance.now() - t0) / 1000;
+    done++;
+    progress('assimilate (test cases)', done / total);
+
+    const truthPhys = truth.data;
+    const dTruth = levels.map((l) => deviation(truthPhys, l, source, shape));
+    const scores = {} as Record<Method, MethodScores>;
+    const fields = {} as Record<Method, Field>;
+    for (const method of METHODS) {
+      const a = analyses[method];
+      const phys = physical(a);
+      fields[method] = asField(truth, phys);
+      opts.onAnalysis?.(k, i, method, fields[method]);
+      const fc = await runOne(one, 'forecast', a);
+      const geo =
+        levels.length === 0
+          ? Number.NaN
+          : levels.reduce(
+              (s, l, j) =>
+                s + geoScore(deviation(phys, l, source, shape), dTruth[j] as number, GEO_SCORE_SCALE),
+              0,
+            ) / levels.length;
+      const spread = spreads[method];
+      scores[method] = {
+        mse: mse({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
+        mae: mae({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
+        wrmse: Array.from(
+          latWeightedRmse({ data: phys, shape }, { data: truthPhys, shape }, lat, metricOpts).perChannel,
+        ),
+        forecastMse: mse({ data: fc, shape }, { data: laterN, shape }, metricOpts).overall,
+        geoScore: geo,
+        seconds: seconds[method],
+        ...(spread === undefined ? {} : { spread }),
+      };
+    }
+    example ??= { truth, analyses: fields };
+    cases.push({ stateIndex: i, time: source.timeOf(i), observations: obs.values.length, scores });
+  }
+  if (example === undefined) throw new Error('eval: no test case');
+  return {
+    cases,
+    tuning: tuning.table.map((r) => ({ lengthScaleKm: r.lengthScaleM / 1000, mse: r.mse })),
+    lengthScaleKm: tuning.best.lengthScaleM / 1000,
+    obsErrorStd,
+    example,
+  };
+}
+
+function deviation(
+  data: Float32Array,
+  l: { z: number; u: number; v: number },
+  source: DaSource,
+  shape: readonly [number, number, number],
+): number {
+  const HW = shape[1] * shape[2];
+  const slab = (c: number): { data: Float32Array; shape: number[] } => ({
+    data: data.subarray(c * HW, (c + 1) * HW),
+    shape: [shape[1], shape[2]],
+  });
+  return geostrophicDeviation(
+    slab(l.u),
+    slab(l.v),
+    slab(l.z),
+    source.grid,
+    source.validMask === undefined ? {} : { mask: source.validMask },
+  ).d;
+}
