@@ -40,6 +40,7 @@ interface EvalOptions {
   steps: number;
   corrections: number;
   zeta?: number;
+  blend?: number;
   sampleSeed: number;
   out?: string;
 }
@@ -103,7 +104,13 @@ function tableRows(
     rows.push([`WRMSE ${name} (${units[c] ?? ''})`, ...col((s) => s.wrmse[c] as number)]);
   }
   rows.push(['48 h forecast MSE', ...col((s) => s.forecastMse)]);
-  if (showGeo) rows.push(['Geo-Score', ...col((s) => s.geoScore)]);
+  if (showGeo) {
+    rows.push([
+      `geostrophic deviation D (truth ${mean(res.cases.map((c) => c.truthGeoDeviation)).toFixed(3)})`,
+      ...col((s) => s.geoDeviation),
+    ]);
+    rows.push(['Geo-Score', ...col((s) => s.geoScore)]);
+  }
   if (res.cases[0]?.scores.dps.spread !== undefined)
     rows.push([
       'ensemble spread',
@@ -148,7 +155,12 @@ export function registerEvalCommand(program: Command): void {
     )
     .option('--steps <n>', 'sampler predictor steps', intArg('--steps', 1, 4096), 64)
     .option('--corrections <n>', 'Langevin corrections per step', intArg('--corrections', 0, 16), 1)
-    .option('--zeta <z>', 'DPS step scale', numArg('--zeta', 0, 100, true))
+    .option('--zeta <z>', 'DPS step scale (default: tuned on train cases)', numArg('--zeta', 0, 100, true))
+    .option(
+      '--blend <w>',
+      'Repaint blend weight (default: tuned on train cases)',
+      numArg('--blend', 0, 1, true),
+    )
     .option(
       '--sample-seed <n>',
       'seed of case picks, observations and sampler noise',
@@ -200,6 +212,7 @@ export function registerEvalCommand(program: Command): void {
         seed: opts.sampleSeed,
         wholeDays: stations !== undefined,
         ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
+        ...(opts.blend === undefined ? {} : { blend: opts.blend }),
         onProgress: (s, f) => progress.update(s, f),
         onAnalysis: (_k, i, method, field) => {
           if (stations === undefined) return;
@@ -209,6 +222,15 @@ export function registerEvalCommand(program: Command): void {
         },
       });
       progress.stop();
+      const tuneLine = (
+        name: string,
+        rows: readonly { value: number; mse: number }[],
+        used: number | undefined,
+      ): string =>
+        `${name} ${used ?? 'default'}${rows.length === 0 ? ' (given)' : ` (tuned: ${rows.map((r) => `${r.value}:${r.mse.toFixed(4)}`).join(' ')})`}`;
+      console.log(
+        `${tuneLine('DPS zeta', res.latentTuning.dps, res.zeta)}; ${tuneLine('Repaint blend', res.latentTuning.repaint, res.blend)}`,
+      );
       const showGeo = geoLevels(src.channels).length > 0;
       console.log(
         `3D-Var length scale ${res.lengthScaleKm} km (tuned on train cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')})`,
@@ -286,8 +308,10 @@ export function registerEvalCommand(program: Command): void {
               steps: opts.steps,
               corrections: opts.corrections,
               sampleSeed: opts.sampleSeed,
-              zeta: opts.zeta ?? null,
+              zeta: res.zeta ?? null,
+              blend: res.blend ?? null,
             },
+            latentTuning: res.latentTuning,
             channels: src.channels,
             units: src.units,
             var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning },

@@ -187,6 +187,7 @@ async function trainOne(
   norm: NormStats,
   nextBatch: (step: number, rng: Rng) => Feeds,
   evalBatch: Feeds,
+  evalName: string,
   checkpointPath: string,
 ): Promise<ParamMap | undefined> {
   const progress = createProgress();
@@ -230,7 +231,7 @@ async function trainOne(
       const ev = res.evalLosses.at(-1);
       console.log(
         `${name}: ${res.step} steps${from} in ${secs} s; train loss (last ${recent.length}) ${fmt(mean)}` +
-          `${ev === undefined ? '' : `, alignment-period batch loss ${fmt(ev[1])}`}; ${checkpointPath}`,
+          `${ev === undefined ? '' : `, ${evalName}-period batch loss ${fmt(ev[1])}`}; ${checkpointPath}`,
       );
     }
     return res.ema ?? res.params;
@@ -333,6 +334,7 @@ export function registerTrainCommand(program: Command): void {
           norm,
           vaeBatches(cfg, train),
           vaeBatches(cfg, held)(0, createRng(-1)),
+          heldName,
           file('vae'),
         );
         if (vaeParams === undefined) return;
@@ -352,6 +354,7 @@ export function registerTrainCommand(program: Command): void {
           norm,
           emulatorBatches(cfg, train),
           emulatorBatches(cfg, held)(0, createRng(-1)),
+          heldName,
           file('emulator'),
         );
         if (emuParams === undefined) return;
@@ -418,6 +421,7 @@ export function registerTrainCommand(program: Command): void {
           latentNorm,
           batches,
           heldBatches(0, createRng(-1)),
+          heldName,
           file('score'),
         );
         if (params === undefined) return;

@@ -54,8 +54,17 @@ export const METHOD_TITLES: Record<Method, string> = {
 /** Lead of backgrounds and verifying forecasts, 6-hourly steps (48 h). */
 export const LEAD_STEPS = 8;
 
-/** Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s) (METHOD.md section 5). [choice] 0.05: a 5-point change in the relative ageostrophic wind halves the score's distance to 1 */
-export const GEO_SCORE_SCALE = 0.05;
+/**
+ * Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s) (METHOD.md section 5). [choice] 0.25: on the qg world
+ * (ci models) the truth has D ~ 0.35, 48 h emulator backgrounds ~ 0.89 and analyses 0.45-0.9, so |D - D_truth|
+ * spans 0.1-0.55; with s = 0.25 those map to scores of 0.2-0.9 (s = 0.05 put every method below 0.25).
+ */
+export const GEO_SCORE_SCALE = 0.25;
+
+/** Candidate DPS step scales zeta' (packages/da's default is 0.2, chosen on a linear-Gaussian test). */
+export const DPS_ZETAS = [0.25, 0.5, 1, 2, 4] as const;
+/** Candidate Repaint blend weights (1 = replace the latent by the re-noised observation-consistent one). */
+export const REPAINT_BLENDS = [0.05, 0.1, 0.25, 0.5, 1] as const;
 
 /** Options of {@link runLatentEval}. */
 export interface LatentEvalOptions {
@@ -71,8 +80,10 @@ export interface LatentEvalOptions {
   readonly steps?: number;
   /** Langevin corrections per step. @defaultValue 1 */
   readonly corrections?: number;
-  /** DPS step scale zeta'. @defaultValue the da default */
+  /** DPS step scale zeta'; undefined: tuned on train cases over {@link DPS_ZETAS}. */
   readonly zeta?: number;
+  /** Repaint blend weight; undefined: tuned on train cases over {@link REPAINT_BLENDS}. */
+  readonly blend?: number;
   /** Seed of case picks, observations and sampler noise. @defaultValue 7 */
   readonly seed?: number;
   /** Cases come in whole days (4 analyses at 00, 06, 12, 18 UTC) for station verification. @defaultValue false */
@@ -96,6 +107,8 @@ export interface MethodScores {
   readonly forecastMse: number;
   /** Mean Geo-Score over levels with z, u, v (NaN when the dataset has none). */
   readonly geoScore: number;
+  /** Mean geostrophic deviation D over those levels (NaN when none). */
+  readonly geoDeviation: number;
   /** Ensemble spread (RMS member std, normalised) for latent modes with members > 1. */
   readonly spread?: number;
   /** Wall seconds of the analysis. */
@@ -107,6 +120,8 @@ export interface EvalCase {
   readonly stateIndex: number;
   readonly time: string;
   readonly observations: number;
+  /** The truth's mean geostrophic deviation D (NaN when no level has z, u, v). */
+  readonly truthGeoDeviation: number;
   readonly scores: Readonly<Record<Method, MethodScores>>;
 }
 
@@ -116,6 +131,14 @@ export interface LatentEvalResult {
   /** 3D-Var length-scale tuning (km -> MSE). */
   readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
   readonly lengthScaleKm: number;
+  /** Guidance-strength tuning on train cases (value -> MSE), empty for a mode whose value was given. */
+  readonly latentTuning: {
+    readonly repaint: { readonly value: number; readonly mse: number }[];
+    readonly dps: { readonly value: number; readonly mse: number }[];
+  };
+  /** The Repaint blend and DPS zeta' used. */
+  readonly blend: number | undefined;
+  readonly zeta: number | undefined;
   /** Observation error std assumed by R (normalised). */
   readonly obsErrorStd: number;
   /** Fields of the first case for maps (physical units). */
@@ -151,6 +174,71 @@ function pickCases(lo: number, hi: number, n: number, wholeDays: boolean): numbe
   if (span < n) throw new RangeError(`need ${n} cases in the test period, it has ${span} usable states`);
   const step = span / n;
   return Array.from({ length: n }, (_, k) => lo + Math.floor(step / 2 + k * step));
+}
+
+/** Settings of one latent analysis. */
+interface AnalysisSettings {
+  readonly zShape: readonly [number, number, number];
+  readonly steps: number;
+  readonly corrections: number;
+  /** DPS zeta' or Repaint blend weight; undefined: the mode's default. */
+  readonly param: number | undefined;
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/**
+ * One latent analysis of `background` (normalised, one state) with `obs`: encode, sample `s.members` members with
+ * the mode's guidance (member m seeded by (seed, m)), decode; returns the ensemble mean and, for several members,
+ * the RMS spread about it.
+ */
+export async function latentAnalysis(
+  s: LatentSessions,
+  background: Float32Array,
+  obs: Observations,
+  mode: LatentMode,
+  seed: number,
+  set: AnalysisSettings,
+): Promise<{ mean: Float32Array; spread?: number }> {
+  const members = s.members;
+  const zb1 = await runOne(s, 'encoder', background);
+  const zb = new Float32Array(members * zb1.length);
+  for (let m = 0; m < members; m++) zb.set(zb1, m * zb1.length);
+  const ports = latentPorts(s, zb);
+  const guidance: Guidance =
+    mode === 'obsfree'
+      ? obsFree()
+      : mode === 'repaint'
+        ? repaint({
+            obs,
+            encoder: ports.encoder,
+            decoder: ports.decoder,
+            ...(set.param === undefined ? {} : { blend: set.param }),
+          })
+        : dps({
+            obs,
+            decoder: ports.decoder,
+            vjp: ports.vjp,
+            ...(set.param === undefined ? {} : { zeta: set.param }),
+          });
+  const z = await sample(ports.denoiser, guidance, {
+    zShape: set.zShape,
+    members,
+    batchSize: members,
+    steps: set.steps,
+    corrections: set.corrections,
+    seed,
+    ...(set.onProgress === undefined ? {} : { onProgress: set.onProgress }),
+  });
+  const xs = await ports.decoder(z.data, [members, ...set.zShape]); // [members, C, H, W]
+  const size = background.length;
+  const mean = new Float32Array(size);
+  for (let m = 0; m < members; m++)
+    for (let j = 0; j < size; j++) mean[j] = (mean[j] as number) + (xs[m * size + j] as number) / members;
+  if (members === 1) return { mean };
+  let v = 0;
+  for (let m = 0; m < members; m++)
+    for (let j = 0; j < size; j++) v += ((xs[m * size + j] as number) - (mean[j] as number)) ** 2;
+  return { mean, spread: Math.sqrt(v / ((members - 1) * size)) };
 }
 
 /** Runs one frozen session on one sample (replicated over the session's members) and returns member 0's output. */
@@ -199,7 +287,6 @@ export async function runLatentEval(
   const one = await createLatentSessions(models, 1, { leadSteps: LEAD_STEPS });
   const ens = members === 1 ? one : await createLatentSessions(models, members, { leadSteps: LEAD_STEPS });
   const zShape = models.score.config.latentShape;
-  const zSize = zShape[0] * zShape[1] * zShape[2];
 
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
   const physical = (x: Float32Array | Float64Array): Float32Array =>
@@ -252,6 +339,45 @@ export async function runLatentEval(
   });
   const bSqrt = createBSqrt(source.grid, stats, { lengthScaleM: tuning.best.lengthScaleM });
 
+  // The guidance strengths, tuned like 3D-Var's length scale: on the same train cases, one member, best MSE.
+  const tuned: Record<LatentMode, number | undefined> = {
+    obsfree: undefined,
+    repaint: opts.blend,
+    dps: opts.zeta,
+  };
+  const latentTuning: LatentEvalResult['latentTuning'] = { repaint: [], dps: [] };
+  const grids = { repaint: REPAINT_BLENDS, dps: DPS_ZETAS } as const;
+  const toTune = (['repaint', 'dps'] as const).filter((m) => tuned[m] === undefined);
+  const tuneTotal = toTune.reduce((n, m) => n + grids[m].length * tuneCases.length, 0);
+  let tuneDone = 0;
+  for (const mode of toTune) {
+    let best = { value: Number.NaN, mse: Infinity };
+    for (const value of grids[mode]) {
+      let sum = 0;
+      for (const [k, c] of tuneCases.entries()) {
+        const a = await latentAnalysis(
+          one,
+          Float32Array.from(c.background),
+          c.obs,
+          mode,
+          memberSeed(seed ^ 0x7e57, k),
+          {
+            zShape,
+            steps,
+            corrections,
+            param: value,
+          },
+        );
+        sum += mse({ data: a.mean, shape }, { data: Float32Array.from(c.truth), shape }, metricOpts).overall;
+        progress('tune guidance (train cases)', ++tuneDone / tuneTotal);
+      }
+      const row = { value, mse: sum / tuneCases.length };
+      latentTuning[mode].push(row);
+      if (row.mse < best.mse) best = row;
+    }
+    tuned[mode] = best.value;
+  }
+
   // Test cases.
   const [testLo, testHi] = source.periods.test;
   const idx = pickCases(testLo + LEAD_STEPS, testHi - LEAD_STEPS, nCases, opts.wholeDays ?? false);
@@ -271,47 +397,19 @@ export async function runLatentEval(
     let t0 = performance.now();
     analyses.background = await background(i);
     seconds.background = (performance.now() - t0) / 1000;
-    t0 = performance.now();
-    const zb1 = await runOne(one, 'encoder', analyses.background);
-    const zb = new Float32Array(members * zSize);
-    for (let m = 0; m < members; m++) zb.set(zb1, m * zSize);
-    const ports = latentPorts(ens, zb);
-    const encodeSeconds = (performance.now() - t0) / 1000;
     for (const mode of LATENT_MODES) {
       t0 = performance.now();
-      const guidance: Guidance =
-        mode === 'obsfree'
-          ? obsFree()
-          : mode === 'repaint'
-            ? repaint({ obs, encoder: ports.encoder, decoder: ports.decoder })
-            : dps({
-                obs,
-                decoder: ports.decoder,
-                vjp: ports.vjp,
-                ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
-              });
-      const z = await sample(ports.denoiser, guidance, {
+      const a = await latentAnalysis(ens, analyses.background, obs, mode, caseSeed, {
         zShape,
-        members,
-        batchSize: members,
         steps,
         corrections,
-        seed: caseSeed,
+        param: tuned[mode],
         onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
       });
-      const xs = await ports.decoder(z.data, [members, ...zShape]); // [members, C, H, W]
-      const meanX = new Float32Array(size);
-      for (let m = 0; m < members; m++)
-        for (let j = 0; j < size; j++)
-          meanX[j] = (meanX[j] as number) + (xs[m * size + j] as number) / members;
-      if (members > 1) {
-        let v = 0;
-        for (let m = 0; m < members; m++)
-          for (let j = 0; j < size; j++) v += ((xs[m * size + j] as number) - (meanX[j] as number)) ** 2;
-        spreads[mode] = Math.sqrt(v / ((members - 1) * size));
-      }
+      if (a.spread !== undefined) spreads[mode] = a.spread;
+      const meanX = a.mean;
       analyses[mode] = meanX;
-      seconds[mode] = (performance.now() - t0) / 1000 + encodeSeconds;
+      seconds[mode] = (performance.now() - t0) / 1000;
       done++;
     }
     t0 = performance.now();
@@ -332,14 +430,11 @@ export async function runLatentEval(
       fields[method] = asField(truth, phys);
       opts.onAnalysis?.(k, i, method, fields[method]);
       const fc = await runOne(one, 'forecast', a);
+      const dev = levels.map((l) => deviation(phys, l, source, shape));
       const geo =
         levels.length === 0
           ? Number.NaN
-          : levels.reduce(
-              (s, l, j) =>
-                s + geoScore(deviation(phys, l, source, shape), dTruth[j] as number, GEO_SCORE_SCALE),
-              0,
-            ) / levels.length;
+          : dev.reduce((s, d, j) => s + geoScore(d, dTruth[j] as number, GEO_SCORE_SCALE), 0) / levels.length;
       const spread = spreads[method];
       scores[method] = {
         mse: mse({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
@@ -349,18 +444,28 @@ export async function runLatentEval(
         ),
         forecastMse: mse({ data: fc, shape }, { data: laterN, shape }, metricOpts).overall,
         geoScore: geo,
+        geoDeviation: levels.length === 0 ? Number.NaN : dev.reduce((a, b) => a + b, 0) / levels.length,
         seconds: seconds[method],
         ...(spread === undefined ? {} : { spread }),
       };
     }
     example ??= { truth, analyses: fields };
-    cases.push({ stateIndex: i, time: source.timeOf(i), observations: obs.values.length, scores });
+    cases.push({
+      stateIndex: i,
+      time: source.timeOf(i),
+      observations: obs.values.length,
+      truthGeoDeviation: levels.length === 0 ? Number.NaN : dTruth.reduce((a, b) => a + b, 0) / levels.length,
+      scores,
+    });
   }
   if (example === undefined) throw new Error('eval: no test case');
   return {
     cases,
     tuning: tuning.table.map((r) => ({ lengthScaleKm: r.lengthScaleM / 1000, mse: r.mse })),
     lengthScaleKm: tuning.best.lengthScaleM / 1000,
+    latentTuning,
+    blend: tuned.repaint,
+    zeta: tuned.dps,
     obsErrorStd,
     example,
   };
