@@ -46,11 +46,13 @@ export const EMULATOR_DEFAULTS: EmulatorConfig = Object.freeze({
 
 /**
  * Presets: `ci` — widths cut to 8/16 and batch 4 so a training step takes well under a second on one core
- * (tests, `--preset ci`); `small` — the defaults.
+ * (tests, `--preset ci`); `small` — the defaults; `full` — twice the width and blocks (receptive-field radius 14),
+ * meant for a GPU worker.
  */
 export const EMULATOR_PRESETS = Object.freeze({
   ci: Object.freeze({ ...EMULATOR_DEFAULTS, hidden: 8, blocks: 1, groups: 4, batch: 4 }),
   small: EMULATOR_DEFAULTS,
+  full: Object.freeze({ ...EMULATOR_DEFAULTS, hidden: 64, blocks: 6 }),
 }) satisfies Readonly<Record<string, EmulatorConfig>>;
 
 /**

@@ -72,7 +72,7 @@ export const SCORE_DEFAULTS: ScoreConfig = Object.freeze({
 
 /**
  * Presets: `ci` — widths cut to 8/16 and batch 4 so a training step takes well under a second on one core
- * (tests, `--preset ci`); `small` — the defaults.
+ * (tests, `--preset ci`); `small` — the defaults; `full` — twice the widths (~4x the FLOPs), meant for a GPU worker.
  */
 export const SCORE_PRESETS = Object.freeze({
   ci: Object.freeze({
@@ -84,6 +84,7 @@ export const SCORE_PRESETS = Object.freeze({
     batch: 4,
   }),
   small: SCORE_DEFAULTS,
+  full: Object.freeze({ ...SCORE_DEFAULTS, widths: [128, 256] as const, timeDim: 256, heads: 8 }),
 }) satisfies Readonly<Record<string, ScoreConfig>>;
 
 /**

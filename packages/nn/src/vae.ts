@@ -55,11 +55,13 @@ export const VAE_DEFAULTS: VaeConfig = Object.freeze({
 
 /**
  * Presets: `ci` — widths cut to 8/16 and batch 4 so a training step takes well under a second on one core
- * (tests, `--preset ci`); `small` — the defaults.
+ * (tests, `--preset ci`); `small` — the defaults; `full` — twice the widths and two blocks per level (~8x the
+ * FLOPs of `small`), meant for a GPU worker.
  */
 export const VAE_PRESETS = Object.freeze({
   ci: Object.freeze({ ...VAE_DEFAULTS, widths: [8, 16, 16] as const, groups: 4, batch: 4 }),
   small: VAE_DEFAULTS,
+  full: Object.freeze({ ...VAE_DEFAULTS, widths: [64, 128, 128] as const, blocksPerLevel: 2 }),
 }) satisfies Readonly<Record<string, VaeConfig>>;
 
 /** The latent shape `[latentChannels, H/4, W/4]` of one sample. */

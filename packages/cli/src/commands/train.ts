@@ -70,6 +70,13 @@ const TRAIN_PRESETS = {
     emulator: { steps: 3000, peakLr: 1e-3 },
     score: { steps: 4000, peakLr: 1e-3 },
   },
+  full: {
+    /** Four simulated years (~4100 train states): the larger nets overfit one year. Sized for a GPU worker. */
+    years: 4,
+    vae: { steps: 20000, peakLr: 5e-4 },
+    emulator: { steps: 12000, peakLr: 5e-4 },
+    score: { steps: 20000, peakLr: 5e-4 },
+  },
 } as const;
 
 /** Background lead time in 6-hourly steps (48 h, METHOD.md section 1). */
@@ -255,7 +262,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--seed <n>', 'nature-run seed (synthetic world)', intArg('--seed', 0), 1)
     .option(
       '--years <y>',
-      'simulated years of the nature run (default: 0.5 for ci, 1 for small)',
+      'simulated years of the nature run (default: 0.5 for ci, 1 for small, 4 for full)',
       positiveArg,
     );
 }
