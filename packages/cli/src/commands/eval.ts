@@ -26,7 +26,8 @@ import { createProgress } from '../progress.js';
 import { PRESETS, addSourceOptions, modelDir, sourceChoice } from './train.js';
 import type { Preset } from './train.js';
 
-interface EvalOptions {
+/** Options of `alignda eval`. */
+export interface EvalOptions {
   world?: string;
   dataset?: string;
   seed: number;
@@ -169,179 +170,191 @@ export function registerEvalCommand(program: Command): void {
     )
     .option('--out <dir>', 'output folder (default: <ALIGNDA_HOME>/eval/<source>-<preset>)')
     .action(async (opts: EvalOptions) => {
-      const config = loadConfig();
-      const progress = createProgress();
-      const src = await openSource(
-        config,
-        sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)),
-      );
-      progress.stop();
-      const dir = path.resolve(opts.models ?? modelDir(config.homeDir, src.name, opts.preset));
-      const models = await loadLatentModels(dir).catch((err: unknown) => {
-        if (err instanceof TrainError) {
-          const how = src.kind === 'world' ? `--world ${src.name}` : `--dataset ${src.name}`;
-          throw new AppError(
-            APP_CODE[err.code],
-            `${err.message}\n  train the models first: alignda train ${how} --preset ${opts.preset}`,
-            { cause: err },
-          );
-        }
-        throw err;
-      });
-      const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
-      mkdirSync(out, { recursive: true });
-      const stations =
-        src.kind === 'dataset'
-          ? await createStationVerifier(config.dataDir, src.grid, src.shape, src.validMask)
-          : undefined;
-      console.log(
-        `${src.title}; models ${dir} (VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps)`,
-      );
-      console.log(
-        `${opts.cases} test cases, ${(opts.obsFraction * 100).toFixed(2)} % of columns observed, noise ${opts.noise} (R std ${Math.max(opts.noise, 0.02)}), ` +
-          `${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s), 48 h emulator backgrounds`,
-      );
-      const t0 = performance.now();
-      const res = await runLatentEval(src, models, {
-        obsFraction: opts.obsFraction,
-        noiseStd: opts.noise,
-        cases: opts.cases,
-        members: opts.members,
-        steps: opts.steps,
-        corrections: opts.corrections,
-        seed: opts.sampleSeed,
-        wholeDays: stations !== undefined,
-        ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
-        ...(opts.blend === undefined ? {} : { blend: opts.blend }),
-        onProgress: (s, f) => progress.update(s, f),
-        onAnalysis: (_k, i, method, field) => {
-          if (stations === undefined) return;
-          const time = src.timeOf(i);
-          stations.add(METHOD_TITLES[method], time, field);
-          if (method === 'background') stations.add('reanalysis (truth)', time, src.field(i));
-        },
-      });
-      progress.stop();
-      const tuneLine = (
-        name: string,
-        rows: readonly { value: number; mse: number }[],
-        used: number | undefined,
-      ): string =>
-        `${name} ${used ?? 'default'}${rows.length === 0 ? ' (given)' : ` (tuned: ${rows.map((r) => `${r.value}:${r.mse.toFixed(4)}`).join(' ')})`}`;
-      console.log(
-        `${tuneLine('DPS zeta', res.latentTuning.dps, res.zeta)}; ${tuneLine('Repaint blend', res.latentTuning.repaint, res.blend)}`,
-      );
-      const showGeo = geoLevels(src.channels).length > 0;
-      console.log(
-        `3D-Var length scale ${res.lengthScaleKm} km (tuned on train cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')})`,
-      );
-      console.log(
-        formatTable(
-          ['', ...METHODS.map((m) => METHOD_TITLES[m])],
-          tableRows(res, src.channels, src.units, showGeo),
-          '  ',
-        ),
-      );
-      const mseOf = (s: MethodScores): number => s.mse;
-      const fcOf = (s: MethodScores): number => s.forecastMse;
-      const paired = [
-        `cases where (lower MSE): ObsFree < background ${wins(res, 'obsfree', 'background', mseOf)}, Repaint < background ${wins(res, 'repaint', 'background', mseOf)}, ` +
-          `DPS < background ${wins(res, 'dps', 'background', mseOf)}, DPS < ObsFree ${wins(res, 'dps', 'obsfree', mseOf)}, DPS < 3D-Var ${wins(res, 'dps', '3dvar', mseOf)}`,
-        `cases where the 48 h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
-      ];
-      for (const l of paired) console.log(`  ${l}`);
-      let stationScores: Record<string, StationScore> | undefined;
-      if (stations !== undefined) {
-        stationScores = stations.scores();
-        const names = ['reanalysis (truth)', ...METHODS.map((m) => METHOD_TITLES[m])];
-        console.log(
-          `station verification (daily means at ${stations.stations.join(', ')}; never assimilated):`,
-        );
-        console.log(
-          formatTable(
-            ['', 'station-days', 'bias K', 'scatter K', 'RMSE K'],
-            names.map((n) => {
-              const s = stationScores?.[n];
-              return s === undefined
-                ? [n, '0', '-', '-', '-']
-                : [n, String(s.count), s.bias.toFixed(2), s.scatter.toFixed(2), s.rmse.toFixed(2)];
-            }),
-            '  ',
-          ),
-        );
-      }
-      // Maps of the first case, first channel, one figure per method.
-      const maps: string[] = [];
-      for (const m of METHODS) {
-        if (m === 'background') continue;
-        const file = path.join(out, `case0-${m}.png`);
-        writeFileSync(
-          file,
-          analysisMapsPng({
-            truth: res.example.truth,
-            background: res.example.analyses.background,
-            analysis: res.example.analyses[m],
-            channel: 0,
-            title: `${src.name} ${res.cases[0]?.time ?? ''}: ${METHOD_TITLES[m]}, ${src.channels[0] ?? ''}`,
-            truthTitle: src.kind === 'dataset' ? 'reanalysis (truth)' : 'truth',
-            analysisTitle: `${METHOD_TITLES[m]} analysis`,
-            ...(src.validMask === undefined ? {} : { mask: src.validMask }),
-          }),
-        );
-        maps.push(file);
-      }
-      const json = path.join(out, 'eval.json');
-      writeFileSync(
-        json,
-        JSON.stringify(
-          {
-            source: src.name,
-            title: src.title,
-            preset: opts.preset,
-            models: dir,
-            options: {
-              obsFraction: opts.obsFraction,
-              noise: opts.noise,
-              obsErrorStd: res.obsErrorStd,
-              cases: opts.cases,
-              members: opts.members,
-              steps: opts.steps,
-              corrections: opts.corrections,
-              sampleSeed: opts.sampleSeed,
-              zeta: res.zeta ?? null,
-              blend: res.blend ?? null,
-            },
-            latentTuning: res.latentTuning,
-            channels: src.channels,
-            units: src.units,
-            var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning },
-            summary: Object.fromEntries(
-              METHODS.map((m) => {
-                const get = (f: (s: MethodScores) => number): { mean: number; std: number } => {
-                  const xs = res.cases.map((c) => f(c.scores[m]));
-                  return { mean: mean(xs), std: std(xs) };
-                };
-                return [
-                  m,
-                  {
-                    mse: get((s) => s.mse),
-                    mae: get((s) => s.mae),
-                    forecastMse: get((s) => s.forecastMse),
-                    geoScore: get((s) => s.geoScore),
-                    wrmse: src.channels.map((_, c) => get((s) => s.wrmse[c] as number)),
-                    seconds: get((s) => s.seconds),
-                  },
-                ];
-              }),
-            ),
-            stations: stationScores ?? null,
-            cases: res.cases,
-          },
-          (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
-          1,
-        ),
-      );
-      console.log(`maps: ${maps.join(', ')}`);
-      console.log(`results: ${json}; done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await runEval(opts);
     });
+}
+
+/** What {@link runEval} wrote and its summary (mean and std over cases per method and metric). */
+export interface EvalOutcome {
+  readonly json: string;
+  readonly summary: Record<string, unknown>;
+  readonly stations: Record<string, StationScore> | null;
+}
+
+/** The body of `alignda eval` (also run by the demo). */
+export async function runEval(opts: EvalOptions): Promise<EvalOutcome> {
+  const config = loadConfig();
+  const progress = createProgress();
+  const src = await openSource(
+    config,
+    sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)),
+  );
+  progress.stop();
+  const dir = path.resolve(opts.models ?? modelDir(config.homeDir, src.name, opts.preset));
+  const models = await loadLatentModels(dir).catch((err: unknown) => {
+    if (err instanceof TrainError) {
+      const how = src.kind === 'world' ? `--world ${src.name}` : `--dataset ${src.name}`;
+      throw new AppError(
+        APP_CODE[err.code],
+        `${err.message}\n  train the models first: alignda train ${how} --preset ${opts.preset}`,
+        { cause: err },
+      );
+    }
+    throw err;
+  });
+  const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
+  mkdirSync(out, { recursive: true });
+  const stations =
+    src.kind === 'dataset'
+      ? await createStationVerifier(config.dataDir, src.grid, src.shape, src.validMask)
+      : undefined;
+  console.log(
+    `${src.title}; models ${dir} (VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps)`,
+  );
+  console.log(
+    `${opts.cases} test cases, ${(opts.obsFraction * 100).toFixed(2)} % of columns observed, noise ${opts.noise} (R std ${Math.max(opts.noise, 0.02)}), ` +
+      `${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s), 48 h emulator backgrounds`,
+  );
+  const t0 = performance.now();
+  const res = await runLatentEval(src, models, {
+    obsFraction: opts.obsFraction,
+    noiseStd: opts.noise,
+    cases: opts.cases,
+    members: opts.members,
+    steps: opts.steps,
+    corrections: opts.corrections,
+    seed: opts.sampleSeed,
+    wholeDays: stations !== undefined,
+    ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
+    ...(opts.blend === undefined ? {} : { blend: opts.blend }),
+    onProgress: (s, f) => progress.update(s, f),
+    onAnalysis: (_k, i, method, field) => {
+      if (stations === undefined) return;
+      const time = src.timeOf(i);
+      stations.add(METHOD_TITLES[method], time, field);
+      if (method === 'background') stations.add('reanalysis (truth)', time, src.field(i));
+    },
+  });
+  progress.stop();
+  const tuneLine = (
+    name: string,
+    rows: readonly { value: number; mse: number }[],
+    used: number | undefined,
+  ): string =>
+    `${name} ${used ?? 'default'}${rows.length === 0 ? ' (given)' : ` (tuned: ${rows.map((r) => `${r.value}:${r.mse.toFixed(4)}`).join(' ')})`}`;
+  console.log(
+    `${tuneLine('DPS zeta', res.latentTuning.dps, res.zeta)}; ${tuneLine('Repaint blend', res.latentTuning.repaint, res.blend)}`,
+  );
+  const showGeo = geoLevels(src.channels).length > 0;
+  console.log(
+    `3D-Var length scale ${res.lengthScaleKm} km (tuned on train cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')})`,
+  );
+  console.log(
+    formatTable(
+      ['', ...METHODS.map((m) => METHOD_TITLES[m])],
+      tableRows(res, src.channels, src.units, showGeo),
+      '  ',
+    ),
+  );
+  const mseOf = (s: MethodScores): number => s.mse;
+  const fcOf = (s: MethodScores): number => s.forecastMse;
+  const paired = [
+    `cases where (lower MSE): ObsFree < background ${wins(res, 'obsfree', 'background', mseOf)}, Repaint < background ${wins(res, 'repaint', 'background', mseOf)}, ` +
+      `DPS < background ${wins(res, 'dps', 'background', mseOf)}, DPS < ObsFree ${wins(res, 'dps', 'obsfree', mseOf)}, DPS < 3D-Var ${wins(res, 'dps', '3dvar', mseOf)}`,
+    `cases where the 48 h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
+  ];
+  for (const l of paired) console.log(`  ${l}`);
+  let stationScores: Record<string, StationScore> | undefined;
+  if (stations !== undefined) {
+    stationScores = stations.scores();
+    const names = ['reanalysis (truth)', ...METHODS.map((m) => METHOD_TITLES[m])];
+    console.log(`station verification (daily means at ${stations.stations.join(', ')}; never assimilated):`);
+    console.log(
+      formatTable(
+        ['', 'station-days', 'bias K', 'scatter K', 'RMSE K'],
+        names.map((n) => {
+          const s = stationScores?.[n];
+          return s === undefined
+            ? [n, '0', '-', '-', '-']
+            : [n, String(s.count), s.bias.toFixed(2), s.scatter.toFixed(2), s.rmse.toFixed(2)];
+        }),
+        '  ',
+      ),
+    );
+  }
+  // Maps of the first case, first channel, one figure per method.
+  const maps: string[] = [];
+  for (const m of METHODS) {
+    if (m === 'background') continue;
+    const file = path.join(out, `case0-${m}.png`);
+    writeFileSync(
+      file,
+      analysisMapsPng({
+        truth: res.example.truth,
+        background: res.example.analyses.background,
+        analysis: res.example.analyses[m],
+        channel: 0,
+        title: `${src.name} ${res.cases[0]?.time ?? ''}: ${METHOD_TITLES[m]}, ${src.channels[0] ?? ''}`,
+        truthTitle: src.kind === 'dataset' ? 'reanalysis (truth)' : 'truth',
+        analysisTitle: `${METHOD_TITLES[m]} analysis`,
+        ...(src.validMask === undefined ? {} : { mask: src.validMask }),
+      }),
+    );
+    maps.push(file);
+  }
+  const summary = Object.fromEntries(
+    METHODS.map((m) => {
+      const get = (f: (s: MethodScores) => number): { mean: number; std: number } => {
+        const xs = res.cases.map((c) => f(c.scores[m]));
+        return { mean: mean(xs), std: std(xs) };
+      };
+      return [
+        m,
+        {
+          mse: get((s) => s.mse),
+          mae: get((s) => s.mae),
+          forecastMse: get((s) => s.forecastMse),
+          geoScore: get((s) => s.geoScore),
+          wrmse: src.channels.map((_, c) => get((s) => s.wrmse[c] as number)),
+          seconds: get((s) => s.seconds),
+        },
+      ];
+    }),
+  );
+  const json = path.join(out, 'eval.json');
+  writeFileSync(
+    json,
+    JSON.stringify(
+      {
+        source: src.name,
+        title: src.title,
+        preset: opts.preset,
+        models: dir,
+        options: {
+          obsFraction: opts.obsFraction,
+          noise: opts.noise,
+          obsErrorStd: res.obsErrorStd,
+          cases: opts.cases,
+          members: opts.members,
+          steps: opts.steps,
+          corrections: opts.corrections,
+          sampleSeed: opts.sampleSeed,
+          zeta: res.zeta ?? null,
+          blend: res.blend ?? null,
+        },
+        latentTuning: res.latentTuning,
+        channels: src.channels,
+        units: src.units,
+        var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning },
+        summary,
+        stations: stationScores ?? null,
+        cases: res.cases,
+      },
+      (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+      1,
+    ),
+  );
+  console.log(`maps: ${maps.join(', ')}`);
+  console.log(`results: ${json}; done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { json, summary, stations: stationScores ?? null };
 }

@@ -89,7 +89,8 @@ export type Preset = keyof typeof TRAIN_PRESETS;
 export const PRESETS = Object.keys(TRAIN_PRESETS) as Preset[];
 type ModelName = 'vae' | 'emulator' | 'score';
 
-interface TrainOptions {
+/** Options of `alignda train`. */
+export interface TrainOptions {
   world?: string;
   dataset?: string;
   preset: Preset;
@@ -303,139 +304,137 @@ export function registerTrainCommand(program: Command): void {
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
     .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
     .action(async (opts: TrainOptions) => {
-      const config = loadConfig();
-      const preset = TRAIN_PRESETS[opts.preset];
-      const progress = createProgress();
-      const src: DaSource = await openSource(
-        config,
-        sourceChoice(opts, opts.preset, (stage, f) => progress.update(stage, f)),
-      );
-      progress.stop();
-      const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset));
-      mkdirSync(out, { recursive: true });
-      const norm = fitTrainNorm(src);
-      const train = loadPeriod(src, 'train', norm);
-      const held = loadPeriod(src, src.periods.alignment !== undefined ? 'alignment' : 'test', norm);
-      const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
-      const test = loadPeriod(src, 'test', norm);
-      const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
-      console.log(
-        `${src.title}: ${src.count} states (train ${count(train)}, ${heldName === 'alignment' ? `alignment ${count(held)}, ` : ''}test ${count(test)}); out ${out}`,
-      );
-      const cfgs = presetConfigs(opts.preset, src.shape);
-      const want = (m: ModelName): boolean => opts.model === 'all' || opts.model === m;
-      const lines: string[] = [];
-      const stepsOf = (m: ModelName): number => opts.steps ?? preset[m].steps;
-      const file = (m: ModelName): string => path.join(out, MODEL_FILES[m]);
-
-      let vaeParams: ParamMap | undefined;
-      let emuParams: ParamMap | undefined;
-      if (want('vae')) {
-        const cfg = cfgs.vae;
-        vaeParams = await trainOne(
-          'vae',
-          buildVaeTraining(cfg),
-          vaeInitialParams(cfg),
-          cfg,
-          { steps: stepsOf('vae'), peakLr: preset.vae.peakLr, seed: opts.seed },
-          norm,
-          vaeBatches(cfg, train),
-          vaeBatches(cfg, held)(0, createRng(-1)),
-          heldName,
-          file('vae'),
-        );
-        if (vaeParams === undefined) return;
-        const s = await evaluateVae(cfg, vaeParams, test);
-        lines.push(
-          `VAE reconstruction MSE on ${s.count} test states (normalised): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
-        );
-      }
-      if (want('emulator')) {
-        const cfg = cfgs.emulator;
-        emuParams = await trainOne(
-          'emulator',
-          buildEmulatorTraining(cfg),
-          emulatorInitialParams(cfg),
-          cfg,
-          { steps: stepsOf('emulator'), peakLr: preset.emulator.peakLr, seed: opts.seed },
-          norm,
-          emulatorBatches(cfg, train),
-          emulatorBatches(cfg, held)(0, createRng(-1)),
-          heldName,
-          file('emulator'),
-        );
-        if (emuParams === undefined) return;
-        const s = await evaluateEmulator(cfg, emuParams, test, {
-          leadSteps: BACKGROUND_LEAD_STEPS,
-          stride: 4,
-        });
-        lines.push(
-          `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
-        );
-      }
-      if (want('score')) {
-        const load = async <C>(m: 'vae' | 'emulator', cfg: C, have: ParamMap | undefined) => {
-          if (have !== undefined) return { config: cfg, params: have };
-          const t = await loadTrainedModel<C>(file(m)).catch((err: unknown) => {
-            if (err instanceof TrainError) {
-              throw new AppError(
-                APP_CODE[err.code],
-                `score: needs a trained ${m} (${err.message}); run \`alignda train --model ${m}\` with the same options first`,
-                { cause: err },
-              );
-            }
-            throw err;
-          });
-          if (
-            JSON.stringify(t.config) !== JSON.stringify(cfg) ||
-            JSON.stringify(t.norm) !== JSON.stringify(norm)
-          )
-            throw new AppError(
-              'FAILED_PRECONDITION',
-              `score: ${file(m)} was trained with another configuration or data; retrain it with --model ${m}`,
-            );
-          return { config: t.config, params: t.params };
-        };
-        const vae = await load('vae', cfgs.vae, vaeParams);
-        const emulator = await load('emulator', cfgs.emulator, emuParams);
-        const stage = (name: string, f: number): void => progress.update(name, f);
-        const pairs = await latentPairs(vae, emulator, train, stage, 'train');
-        const heldPairs = await latentPairs(vae, emulator, held, stage, heldName);
-        progress.stop();
-        const latentNorm = fitLatentNorm(pairs.z);
-        const cfg = cfgs.score;
-        const batches = scoreBatches(
-          cfg,
-          standardise(pairs.z, latentNorm),
-          standardise(pairs.zb, latentNorm),
-        );
-        const heldBatches = scoreBatches(
-          cfg,
-          standardise(heldPairs.z, latentNorm),
-          standardise(heldPairs.zb, latentNorm),
-        );
-        const params = await trainOne(
-          'score',
-          buildScoreTraining(cfg),
-          scoreInitialParams(cfg),
-          cfg,
-          {
-            steps: stepsOf('score'),
-            peakLr: preset.score.peakLr,
-            seed: opts.seed,
-            emaDecay: SCORE_EMA_DECAY,
-          },
-          latentNorm,
-          batches,
-          heldBatches(0, createRng(-1)),
-          heldName,
-          file('score'),
-        );
-        if (params === undefined) return;
-        lines.push(
-          `score network: ${count(pairs.z)} (truth, 48 h background) latent pairs; latent std ${latentNorm.std.map((v) => v.toFixed(2)).join(' ')}`,
-        );
-      }
-      for (const l of lines) console.log(l);
+      await runTrain(opts);
     });
+}
+
+/** The body of `alignda train` (also run by the demo). */
+export async function runTrain(opts: TrainOptions): Promise<void> {
+  const config = loadConfig();
+  const preset = TRAIN_PRESETS[opts.preset];
+  const progress = createProgress();
+  const src: DaSource = await openSource(
+    config,
+    sourceChoice(opts, opts.preset, (stage, f) => progress.update(stage, f)),
+  );
+  progress.stop();
+  const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset));
+  mkdirSync(out, { recursive: true });
+  const norm = fitTrainNorm(src);
+  const train = loadPeriod(src, 'train', norm);
+  const held = loadPeriod(src, src.periods.alignment !== undefined ? 'alignment' : 'test', norm);
+  const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
+  const test = loadPeriod(src, 'test', norm);
+  const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
+  console.log(
+    `${src.title}: ${src.count} states (train ${count(train)}, ${heldName === 'alignment' ? `alignment ${count(held)}, ` : ''}test ${count(test)}); out ${out}`,
+  );
+  const cfgs = presetConfigs(opts.preset, src.shape);
+  const want = (m: ModelName): boolean => opts.model === 'all' || opts.model === m;
+  const lines: string[] = [];
+  const stepsOf = (m: ModelName): number => opts.steps ?? preset[m].steps;
+  const file = (m: ModelName): string => path.join(out, MODEL_FILES[m]);
+
+  let vaeParams: ParamMap | undefined;
+  let emuParams: ParamMap | undefined;
+  if (want('vae')) {
+    const cfg = cfgs.vae;
+    vaeParams = await trainOne(
+      'vae',
+      buildVaeTraining(cfg),
+      vaeInitialParams(cfg),
+      cfg,
+      { steps: stepsOf('vae'), peakLr: preset.vae.peakLr, seed: opts.seed },
+      norm,
+      vaeBatches(cfg, train),
+      vaeBatches(cfg, held)(0, createRng(-1)),
+      heldName,
+      file('vae'),
+    );
+    if (vaeParams === undefined) return;
+    const s = await evaluateVae(cfg, vaeParams, test);
+    lines.push(
+      `VAE reconstruction MSE on ${s.count} test states (normalised): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
+    );
+  }
+  if (want('emulator')) {
+    const cfg = cfgs.emulator;
+    emuParams = await trainOne(
+      'emulator',
+      buildEmulatorTraining(cfg),
+      emulatorInitialParams(cfg),
+      cfg,
+      { steps: stepsOf('emulator'), peakLr: preset.emulator.peakLr, seed: opts.seed },
+      norm,
+      emulatorBatches(cfg, train),
+      emulatorBatches(cfg, held)(0, createRng(-1)),
+      heldName,
+      file('emulator'),
+    );
+    if (emuParams === undefined) return;
+    const s = await evaluateEmulator(cfg, emuParams, test, {
+      leadSteps: BACKGROUND_LEAD_STEPS,
+      stride: 4,
+    });
+    lines.push(
+      `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
+    );
+  }
+  if (want('score')) {
+    const load = async <C>(m: 'vae' | 'emulator', cfg: C, have: ParamMap | undefined) => {
+      if (have !== undefined) return { config: cfg, params: have };
+      const t = await loadTrainedModel<C>(file(m)).catch((err: unknown) => {
+        if (err instanceof TrainError) {
+          throw new AppError(
+            APP_CODE[err.code],
+            `score: needs a trained ${m} (${err.message}); run \`alignda train --model ${m}\` with the same options first`,
+            { cause: err },
+          );
+        }
+        throw err;
+      });
+      if (JSON.stringify(t.config) !== JSON.stringify(cfg) || JSON.stringify(t.norm) !== JSON.stringify(norm))
+        throw new AppError(
+          'FAILED_PRECONDITION',
+          `score: ${file(m)} was trained with another configuration or data; retrain it with --model ${m}`,
+        );
+      return { config: t.config, params: t.params };
+    };
+    const vae = await load('vae', cfgs.vae, vaeParams);
+    const emulator = await load('emulator', cfgs.emulator, emuParams);
+    const stage = (name: string, f: number): void => progress.update(name, f);
+    const pairs = await latentPairs(vae, emulator, train, stage, 'train');
+    const heldPairs = await latentPairs(vae, emulator, held, stage, heldName);
+    progress.stop();
+    const latentNorm = fitLatentNorm(pairs.z);
+    const cfg = cfgs.score;
+    const batches = scoreBatches(cfg, standardise(pairs.z, latentNorm), standardise(pairs.zb, latentNorm));
+    const heldBatches = scoreBatches(
+      cfg,
+      standardise(heldPairs.z, latentNorm),
+      standardise(heldPairs.zb, latentNorm),
+    );
+    const params = await trainOne(
+      'score',
+      buildScoreTraining(cfg),
+      scoreInitialParams(cfg),
+      cfg,
+      {
+        steps: stepsOf('score'),
+        peakLr: preset.score.peakLr,
+        seed: opts.seed,
+        emaDecay: SCORE_EMA_DECAY,
+      },
+      latentNorm,
+      batches,
+      heldBatches(0, createRng(-1)),
+      heldName,
+      file('score'),
+    );
+    if (params === undefined) return;
+    lines.push(
+      `score network: ${count(pairs.z)} (truth, 48 h background) latent pairs; latent std ${latentNorm.std.map((v) => v.toFixed(2)).join(' ')}`,
+    );
+  }
+  for (const l of lines) console.log(l);
 }
