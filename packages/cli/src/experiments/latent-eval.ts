@@ -159,7 +159,12 @@ export function geoLevels(channels: readonly string[]): { z: number; u: number; 
   return out;
 }
 
-function pickCases(lo: number, hi: number, n: number, wholeDays: boolean): number[] {
+/**
+ * State indices of `n` cases in [lo, hi): evenly spaced, or with `wholeDays` ceil(n / 4) whole days of 4
+ * consecutive states, each day starting at a multiple of 4 (00 UTC for sources whose state 0 is at 00 UTC).
+ * @throws RangeError when the range holds too few states or days
+ */
+export function pickCases(lo: number, hi: number, n: number, wholeDays: boolean): number[] {
   if (wholeDays) {
     const days = Math.ceil(n / 4);
     const first = Math.ceil(lo / 4) * 4;

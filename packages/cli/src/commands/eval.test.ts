@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const main = path.join(repoRoot, 'packages/cli/src/main.ts');
+const root = mkdtempSync(path.join(tmpdir(), 'alignda-eval-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// The smallest QG run whose periods serve both commands: 0.065 y = 95 states, train 67 (eval draws 32 train
+// cases from 8..67), alignment 9 (the score network's held-out pairs need more than the 8-step lead; 0.06 y gives
+// 8 and train fails), test 19 (2 cases from 84..87). Its 150-day spin-up dominates the generation (~5 s).
+const YEARS = '0.065';
+
+/** Runs `alignda <args>` as a user would (a fresh node process through main.ts) with `home` as ALIGNDA_HOME. */
+function alignda(home: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ALIGNDA_HOME: home,
+    ALIGNDA_DATA_DIR: path.join(root, 'no-data'),
+  };
+  delete env.ALIGNDA_DEBUG; // a stack trace would break the one-line error
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 170_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** stderr without the progress lines (`  <stage>: <n>%`). */
+const messages = (stderr: string): string[] =>
+  stderr.split('\n').filter((l) => l.trim() !== '' && !/^\s+.+: \d+%$/.test(l));
+
+const isPng = (file: string): boolean =>
+  [...readFileSync(file).subarray(0, 8)].join() === [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].join();
+
+interface Scores {
+  mse: number;
+  mae: number;
+  wrmse: number[];
+  forecastMse: number;
+}
+interface EvalJson {
+  source: string;
+  channels: string[];
+  options: { cases: number; zeta: number | null; blend: number | null; obsFraction: number };
+  latentTuning: { repaint: unknown[]; dps: unknown[] };
+  cases: { time: string; observations: number; scores: Record<string, Scores> }[];
+}
+
+describe('alignda eval (end to end)', () => {
+  it('trains ci models, evaluates every method on held-out cases and writes JSON and PNG maps', () => {
+    const home = path.join(root, 'home');
+    const train = alignda(home, 'train', '--preset', 'ci', '--years', YEARS, '--steps', '30');
+    expect(train.status, train.stderr).toBe(0);
+    expect(train.stdout).toMatch(/^score network: \d+ \(truth, 48 h background\) latent pairs/m);
+
+    // zeta and blend given: no guidance tuning. A small observed share keeps 3D-Var's length-scale tuning (6 x 6
+    // CG solves, at most 7 x columns + 1 iterations each) to seconds; the default 0.01 takes ~85 s here.
+    const ev = alignda(
+      home,
+      'eval',
+      '--preset',
+      'ci',
+      '--years',
+      YEARS,
+      '--cases',
+      '2',
+      '--steps',
+      '8',
+      '--zeta',
+      '1',
+      '--blend',
+      '0.5',
+      '--obs-fraction',
+      '0.001',
+    );
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(messages(ev.stderr)).toEqual([]);
+    expect(ev.stdout).toMatch(/^\s+background\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
+    expect(ev.stdout).toContain('DPS zeta 1 (given); Repaint blend 0.5 (given)');
+    for (const row of ['MSE (normalised)', '48 h forecast MSE', 'Geo-Score'])
+      expect(ev.stdout).toMatch(new RegExp(`^\\s+${row.replace(/[()]/g, '\\$&')}\\s`, 'm'));
+
+    const out = path.join(home, 'eval', 'qg-ci');
+    const json = JSON.parse(readFileSync(path.join(out, 'eval.json'), 'utf8')) as EvalJson;
+    expect(json.source).toBe('qg');
+    expect(json.options).toMatchObject({ cases: 2, zeta: 1, blend: 0.5, obsFraction: 0.001 });
+    expect(json.latentTuning).toEqual({ repaint: [], dps: [] });
+    expect(json.cases).toHaveLength(2);
+    for (const c of json.cases) {
+      expect(c.observations).toBeGreaterThan(0);
+      expect(Object.keys(c.scores).sort()).toEqual(['3dvar', 'background', 'dps', 'obsfree', 'repaint']);
+      for (const [method, s] of Object.entries(c.scores)) {
+        const values = [s.mse, s.mae, s.forecastMse, ...s.wrmse];
+        expect(s.wrmse, method).toHaveLength(json.channels.length);
+        expect(
+          values.every((v) => typeof v === 'number' && Number.isFinite(v)),
+          `${method}: ${values.join()}`,
+        ).toBe(true);
+      }
+    }
+    for (const m of ['obsfree', 'repaint', 'dps', '3dvar']) {
+      const png = path.join(out, `case0-${m}.png`);
+      expect(existsSync(png), png).toBe(true);
+      expect(isPng(png), png).toBe(true);
+    }
+  });
+
+  it('without trained models exits 1 with one line that says to run alignda train', () => {
+    const r = alignda(
+      path.join(root, 'empty-home'),
+      'eval',
+      '--preset',
+      'ci',
+      '--years',
+      YEARS,
+      '--cases',
+      '2',
+    );
+    expect(r.status).toBe(1);
+    const lines = messages(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^alignda: error FAILED_PRECONDITION: .*alignda train --world qg --preset ci/);
+  });
+
+  it('rejects bad options with a message naming the option and its range', () => {
+    const home = path.join(root, 'unused-home');
+    const fraction = alignda(home, 'eval', '--obs-fraction', '2');
+    expect(fraction.status).not.toBe(0);
+    expect(fraction.stderr).toContain("option '--obs-fraction <f>' argument '2' is invalid");
+    expect(fraction.stderr).toContain('--obs-fraction must be a number in (0, 1]');
+    const members = alignda(home, 'eval', '--members', '0');
+    expect(members.status).not.toBe(0);
+    expect(members.stderr).toContain('--members must be an integer in [1, 64]');
+    expect(existsSync(home)).toBe(false); // rejected before anything was generated
+  });
+});

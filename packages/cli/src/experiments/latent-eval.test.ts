@@ -1,0 +1,119 @@
+import { QG_CHANNELS } from '@alignda/world';
+import { describe, expect, it } from 'vitest';
+
+import {
+  DPS_ZETAS,
+  GEO_SCORE_SCALE,
+  LATENT_MODES,
+  LEAD_STEPS,
+  METHODS,
+  METHOD_TITLES,
+  REPAINT_BLENDS,
+  geoLevels,
+  pickCases,
+} from './latent-eval.js';
+
+describe('geoLevels', () => {
+  it('pairs z, u and v of each QG level by suffix', () => {
+    // QG_CHANNELS = z_upper, z_lower, u_upper, u_lower, v_upper, v_lower, t
+    expect(geoLevels(QG_CHANNELS)).toEqual([
+      { z: 0, u: 2, v: 4, name: 'upper' },
+      { z: 1, u: 3, v: 5, name: 'lower' },
+    ]);
+  });
+
+  it('finds none in a temperature-only dataset or where a wind component is missing', () => {
+    expect(geoLevels(['air'])).toEqual([]);
+    expect(geoLevels(['z_upper', 'u_upper', 'v_lower'])).toEqual([]);
+    expect(geoLevels([])).toEqual([]);
+  });
+
+  it('names an unsuffixed level "single"', () => {
+    expect(geoLevels(['v', 'u', 'z'])).toEqual([{ z: 2, u: 1, v: 0, name: 'single' }]);
+  });
+});
+
+describe('the evaluation constants', () => {
+  it('list every method once, the latent modes among them, each with a title', () => {
+    expect(new Set(METHODS).size).toBe(METHODS.length);
+    expect(METHODS[0]).toBe('background');
+    for (const m of LATENT_MODES) expect(METHODS).toContain(m);
+    expect(Object.keys(METHOD_TITLES).sort()).toEqual([...METHODS].sort());
+    expect(METHODS.map((m) => METHOD_TITLES[m])).toEqual([
+      'background',
+      'ObsFree',
+      'Repaint',
+      'DPS',
+      '3D-Var',
+    ]);
+  });
+
+  it('have a 48 h lead, a positive Geo-Score scale and increasing guidance grids in their ranges', () => {
+    expect(LEAD_STEPS * 6).toBe(48);
+    expect(GEO_SCORE_SCALE).toBeGreaterThan(0);
+    const increasing = (xs: readonly number[]): boolean =>
+      xs.every((x, i) => i === 0 || x > (xs[i - 1] as number));
+    expect(increasing(DPS_ZETAS)).toBe(true);
+    expect(DPS_ZETAS[0]).toBeGreaterThan(0);
+    expect(increasing(REPAINT_BLENDS)).toBe(true);
+    expect(REPAINT_BLENDS[0]).toBeGreaterThan(0);
+    expect(REPAINT_BLENDS.at(-1)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('pickCases', () => {
+  it('spaces cases evenly inside [lo, hi), one per stride, centred in it', () => {
+    expect(pickCases(100, 200, 4, false)).toEqual([112, 137, 162, 187]);
+    expect(pickCases(10, 13, 3, false)).toEqual([10, 11, 12]); // every usable state
+    for (const [lo, hi, n] of [
+      [8, 102, 32],
+      [84, 87, 2],
+      [0, 1000, 7],
+    ] as const) {
+      const idx = pickCases(lo, hi, n, false);
+      expect(idx).toHaveLength(n);
+      expect(new Set(idx).size).toBe(n);
+      expect(Math.min(...idx)).toBeGreaterThanOrEqual(lo);
+      expect(Math.max(...idx)).toBeLessThan(hi);
+      // Gaps differ by at most one state.
+      const gaps = idx.slice(1).map((v, k) => v - (idx[k] as number));
+      expect(Math.max(...gaps) - Math.min(...gaps)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('errors when the range has fewer states than cases', () => {
+    expect(() => pickCases(84, 85, 2, false)).toThrow(RangeError);
+    expect(() => pickCases(84, 85, 2, false)).toThrow(
+      'need 2 cases in the test period, it has 1 usable states',
+    );
+  });
+
+  it('with whole days gives groups of 4 consecutive states, each starting at a multiple of 4, inside the range', () => {
+    for (const [lo, hi, n] of [
+      [2344, 2912, 8],
+      [2337, 2912, 5],
+      [1, 40, 4],
+      [5, 100, 12],
+    ] as const) {
+      const idx = pickCases(lo, hi, n, true);
+      const days = Math.ceil(n / 4);
+      expect(idx).toHaveLength(4 * days); // whole days: n rounded up to a multiple of 4
+      for (let d = 0; d < days; d++) {
+        const first = idx[4 * d] as number;
+        expect(first % 4).toBe(0);
+        expect(idx.slice(4 * d, 4 * d + 4)).toEqual([first, first + 1, first + 2, first + 3]);
+        if (d > 0) expect(first).toBeGreaterThan(idx[4 * d - 1] as number);
+      }
+      expect(Math.min(...idx)).toBeGreaterThanOrEqual(lo);
+      expect(Math.max(...idx)).toBeLessThan(hi);
+    }
+    expect(pickCases(2, 12, 4, true)).toEqual([4, 5, 6, 7]);
+  });
+
+  it('with whole days errors on a period too short for the days asked', () => {
+    // From 4 up to 11: one whole day (4..7) only; 8..11 would end at hi.
+    expect(pickCases(1, 11, 4, true)).toEqual([4, 5, 6, 7]);
+    expect(() => pickCases(1, 11, 5, true)).toThrow('need 2 days in the test period, it has 1');
+    expect(() => pickCases(1, 7, 1, true)).toThrow(RangeError);
+  });
+});
