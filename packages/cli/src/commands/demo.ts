@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '@alignda/config';
@@ -143,6 +144,7 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       years,
       model: 'all',
       out: path.join(latentDir, 'models'),
+      jobs: Math.min(2, availableParallelism()),
     });
     const latent = await runEval({
       world: 'qg',

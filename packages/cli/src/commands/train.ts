@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
@@ -99,6 +101,63 @@ export interface TrainOptions {
   model: ModelName | 'all';
   steps?: number;
   out?: string;
+  /** Processes for `--model all`: 2 trains the emulator in a child process beside the VAE. @defaultValue 1 */
+  jobs?: number;
+}
+
+/**
+ * Trains the emulator in a child `alignda train --model emulator` process (same options and folder) so it runs on
+ * another core beside the VAE; its report lines are relayed with a prefix. Resolves when it exits successfully.
+ */
+function trainEmulatorInChild(opts: TrainOptions, out: string): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined) return Promise.reject(new Error('train: cannot locate the alignda entry point'));
+  const args = [
+    ...process.execArgv,
+    script,
+    'train',
+    '--model',
+    'emulator',
+    '--preset',
+    opts.preset,
+    '--seed',
+    String(opts.seed),
+    '--out',
+    out,
+    ...(opts.dataset !== undefined ? ['--dataset', opts.dataset] : ['--world', opts.world ?? 'qg']),
+    ...(opts.years !== undefined ? ['--years', String(opts.years)] : []),
+    ...(opts.steps !== undefined ? ['--steps', String(opts.steps)] : []),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    let pending = '';
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) if (l.trim() !== '') console.log(`[emulator process] ${l}`);
+    });
+    child.stderr.on('data', (chunk: string) => {
+      err = (err + chunk).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (pending.trim() !== '') console.log(`[emulator process] ${pending}`);
+      if (code === 0) resolve();
+      else {
+        const last =
+          err
+            .trim()
+            .split('\n')
+            .filter((l) => l.startsWith('alignda:'))
+            .at(-1) ?? err.trim().split('\n').at(-1);
+        reject(new AppError('INTERNAL', `the emulator training process exited with ${code}: ${last ?? ''}`));
+      }
+    });
+  });
 }
 
 /** The model folder of a source and preset: `<home>/models/<source>-<preset>`. */
@@ -303,6 +362,12 @@ export function registerTrainCommand(program: Command): void {
     )
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
     .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
+    .option(
+      '--jobs <n>',
+      'processes for --model all: 2 trains the emulator beside the VAE (default: 2 on a multi-core machine)',
+      intArg('--jobs', 1),
+      Math.min(2, availableParallelism()),
+    )
     .action(async (opts: TrainOptions) => {
       await runTrain(opts);
     });
@@ -337,6 +402,10 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
 
   let vaeParams: ParamMap | undefined;
   let emuParams: ParamMap | undefined;
+  // With two processes the emulator trains in a child beside the VAE; the score step then reads its checkpoint.
+  const emulatorChild =
+    opts.model === 'all' && (opts.jobs ?? 1) >= 2 ? trainEmulatorInChild(opts, out) : undefined;
+  emulatorChild?.catch(() => undefined); // awaited below; a failure must not go unhandled while the VAE trains
   if (want('vae')) {
     const cfg = cfgs.vae;
     vaeParams = await trainOne(
@@ -357,7 +426,8 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
       `VAE reconstruction MSE on ${s.count} test states (normalised): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
     );
   }
-  if (want('emulator')) {
+  if (emulatorChild !== undefined) await emulatorChild;
+  else if (want('emulator')) {
     const cfg = cfgs.emulator;
     emuParams = await trainOne(
       'emulator',
