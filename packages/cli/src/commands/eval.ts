@@ -185,23 +185,29 @@ export interface EvalOutcome {
 export async function runEval(opts: EvalOptions): Promise<EvalOutcome> {
   const config = loadConfig();
   const progress = createProgress();
-  const src = await openSource(
-    config,
-    sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)),
-  );
-  progress.stop();
-  const dir = path.resolve(opts.models ?? modelDir(config.homeDir, src.name, opts.preset));
+  // The models first: a missing model folder is reported before any nature run is generated.
+  const choice = sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f));
+  const name = choice.dataset ?? choice.world ?? 'qg';
+  const dir = path.resolve(opts.models ?? modelDir(config.homeDir, name, opts.preset));
   const models = await loadLatentModels(dir).catch((err: unknown) => {
     if (err instanceof TrainError) {
-      const how = src.kind === 'world' ? `--world ${src.name}` : `--dataset ${src.name}`;
+      const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
+      const what =
+        err.code === 'CHECKPOINT_MISSING'
+          ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
+          : err.message;
       throw new AppError(
         APP_CODE[err.code],
-        `${err.message}\n  train the models first: alignda train ${how} --preset ${opts.preset}`,
-        { cause: err },
+        `${what}; train them first: alignda train ${how} --preset ${opts.preset}`,
+        {
+          cause: err,
+        },
       );
     }
     throw err;
   });
+  const src = await openSource(config, choice);
+  progress.stop();
   const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
   mkdirSync(out, { recursive: true });
   const stations =
