@@ -85,6 +85,8 @@ describe('alignda eval (end to end)', () => {
     expect(messages(ev.stderr)).toEqual([]);
     expect(ev.stdout).toMatch(/^\s+background\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
     expect(ev.stdout).toContain('DPS zeta 1 (given); Repaint blend 0.5 (given)');
+    // The evaluation is recorded in the (embedded SQLite) registry of the run's home.
+    expect(ev.stdout).toMatch(/^registry: evaluation [0-9a-f-]{36}$/m);
     for (const row of ['MSE (normalised)', '48 h forecast MSE', 'Geo-Score'])
       expect(ev.stdout).toMatch(new RegExp(`^\\s+${row.replace(/[()]/g, '\\$&')}\\s`, 'm'));
 

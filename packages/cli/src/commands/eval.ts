@@ -18,6 +18,7 @@ import {
   runLatentEval,
 } from '../experiments/latent-eval.js';
 import type { LatentEvalResult, Method, MethodScores } from '../experiments/latent-eval.js';
+import { recordEvaluation } from '../experiments/record-eval.js';
 import { openSource } from '../experiments/sources.js';
 import { createStationVerifier } from '../experiments/station-verify.js';
 import type { StationScore } from '../experiments/station-verify.js';
@@ -361,6 +362,21 @@ export async function runEval(opts: EvalOptions): Promise<EvalOutcome> {
     ),
   );
   console.log(`maps: ${maps.join(', ')}`);
+  try {
+    const id = await recordEvaluation(config, {
+      dir,
+      models,
+      first: res.cases[0]?.time ?? '',
+      last: res.cases.at(-1)?.time ?? '',
+      metrics: { source: src.name, preset: opts.preset, summary, stations: stationScores ?? null, json },
+    });
+    console.log(`registry: evaluation ${id}`);
+  } catch (err) {
+    // The results are on disk already; a registry that cannot be reached must not lose them.
+    console.error(
+      `alignda: warning: the evaluation was not recorded in the registry: ${(err as Error).message}`,
+    );
+  }
   console.log(`results: ${json}; done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { json, summary, stations: stationScores ?? null };
 }
