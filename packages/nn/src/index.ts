@@ -43,12 +43,15 @@ export type { LatentNorm, VaeConfig } from './vae.js';
 export {
   EMULATOR_DEFAULTS,
   EMULATOR_PRESETS,
+  EMULATOR_STEP_HOURS,
   buildEmulatorForward,
   buildEmulatorRollout,
   buildEmulatorStep,
   buildEmulatorTraining,
   emulatorInitialParams,
   emulatorStep,
+  emulatorTakesHour,
+  solarForcing,
 } from './emulator.js';
 export type { EmulatorConfig } from './emulator.js';
 export {
@@ -71,6 +74,7 @@ export {
   decaysWeight,
   emulatorBatches,
   emulatorForecasts,
+  emulatorHours,
   encodeStates,
   evaluateEmulator,
   fitLatentNorm,
@@ -78,6 +82,7 @@ export {
   evaluateVae,
   fitTrainNorm,
   loadPeriod,
+  periodHours,
   readTrainCheckpoint,
   resolveTrainConfig,
   stackStates,

@@ -9,8 +9,13 @@ import { createRng, normalise } from '@alignda/tensor';
 import type { NormStats, Tensor } from '@alignda/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { EMULATOR_PRESETS, buildEmulatorTraining, emulatorInitialParams } from './emulator.js';
-import { run } from './internal/testing.js';
+import {
+  EMULATOR_PRESETS,
+  buildEmulatorStep,
+  buildEmulatorTraining,
+  emulatorInitialParams,
+} from './emulator.js';
+import { perturbedParams, run } from './internal/testing.js';
 import {
   MODEL_FILES,
   createLatentSessions,
@@ -258,6 +263,31 @@ describe('latent sessions and the ports of packages/da', () => {
     expect(fc.reduce((m, v, i) => Math.max(m, Math.abs(v - (ref.data[i] as number))), 0)).toBeLessThan(1e-5);
 
     expect(calls).toEqual(['eps', 'helper', 'encoder', 'decoder']);
+  });
+
+  it('an emulator with solar forcing gives a forecast session that takes the start hour', async () => {
+    expect((await createLatentSessions(models, 1, { leadSteps: 2 })).forecastTakesHour).toBe(false);
+    const cfg = { ...models.emulator.config, solarLonDeg: Array.from({ length: 64 }, (_, j) => 5.625 * j) };
+    const params = perturbedParams(buildEmulatorStep(cfg), 9, 0.05);
+    const s = await createLatentSessions(
+      { ...models, emulator: { ...models.emulator, config: cfg, params } },
+      2,
+      {
+        leadSteps: 2,
+      },
+    );
+    expect(s.forecastTakesHour).toBe(true);
+    const x = states.data.slice(0, 2 * SIZE);
+    const hour = Float32Array.of(6, 12);
+    const fc = (await s.forecast.run({ x, hour }, ['y'])).y?.data as Float32Array;
+    const ref = await emulatorForecasts(
+      cfg,
+      params,
+      { data: states.data.slice(0, 4 * SIZE), shape: [4, ...STATE] },
+      2,
+      { batch: 2, hours: [6, 12, 18, 0] },
+    );
+    expect(fc.reduce((m, v, i) => Math.max(m, Math.abs(v - (ref.data[i] as number))), 0)).toBeLessThan(1e-5);
   });
 
   it('refuse calls with another member count and bad member counts', async () => {

@@ -12,7 +12,7 @@ import { mu, sigma } from '@alignda/da';
 import type { DecodedTweedieVjp, Decoder, Denoiser, Encoder } from '@alignda/da';
 import type { NormStats } from '@alignda/tensor';
 
-import { buildEmulatorRollout } from './emulator.js';
+import { buildEmulatorRollout, emulatorTakesHour } from './emulator.js';
 import type { EmulatorConfig } from './emulator.js';
 import { pickParams } from './model.js';
 import { DPS_GRAD_OUTPUT, buildDpsHelper, buildScoreEps } from './score.js';
@@ -57,7 +57,8 @@ export async function loadTrainedModel<C>(file: string): Promise<TrainedModel<C>
       'CHECKPOINT_MISMATCH',
       `${file} is unfinished (step ${meta.step} of ${meta.train.steps}); run \`alignda train\` again to complete it`,
     );
-  if (meta.norm === null) throw new TrainError('CHECKPOINT_CORRUPT', `${file} stores no normalisation statistics`);
+  if (meta.norm === null)
+    throw new TrainError('CHECKPOINT_CORRUPT', `${file} stores no normalisation statistics`);
   return {
     config: meta.model as C,
     params: ckpt.ema?.state.shadow ?? ckpt.params,
@@ -80,10 +81,20 @@ export async function loadLatentModels(dir: string): Promise<LatentModels> {
       `${dir}: the VAE and the emulator were trained on differently normalised data; retrain one of them`,
     );
   const v = vae.config;
-  if (v.channels !== emulator.config.channels || v.height !== emulator.config.height || v.width !== emulator.config.width)
-    throw new TrainError('CHECKPOINT_MISMATCH', `${dir}: the VAE and the emulator have different state shapes`);
+  if (
+    v.channels !== emulator.config.channels ||
+    v.height !== emulator.config.height ||
+    v.width !== emulator.config.width
+  )
+    throw new TrainError(
+      'CHECKPOINT_MISMATCH',
+      `${dir}: the VAE and the emulator have different state shapes`,
+    );
   if (score.config.latentShape.join() !== [v.latentChannels, v.height / 4, v.width / 4].join())
-    throw new TrainError('CHECKPOINT_MISMATCH', `${dir}: the score network does not fit the VAE's latent; retrain it`);
+    throw new TrainError(
+      'CHECKPOINT_MISMATCH',
+      `${dir}: the score network does not fit the VAE's latent; retrain it`,
+    );
   return { vae, emulator, score };
 }
 
@@ -98,11 +109,20 @@ export interface LatentSessions {
   readonly decoder: Session;
   /** x -> standardised z (posterior mean). */
   readonly encoder: Session;
-  /** x -> the emulator's `leadSteps`-step forecast. */
+  /**
+   * x -> y, the emulator's `leadSteps`-step forecast; an emulator with solar forcing also takes `hour` `[members]`,
+   * the UTC hour of x ({@link LatentSessions.forecastTakesHour}).
+   */
   readonly forecast: Session;
+  /** Whether {@link LatentSessions.forecast} takes the input `hour` (the emulator has solar forcing). */
+  readonly forecastTakesHour: boolean;
 }
 
-/** Builds, freezes and loads the sessions of {@link LatentSessions} for `members` samples per call. */
+/**
+ * Builds, freezes and loads the sessions of {@link LatentSessions} for `members` samples per call. The forecast
+ * session is the emulator's rollout with the emulator's own config, so one trained with solar forcing takes
+ * `hour` (its callers feed the start state's UTC hour).
+ */
 export async function createLatentSessions(
   models: LatentModels,
   members: number,
@@ -116,7 +136,10 @@ export async function createLatentSessions(
   const both = { ...models.vae.params, ...models.score.params };
   const load = async (g: ReturnType<typeof buildScoreEps>, params: ParamMap): Promise<Session> =>
     createSession(exportInference(g, pickParams(g, params)), options.runtime);
-  const forecastG = buildEmulatorRollout({ ...models.emulator.config, batch: members }, options.leadSteps ?? 8);
+  const forecastG = buildEmulatorRollout(
+    { ...models.emulator.config, batch: members },
+    options.leadSteps ?? 8,
+  );
   return {
     members,
     eps: await load(buildScoreEps(scoreCfg), models.score.params),
@@ -124,6 +147,7 @@ export async function createLatentSessions(
     decoder: await load(buildVaeDecode(vaeCfg, latentNorm), models.vae.params),
     encoder: await load(buildVaeEncode(vaeCfg, latentNorm), models.vae.params),
     forecast: await load(forecastG, models.emulator.params),
+    forecastTakesHour: emulatorTakesHour(models.emulator.config),
   };
 }
 
@@ -169,7 +193,8 @@ export function latentPorts(s: LatentSessions, zb: Float32Array, timer?: PortTim
   };
   const vec = (v: number): Float32Array => new Float32Array(n).fill(v);
   return {
-    denoiser: (z, t, shape) => call('eps', s.eps, () => ({ z_t: z, t: vec(t), z_b: zb }), 'eps', shape[0] as number),
+    denoiser: (z, t, shape) =>
+      call('eps', s.eps, () => ({ z_t: z, t: vec(t), z_b: zb }), 'eps', shape[0] as number),
     decoder: (z, shape) => call('decoder', s.decoder, () => ({ z }), 'x', shape[0] as number),
     encoder: (x, shape) => call('encoder', s.encoder, () => ({ x }), 'z', shape[0] as number),
     vjp: (z, t, cotangent, shape) =>

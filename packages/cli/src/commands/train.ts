@@ -25,6 +25,7 @@ import {
   fitTrainNorm,
   loadPeriod,
   loadTrainedModel,
+  periodHours,
   scoreBatches,
   scoreInitialParams,
   TrainError,
@@ -165,10 +166,15 @@ export function modelDir(homeDir: string, source: string, preset: string): strin
   return path.join(homeDir, 'models', `${source}-${preset}`);
 }
 
-/** A preset's model configurations fitted to a source's state shape (a one-variable field gets 4 latent channels). */
+/**
+ * A preset's model configurations fitted to a source's state shape (a one-variable field gets 4 latent channels).
+ * `solarLonDeg` (the grid's longitudes, given for real datasets) turns on the emulator's solar forcing; the
+ * synthetic world has no diurnal cycle and passes none, so its configs stay the presets' own.
+ */
 export function presetConfigs(
   preset: Preset,
   shape: readonly [number, number, number],
+  solarLonDeg?: readonly number[],
 ): { vae: VaeConfig; emulator: EmulatorConfig; score: ScoreConfig } {
   const [channels, height, width] = shape;
   const base = VAE_PRESETS[preset];
@@ -177,10 +183,13 @@ export function presetConfigs(
       ? base
       : { ...base, channels, height, width, latentChannels: channels < 4 ? 4 : base.latentChannels };
   const emuBase = EMULATOR_PRESETS[preset];
+  const sameShape = channels === emuBase.channels && height === emuBase.height && width === emuBase.width;
   const emulator: EmulatorConfig =
-    channels === emuBase.channels && height === emuBase.height && width === emuBase.width
-      ? emuBase
-      : { ...emuBase, channels, height, width };
+    solarLonDeg !== undefined
+      ? { ...emuBase, channels, height, width, solarLonDeg: Array.from(solarLonDeg) }
+      : sameShape
+        ? emuBase
+        : { ...emuBase, channels, height, width };
   const latentShape = vaeLatentShape(vae);
   const scoreBase = SCORE_PRESETS[preset];
   const score: ScoreConfig =
@@ -195,12 +204,14 @@ function standardise(z: Tensor<Float32Array>, norm: NormStats): Tensor<Float32Ar
 
 /**
  * The score network's training pairs from a period: truth latents E(x_t) and background latents E(x_b,t), x_b,t
- * the emulator's 48 h forecast from x_(t-48h), for every t of the period with its start 48 h inside it.
+ * the emulator's 48 h forecast from x_(t-48h), for every t of the period with its start 48 h inside it. `hours`:
+ * UTC hour of each state (an emulator with solar forcing needs them).
  */
 async function latentPairs(
   vae: { config: VaeConfig; params: ParamMap },
   emulator: { config: EmulatorConfig; params: ParamMap },
   states: Tensor<Float32Array>,
+  hours: ArrayLike<number> | undefined,
   progress: (stage: string, f: number) => void,
   label: string,
 ): Promise<{ z: Tensor<Float32Array>; zb: Tensor<Float32Array> }> {
@@ -208,6 +219,7 @@ async function latentPairs(
   const size = states.data.length / T;
   const bg = await emulatorForecasts(emulator.config, emulator.params, states, BACKGROUND_LEAD_STEPS, {
     onProgress: (f) => progress(`backgrounds (${label})`, f),
+    ...(hours === undefined ? {} : { hours }),
   });
   const truth = { data: states.data.subarray(BACKGROUND_LEAD_STEPS * size), shape: bg.shape };
   const z = await encodeStates(vae.config, vae.params, truth, {
@@ -390,11 +402,21 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
   const held = loadPeriod(src, src.periods.alignment !== undefined ? 'alignment' : 'test', norm);
   const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
   const test = loadPeriod(src, 'test', norm);
+  // UTC hour of each state of the stacks (entry k: state periodStart + k); undefined for the QG world.
+  const hours = {
+    train: periodHours(src, 'train'),
+    held: periodHours(src, heldName),
+    test: periodHours(src, 'test'),
+  };
   const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
   console.log(
     `${src.title}: ${src.count} states (train ${count(train)}, ${heldName === 'alignment' ? `alignment ${count(held)}, ` : ''}test ${count(test)}); out ${out}`,
   );
-  const cfgs = presetConfigs(opts.preset, src.shape);
+  const cfgs = presetConfigs(
+    opts.preset,
+    src.shape,
+    src.kind === 'dataset' ? Array.from(src.grid.lonDeg) : undefined,
+  );
   const want = (m: ModelName): boolean => opts.model === 'all' || opts.model === m;
   const lines: string[] = [];
   const stepsOf = (m: ModelName): number => opts.steps ?? preset[m].steps;
@@ -436,8 +458,8 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
       cfg,
       { steps: stepsOf('emulator'), peakLr: preset.emulator.peakLr, seed: opts.seed },
       norm,
-      emulatorBatches(cfg, train),
-      emulatorBatches(cfg, held)(0, createRng(-1)),
+      emulatorBatches(cfg, train, hours.train),
+      emulatorBatches(cfg, held, hours.held)(0, createRng(-1)),
       heldName,
       file('emulator'),
     );
@@ -445,6 +467,7 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
     const s = await evaluateEmulator(cfg, emuParams, test, {
       leadSteps: BACKGROUND_LEAD_STEPS,
       stride: 4,
+      ...(hours.test === undefined ? {} : { hours: hours.test }),
     });
     lines.push(
       `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
@@ -473,8 +496,8 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
     const vae = await load('vae', cfgs.vae, vaeParams);
     const emulator = await load('emulator', cfgs.emulator, emuParams);
     const stage = (name: string, f: number): void => progress.update(name, f);
-    const pairs = await latentPairs(vae, emulator, train, stage, 'train');
-    const heldPairs = await latentPairs(vae, emulator, held, stage, heldName);
+    const pairs = await latentPairs(vae, emulator, train, hours.train, stage, 'train');
+    const heldPairs = await latentPairs(vae, emulator, held, hours.held, stage, heldName);
     progress.stop();
     const latentNorm = fitLatentNorm(pairs.z);
     const cfg = cfgs.score;

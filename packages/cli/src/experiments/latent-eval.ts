@@ -246,17 +246,29 @@ export async function latentAnalysis(
   return { mean, spread: Math.sqrt(v / ((members - 1) * size)) };
 }
 
-/** Runs one frozen session on one sample (replicated over the session's members) and returns member 0's output. */
+/**
+ * Runs one frozen session on one sample (replicated over the session's members) and returns member 0's output.
+ * `hour` is the UTC hour of `x`, fed to a forecast session whose emulator has solar forcing.
+ * @throws RangeError when the forecast session needs an hour and none is given
+ */
 async function runOne(
   s: LatentSessions,
   which: 'forecast' | 'encoder',
   x: Float32Array,
+  hour?: number,
 ): Promise<Float32Array> {
   const n = s.members;
   const feed = new Float32Array(n * x.length);
   for (let i = 0; i < n; i++) feed.set(x, i * x.length);
   const name = which === 'forecast' ? 'y' : 'z';
-  const out = await s[which].run({ x: feed }, [name]);
+  const clocked = which === 'forecast' && s.forecastTakesHour;
+  if (clocked && (hour === undefined || !Number.isFinite(hour)))
+    throw new RangeError(
+      `eval: the emulator has solar forcing and needs the start state's UTC hour, got ${hour}; the source gives no hourOf`,
+    );
+  const feeds: Record<string, Float32Array> = { x: feed };
+  if (clocked) feeds.hour = new Float32Array(n).fill(hour as number);
+  const out = await s[which].run(feeds, [name]);
   const data = out[name]?.data;
   if (!(data instanceof Float32Array)) throw new Error(`eval: no '${name}' output`);
   return data.slice(0, data.length / n);
@@ -297,7 +309,9 @@ export async function runLatentEval(
   const physical = (x: Float32Array | Float64Array): Float32Array =>
     denormalise({ data: Float32Array.from(x), shape }, norm).data;
   const asField = (like: Field, data: Float32Array): Field => ({ ...like, data });
-  const background = (i: number): Promise<Float32Array> => runOne(one, 'forecast', normState(i - LEAD_STEPS));
+  const hourOf = (i: number): number | undefined => source.hourOf?.(i);
+  const background = (i: number): Promise<Float32Array> =>
+    runOne(one, 'forecast', normState(i - LEAD_STEPS), hourOf(i - LEAD_STEPS));
   const observe = (truth: Field, caseSeed: number): Observations => {
     const truthNorm: Field = { ...truth, data: normalise({ data: truth.data, shape }, norm).data };
     const { batch } = simulateGriddedObs(truthNorm, {
@@ -434,7 +448,7 @@ export async function runLatentEval(
       const phys = physical(a);
       fields[method] = asField(truth, phys);
       opts.onAnalysis?.(k, i, method, fields[method]);
-      const fc = await runOne(one, 'forecast', a);
+      const fc = await runOne(one, 'forecast', a, hourOf(i));
       const dev = levels.map((l) => deviation(phys, l, source, shape));
       const geo =
         levels.length === 0

@@ -101,6 +101,11 @@ export async function datasetSource(config: Config, name: string): Promise<DaSou
     state: (i) => ({ data: get(i).data, shape: ds.shape }),
     field: get,
     timeOf: (i) => ds.times[i]?.toISOString().slice(0, 13) ?? '?',
+    hourOf: (i) => {
+      const t = ds.times[i];
+      if (t === undefined) throw new RangeError(`${name}: no time ${i} (0..${ds.times.length - 1})`);
+      return t.getUTCHours() + t.getUTCMinutes() / 60;
+    },
     dataset: ds,
   };
 }

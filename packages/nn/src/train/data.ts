@@ -7,6 +7,7 @@ import { mu, sigma } from '@alignda/da';
 import { fitNormStats, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
 
+import { emulatorTakesHour } from '../emulator.js';
 import type { EmulatorConfig } from '../emulator.js';
 import type { ScoreConfig } from '../score.js';
 import type { VaeConfig } from '../vae.js';
@@ -27,6 +28,49 @@ export interface StateSource {
   state(index: number): { readonly data: Float32Array; readonly shape: readonly [number, number, number] };
   /** 1 where a grid cell holds data, `[H, W]` (padded datasets); statistics skip the rest. @defaultValue all cells */
   readonly validMask?: Uint8Array;
+  /**
+   * UTC hour of day of state `index` (float, [0, 24)), the clock of an emulator with solar forcing.
+   * @defaultValue absent — a source without a solar cycle (the synthetic QG world)
+   */
+  hourOf?(index: number): number;
+}
+
+/**
+ * UTC hours of the states of a named period in stack order (entry k: state `start + k`), the `hours` of
+ * {@link emulatorBatches} and the pipelines; undefined for a source without `hourOf`.
+ */
+export function periodHours(
+  src: StateSource,
+  period: keyof StateSource['periods'],
+): Float32Array | undefined {
+  const range = src.periods[period];
+  if (range === undefined) throw new RangeError(`periodHours: no period '${period}'`);
+  const hourOf = src.hourOf?.bind(src);
+  if (hourOf === undefined) return undefined;
+  const [start, end] = range;
+  return Float32Array.from({ length: end - start }, (_, k) => hourOf(start + k));
+}
+
+/**
+ * The hours an emulator is fed for a stack of `T` states: `hours` checked (length `T`, finite) when the config has
+ * solar forcing, undefined when it has none (given hours are then unused).
+ * @throws RangeError when the config needs hours and none are given, or they do not fit the stack
+ */
+export function emulatorHours(
+  where: string,
+  cfg: EmulatorConfig,
+  hours: ArrayLike<number> | undefined,
+  T: number,
+): ArrayLike<number> | undefined {
+  if (!emulatorTakesHour(cfg)) return undefined;
+  if (hours === undefined)
+    throw new RangeError(
+      `${where}: the emulator has solar forcing (solarLonDeg) and needs the UTC hour of every state; none given`,
+    );
+  if (hours.length !== T) throw new RangeError(`${where}: ${hours.length} hours for ${T} states`);
+  for (let i = 0; i < T; i++)
+    if (!Number.isFinite(hours[i])) throw new RangeError(`${where}: hour ${i} is ${hours[i]}`);
+  return hours;
 }
 
 /** States `[start, end)` stacked, shape `[T, C, H, W]`, in physical units. */
@@ -98,11 +142,14 @@ export function vaeBatches(cfg: VaeConfig, states: Tensor<Float32Array>): (step:
 
 /**
  * Batches of the emulator training graph: `cfg.batch` pairs (`x` = state t, `y` = state t + 1, 6 h later) with t
- * uniform over the stack's first `T - 1` states, so both ends of a pair lie in the period.
+ * uniform over the stack's first `T - 1` states, so both ends of a pair lie in the period; with solar forcing
+ * also `hour` `[N]` = `hours[t]`, the start state's UTC hour.
+ * @param hours - UTC hour of each state of the stack (see {@link periodHours}); required with forcing
  */
 export function emulatorBatches(
   cfg: EmulatorConfig,
   states: Tensor<Float32Array>,
+  hours?: ArrayLike<number>,
 ): (step: number, rng: Rng) => Feeds {
   const T = states.shape[0] as number;
   const size = sampleSize(states);
@@ -111,15 +158,18 @@ export function emulatorBatches(
     throw new RangeError(
       `emulatorBatches: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
-  return (_step, rng) => {
+  const clock = emulatorHours('emulatorBatches', cfg, hours, T);
+  return (_step, rng): Feeds => {
     const x = new Float32Array(cfg.batch * size); // [N, C, H, W]
     const y = new Float32Array(cfg.batch * size); // [N, C, H, W]
+    const hour = new Float32Array(cfg.batch); // [N]
     for (let b = 0; b < cfg.batch; b++) {
       const t = rng.int(T - 1);
       copySample(x, b, states, t, size);
       copySample(y, b, states, t + 1, size);
+      if (clock !== undefined) hour[b] = clock[t] as number;
     }
-    return { x, y };
+    return clock === undefined ? { x, y } : { x, y, hour };
   };
 }
 

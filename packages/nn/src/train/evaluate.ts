@@ -11,6 +11,7 @@ import type { EmulatorConfig } from '../emulator.js';
 import { pickParams } from '../model.js';
 import { buildVaeDecode, buildVaeEncode } from '../vae.js';
 import type { VaeConfig } from '../vae.js';
+import { emulatorHours } from './data.js';
 
 /** VAE reconstruction of held-out states. */
 export interface VaeSkill {
@@ -68,19 +69,26 @@ export async function evaluateVae(
 
 /**
  * Rolls the emulator out `leadSteps` steps from states of `states` `[T, C, H, W]` (normalised, consecutive 6-hourly)
- * and compares with the state `leadSteps` later; starts every `stride` states, at most `maxCases`.
+ * and compares with the state `leadSteps` later; starts every `stride` states, at most `maxCases`. `hours` (UTC
+ * hour of each of the `T` states) is required when the emulator has solar forcing.
  */
 export async function evaluateEmulator(
   cfg: EmulatorConfig,
   params: ReadonlyParamMap,
   states: Tensor<Float32Array>,
-  options: { readonly leadSteps?: number; readonly stride?: number; readonly maxCases?: number } = {},
+  options: {
+    readonly leadSteps?: number;
+    readonly stride?: number;
+    readonly maxCases?: number;
+    readonly hours?: ArrayLike<number>;
+  } = {},
 ): Promise<EmulatorSkill> {
   const lead = options.leadSteps ?? 8;
   const stride = options.stride ?? 4;
   const maxCases = options.maxCases ?? Infinity;
   const T = states.shape[0] as number;
   if (T <= lead) throw new RangeError(`evaluateEmulator: ${T} states leave no ${lead}-step case`);
+  const hours = emulatorHours('evaluateEmulator', cfg, options.hours, T);
   const g = buildEmulatorRollout({ ...cfg, batch: 1 }, lead);
   const roll = await createSession(exportInference(g, pickParams(g, params)));
   const size = states.data.length / T;
@@ -90,7 +98,9 @@ export async function evaluateEmulator(
   for (let t = 0; t + lead < T && cases < maxCases; t += stride) {
     const x = states.data.slice(t * size, (t + 1) * size); // [1, C, H, W]
     const truth = states.data.subarray((t + lead) * size, (t + lead + 1) * size);
-    const { y } = await roll.run({ x }, ['y']);
+    const feeds: Record<string, Float32Array> = { x };
+    if (hours !== undefined) feeds.hour = Float32Array.of(hours[t] as number);
+    const { y } = await roll.run(feeds, ['y']);
     se += sqErr(y?.data as Float32Array, truth);
     sp += sqErr(x, truth);
     cases += 1;

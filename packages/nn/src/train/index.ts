@@ -17,7 +17,16 @@ export type {
 } from './train-model.js';
 export { TRAIN_ERROR_CODES, TrainError } from './train-error.js';
 export type { TrainErrorCode } from './train-error.js';
-export { emulatorBatches, fitTrainNorm, loadPeriod, scoreBatches, stackStates, vaeBatches } from './data.js';
+export {
+  emulatorBatches,
+  emulatorHours,
+  fitTrainNorm,
+  loadPeriod,
+  periodHours,
+  scoreBatches,
+  stackStates,
+  vaeBatches,
+} from './data.js';
 export { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 export type { BatchedRunOptions } from './pipeline.js';
 export type { StateSource } from './data.js';

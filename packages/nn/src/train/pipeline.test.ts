@@ -12,7 +12,9 @@ import { pickParams } from '../model.js';
 import { SCORE_PRESETS } from '../score.js';
 import { VAE_PRESETS, buildVaeDecode, buildVaeEncode, vaeInitialParams } from '../vae.js';
 import type { LatentNorm } from '../vae.js';
-import { scoreBatches } from './data.js';
+import { emulatorBatches, periodHours, scoreBatches } from './data.js';
+import type { StateSource } from './data.js';
+import { evaluateEmulator } from './evaluate.js';
 import { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 
 afterAll(async () => {
@@ -91,6 +93,73 @@ describe('emulatorForecasts', () => {
     await expect(
       emulatorForecasts(emu, params, { data: new Float32Array(0), shape: [0, 7, 32, 64] }, 1),
     ).rejects.toThrow(RangeError);
+  });
+});
+
+describe('emulatorForecasts, emulatorBatches and evaluateEmulator with solar forcing', () => {
+  const forced = { ...emu, solarLonDeg: Array.from({ length: 64 }, (_, j) => 187.5 + 2.5 * j) };
+  const lead = 2;
+  const params = perturbedParams(buildEmulatorRollout({ ...forced, batch: 1 }, lead), 3, 0.05);
+  const states = stack(1, 7);
+  // 6-hourly from 12 UTC: 12, 18, 0, 6, 12, 18, 0.
+  const hours = Float32Array.from({ length: 7 }, (_, k) => (12 + 6 * k) % 24);
+
+  it('entry k is the batch-1 rollout from state k at hours[k]', async () => {
+    const out = await emulatorForecasts(forced, params, states, lead, { batch: 3, hours });
+    const session = await createSession(buildEmulatorRollout({ ...forced, batch: 1 }, lead));
+    for (let k = 0; k < 5; k++) {
+      const x = states.data.slice(k * SIZE, (k + 1) * SIZE);
+      const y = (await session.run({ x, hour: hours.subarray(k, k + 1), ...params }, ['y'])).y
+        ?.data as Float32Array;
+      expect(maxDiff(out.data.subarray(k * SIZE, (k + 1) * SIZE), y)).toBeLessThan(
+        1e-5 * Math.max(1, maxAbs(y)),
+      );
+      // The clock is read: the same state 6 h later gives another forecast.
+      const other = (
+        await session.run({ x, hour: Float32Array.of((hours[k] as number) + 6), ...params }, ['y'])
+      ).y?.data as Float32Array;
+      expect(maxDiff(other, y)).toBeGreaterThan(1e-3);
+    }
+  });
+
+  it('emulatorBatches feeds the start state of each pair its hour; periodHours follows the period', () => {
+    const feeds = emulatorBatches(forced, states, hours)(0, createRng(3));
+    const [x, hour] = [feeds.x as Float32Array, feeds.hour as Float32Array];
+    expect(hour.length).toBe(4);
+    for (let b = 0; b < 4; b++) {
+      const t = [0, 1, 2, 3, 4, 5].find(
+        (k) =>
+          maxDiff(states.data.subarray(k * SIZE, (k + 1) * SIZE), x.subarray(b * SIZE, (b + 1) * SIZE)) === 0,
+      );
+      expect(hour[b]).toBe(hours[t as number]);
+    }
+    // Unforced batches are unchanged: no hour.
+    expect(Object.keys(emulatorBatches(emu, states, hours)(0, createRng(3))).sort()).toEqual(['x', 'y']);
+    const src: StateSource = {
+      channels: ['t'],
+      periods: { train: [2, 5], test: [5, 7] },
+      state: () => ({ data: new Float32Array(1), shape: [1, 1, 1] }),
+      hourOf: (i) => (6 * i) % 24,
+    };
+    expect(Array.from(periodHours(src, 'train') ?? [])).toEqual([12, 18, 0]);
+    expect(periodHours({ ...src, hourOf: undefined }, 'train')).toBeUndefined();
+  });
+
+  it('a forced emulator without hours (or with hours of another length) is a clear RangeError', async () => {
+    const missing = /has solar forcing \(solarLonDeg\) and needs the UTC hour/;
+    await expect(emulatorForecasts(forced, params, states, lead)).rejects.toThrow(missing);
+    expect(() => emulatorBatches(forced, states)).toThrow(missing);
+    await expect(evaluateEmulator(forced, params, states, { leadSteps: lead })).rejects.toThrow(missing);
+    await expect(
+      emulatorForecasts(forced, params, states, lead, { hours: hours.subarray(1) }),
+    ).rejects.toThrow(/6 hours for 7 states/);
+    expect(() =>
+      emulatorBatches(
+        forced,
+        states,
+        hours.map(() => Number.NaN),
+      ),
+    ).toThrow(RangeError);
   });
 });
 

@@ -13,6 +13,7 @@ import type { EmulatorConfig } from '../emulator.js';
 import { pickParams } from '../model.js';
 import { buildVaeEncode, vaeLatentShape } from '../vae.js';
 import type { VaeConfig } from '../vae.js';
+import { emulatorHours } from './data.js';
 
 /** Options of the batched runs. */
 export interface BatchedRunOptions {
@@ -22,9 +23,15 @@ export interface BatchedRunOptions {
   readonly onProgress?: (fraction: number) => void;
 }
 
+/** A per-sample scalar input `[batch]` of a batched run (the emulator's `hour`); padding slots get 0. */
+interface ScalarFeed {
+  readonly name: string;
+  readonly value: (i: number) => number;
+}
+
 /**
- * Runs a one-input, one-output frozen session over `count` samples taken by `sample(i)` (each `inSize` long),
- * `batch` at a time, and returns the outputs stacked `[count, outSize]`.
+ * Runs a one-input (plus an optional per-sample scalar), one-output frozen session over `count` samples taken by
+ * `sample(i)` (each `inSize` long), `batch` at a time, and returns the outputs stacked `[count, outSize]`.
  */
 async function runBatched(
   session: Session,
@@ -35,14 +42,22 @@ async function runBatched(
   batch: number,
   sample: (i: number) => Float32Array,
   onProgress?: (fraction: number) => void,
+  scalar?: ScalarFeed,
 ): Promise<Float32Array> {
   const out = new Float32Array(count * outSize);
   const feed = new Float32Array(batch * inSize);
+  const scalars = new Float32Array(batch);
   for (let first = 0; first < count; first += batch) {
     const n = Math.min(batch, count - first);
     feed.fill(0);
-    for (let b = 0; b < n; b++) feed.set(sample(first + b), b * inSize);
-    const res = await session.run({ [names.input]: feed }, [names.output]);
+    scalars.fill(0);
+    for (let b = 0; b < n; b++) {
+      feed.set(sample(first + b), b * inSize);
+      if (scalar !== undefined) scalars[b] = scalar.value(first + b);
+    }
+    const feeds =
+      scalar === undefined ? { [names.input]: feed } : { [names.input]: feed, [scalar.name]: scalars };
+    const res = await session.run(feeds, [names.output]);
     const data = res[names.output]?.data;
     if (!(data instanceof Float32Array) || data.length !== batch * outSize)
       throw new Error(`pipeline: session returned no float32 '${names.output}' of ${batch * outSize} values`);
@@ -61,6 +76,7 @@ function sizeOf(states: Tensor<Float32Array>): { T: number; size: number } {
 /**
  * Backgrounds for states `leadSteps .. T-1` of `states` `[T, C, H, W]` (normalised, consecutive 6-hourly): entry k
  * is the emulator's `leadSteps`-step forecast from state k, valid at state k + leadSteps.
+ * @param options.hours - UTC hour of each of the `T` states; required when the emulator has solar forcing
  * @returns `[T - leadSteps, C, H, W]`, normalised like `states`
  */
 export async function emulatorForecasts(
@@ -68,7 +84,7 @@ export async function emulatorForecasts(
   params: ReadonlyParamMap,
   states: Tensor<Float32Array>,
   leadSteps: number,
-  options: BatchedRunOptions = {},
+  options: BatchedRunOptions & { readonly hours?: ArrayLike<number> } = {},
 ): Promise<Tensor<Float32Array>> {
   const { T, size } = sizeOf(states);
   if (!Number.isInteger(leadSteps) || leadSteps < 1 || leadSteps >= T)
@@ -77,6 +93,7 @@ export async function emulatorForecasts(
     throw new RangeError(
       `emulatorForecasts: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
+  const hours = emulatorHours('emulatorForecasts', cfg, options.hours, T);
   const batch = options.batch ?? 16;
   const g = buildEmulatorRollout({ ...cfg, batch }, leadSteps);
   const session = await createSession(exportInference(g, pickParams(g, params)));
@@ -90,6 +107,7 @@ export async function emulatorForecasts(
     batch,
     (i) => states.data.subarray(i * size, (i + 1) * size),
     options.onProgress,
+    hours === undefined ? undefined : { name: 'hour', value: (i) => hours[i] as number },
   );
   return { data, shape: [count, ...states.shape.slice(1)] };
 }
