@@ -157,10 +157,14 @@ export function registerEvalCommand(program: Command): void {
     )
     .option('--steps <n>', 'sampler predictor steps', intArg('--steps', 1, 4096), 64)
     .option('--corrections <n>', 'Langevin corrections per step', intArg('--corrections', 0, 16), 1)
-    .option('--zeta <z>', 'DPS step scale (default: tuned on train cases)', numArg('--zeta', 0, 100, true))
+    .option(
+      '--zeta <z>',
+      'DPS step scale (default: tuned on held-out alignment-period cases)',
+      numArg('--zeta', 0, 100, true),
+    )
     .option(
       '--blend <w>',
-      'Repaint blend weight (default: tuned on train cases)',
+      'Repaint blend weight (default: tuned on held-out alignment-period cases)',
       numArg('--blend', 0, 1, true),
     )
     .option(
@@ -254,7 +258,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalOutcome> {
   );
   const showGeo = geoLevels(src.channels).length > 0;
   console.log(
-    `3D-Var length scale ${res.lengthScaleKm} km (tuned on train cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')})`,
+    `3D-Var length scale ${res.lengthScaleKm} km (tuned on ${res.tunedOn}-period cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')})`,
   );
   console.log(
     formatTable(
@@ -353,6 +357,7 @@ export async function runEval(opts: EvalOptions): Promise<EvalOutcome> {
         channels: src.channels,
         units: src.units,
         var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning },
+        tunedOn: res.tunedOn,
         summary,
         stations: stationScores ?? null,
         cases: res.cases,

@@ -443,9 +443,14 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
       file('vae'),
     );
     if (vaeParams === undefined) return;
-    const s = await evaluateVae(cfg, vaeParams, test);
+    const s = await evaluateVae(
+      cfg,
+      vaeParams,
+      test,
+      src.validMask === undefined ? {} : { mask: src.validMask },
+    );
     lines.push(
-      `VAE reconstruction MSE on ${s.count} test states (normalised): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
+      `VAE reconstruction MSE on ${s.count} test states (normalised${src.validMask === undefined ? '' : ', valid cells'}): ${fmt(s.mse)} vs variance ${fmt(s.variance)} (${((100 * s.mse) / s.variance).toFixed(2)} %)`,
     );
   }
   if (emulatorChild !== undefined) await emulatorChild;
@@ -466,11 +471,13 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
     if (emuParams === undefined) return;
     const s = await evaluateEmulator(cfg, emuParams, test, {
       leadSteps: BACKGROUND_LEAD_STEPS,
-      stride: 4,
+      // Every start hour on real data (the diurnal cycle), every 4th (daily) start on the synthetic world.
+      stride: src.kind === 'dataset' ? 1 : 4,
       ...(hours.test === undefined ? {} : { hours: hours.test }),
+      ...(src.validMask === undefined ? {} : { mask: src.validMask }),
     });
     lines.push(
-      `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
+      `emulator 48 h (8-step rollout) MSE on ${s.cases} test cases (normalised${src.validMask === undefined ? '' : ', valid cells'}): ${fmt(s.mse)} vs persistence ${fmt(s.persistence)} (ratio ${(s.mse / s.persistence).toFixed(3)})`,
     );
   }
   if (want('score')) {

@@ -66,6 +66,9 @@ export const DPS_ZETAS = [0.25, 0.5, 1, 2, 4] as const;
 /** Candidate Repaint blend weights (1 = replace the latent by the re-noised observation-consistent one). */
 export const REPAINT_BLENDS = [0.05, 0.1, 0.25, 0.5, 1] as const;
 
+/** Cases on which 3D-Var's length scale, the DPS step and the Repaint blend are tuned. */
+export const TUNE_CASES = 6;
+
 /** Options of {@link runLatentEval}. */
 export interface LatentEvalOptions {
   /** Share of grid columns observed (every channel). @defaultValue 0.01 */
@@ -131,6 +134,8 @@ export interface LatentEvalResult {
   /** 3D-Var length-scale tuning (km -> MSE). */
   readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
   readonly lengthScaleKm: number;
+  /** The period whose cases the length scale and the guidance strengths were tuned on. */
+  readonly tunedOn: 'alignment' | 'train';
   /** Guidance-strength tuning on train cases (value -> MSE), empty for a mode whose value was given. */
   readonly latentTuning: {
     readonly repaint: { readonly value: number; readonly mse: number }[];
@@ -330,19 +335,34 @@ export async function runLatentEval(
   const trainIdx = pickCases(trainLo + LEAD_STEPS, trainHi, nTrain, false);
   const bgs = new Float32Array(nTrain * size);
   const truths = new Float32Array(nTrain * size);
-  const tuneCases: Var3DCase[] = [];
+  const trainTune: Var3DCase[] = [];
   for (const [k, i] of trainIdx.entries()) {
     const bg = await background(i);
     const tr = normState(i);
     bgs.set(bg, k * size);
     truths.set(tr, k * size);
-    if (k % Math.floor(nTrain / 6) === 0 && tuneCases.length < 6)
-      tuneCases.push({
+    if (k % Math.floor(nTrain / TUNE_CASES) === 0 && trainTune.length < TUNE_CASES)
+      trainTune.push({
         background: bg,
         truth: tr,
         obs: observe(source.field(i), memberSeed(seed ^ 0x5eed, k)),
       });
     progress('3D-Var: train backgrounds', (k + 1) / nTrain);
+  }
+  // Tuning cases: from the alignment period when the source has one (held out from every training, so a prior that
+  // has seen the train period's truths cannot flatter its own guidance strength), else the train subset above.
+  const tuneCases: Var3DCase[] = trainTune;
+  const tunePeriod = source.periods.alignment;
+  let tunedOn: 'alignment' | 'train' = 'train';
+  if (tunePeriod !== undefined && tunePeriod[1] - tunePeriod[0] - LEAD_STEPS >= TUNE_CASES) {
+    tunedOn = 'alignment';
+    tuneCases.length = 0;
+    for (const [k, i] of pickCases(tunePeriod[0] + LEAD_STEPS, tunePeriod[1], TUNE_CASES, false).entries())
+      tuneCases.push({
+        background: await background(i),
+        truth: normState(i),
+        obs: observe(source.field(i), memberSeed(seed ^ 0x5eed, k)),
+      });
   }
   const stats = estimateBackgroundError(
     { data: bgs, shape: [nTrain, ...shape] },
@@ -483,6 +503,7 @@ export async function runLatentEval(
     tuning: tuning.table.map((r) => ({ lengthScaleKm: r.lengthScaleM / 1000, mse: r.mse })),
     lengthScaleKm: tuning.best.lengthScaleM / 1000,
     latentTuning,
+    tunedOn,
     blend: tuned.repaint,
     zeta: tuned.dps,
     obsErrorStd,

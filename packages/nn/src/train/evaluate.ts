@@ -33,20 +33,42 @@ export interface EmulatorSkill {
   readonly cases: number;
 }
 
-function sqErr(a: Float32Array, b: Float32Array): number {
+/** Per-element weights 1 (valid) / 0 (padded) of one `[C, H, W]` state from an `[H, W]` mask; none: all 1. */
+function cellWeights(
+  mask: Uint8Array | undefined,
+  size: number,
+): { w: Float32Array | undefined; count: number } {
+  if (mask === undefined) return { w: undefined, count: size };
+  if (size % mask.length !== 0)
+    throw new RangeError(`evaluate: a mask of ${mask.length} cells does not tile a state of ${size} values`);
+  const w = new Float32Array(size);
+  let count = 0;
+  for (let i = 0; i < size; i++) {
+    const v = mask[i % mask.length] ? 1 : 0;
+    w[i] = v;
+    count += v;
+  }
+  if (count === 0) throw new RangeError('evaluate: the mask has no valid cell');
+  return { w, count };
+}
+
+function sqErr(a: Float32Array, b: Float32Array, w?: Float32Array): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
+  for (let i = 0; i < a.length; i++)
+    s += (w === undefined ? 1 : (w[i] as number)) * ((a[i] as number) - (b[i] as number)) ** 2;
   return s;
 }
 
 /**
- * Encodes (posterior mean) and decodes each state of `states` `[T, C, H, W]` (normalised) with frozen weights.
+ * Encodes (posterior mean) and decodes each state of `states` `[T, C, H, W]` (normalised) with frozen weights;
+ * with `mask` (valid cells `[H, W]`) the errors and the variance are averaged over valid cells only.
  * @param params - a full VAE parameter map (`enc.*` and `dec.*`)
  */
 export async function evaluateVae(
   cfg: VaeConfig,
   params: ReadonlyParamMap,
   states: Tensor<Float32Array>,
+  options: { readonly mask?: Uint8Array } = {},
 ): Promise<VaeSkill> {
   const one = { ...cfg, batch: 1 };
   const encG = buildVaeEncode(one);
@@ -55,16 +77,17 @@ export async function evaluateVae(
   const dec = await createSession(exportInference(decG, pickParams(decG, params)));
   const T = states.shape[0] as number;
   const size = states.data.length / T;
+  const { w, count } = cellWeights(options.mask, size);
   let se = 0;
   let ss = 0;
   for (let t = 0; t < T; t++) {
     const x = states.data.subarray(t * size, (t + 1) * size); // [1, C, H, W]
     const { z } = await enc.run({ x: x.slice() }, ['z']);
     const { x: xhat } = await dec.run({ z: z?.data as Float32Array }, ['x']);
-    se += sqErr(xhat?.data as Float32Array, x);
-    for (const v of x) ss += v * v;
+    se += sqErr(xhat?.data as Float32Array, x, w);
+    for (let i = 0; i < size; i++) ss += (w === undefined ? 1 : (w[i] as number)) * (x[i] as number) ** 2;
   }
-  return { mse: se / (T * size), variance: ss / (T * size), count: T };
+  return { mse: se / (T * count), variance: ss / (T * count), count: T };
 }
 
 /**
@@ -81,6 +104,8 @@ export async function evaluateEmulator(
     readonly stride?: number;
     readonly maxCases?: number;
     readonly hours?: ArrayLike<number>;
+    /** Valid cells `[H, W]` (padded datasets): errors are averaged over these only. @defaultValue all */
+    readonly mask?: Uint8Array;
   } = {},
 ): Promise<EmulatorSkill> {
   const lead = options.leadSteps ?? 8;
@@ -92,6 +117,7 @@ export async function evaluateEmulator(
   const g = buildEmulatorRollout({ ...cfg, batch: 1 }, lead);
   const roll = await createSession(exportInference(g, pickParams(g, params)));
   const size = states.data.length / T;
+  const { w, count } = cellWeights(options.mask, size);
   let se = 0;
   let sp = 0;
   let cases = 0;
@@ -101,9 +127,9 @@ export async function evaluateEmulator(
     const feeds: Record<string, Float32Array> = { x };
     if (hours !== undefined) feeds.hour = Float32Array.of(hours[t] as number);
     const { y } = await roll.run(feeds, ['y']);
-    se += sqErr(y?.data as Float32Array, truth);
-    sp += sqErr(x, truth);
+    se += sqErr(y?.data as Float32Array, truth, w);
+    sp += sqErr(x, truth, w);
     cases += 1;
   }
-  return { mse: se / (cases * size), persistence: sp / (cases * size), cases };
+  return { mse: se / (cases * count), persistence: sp / (cases * count), cases };
 }
