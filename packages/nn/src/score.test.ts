@@ -107,10 +107,10 @@ describe('latent score network', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  it.each([
+  it.each<[boolean, string]>([
     [false, 'halves the loss from ~1 (zero head: eps = 0); seeded: first 5 steps ~0.98, last 5 ~0.34'],
     [true, 'more than halves the loss from the linear estimate; seeded: first 5 steps ~0.43, last 5 ~0.17'],
-  ] as const)('AdamW (lr 3e-3, 60 steps), preconditioned %s, %s', async (preconditioned) => {
+  ])('AdamW (lr 3e-3, 60 steps), preconditioned %s, %s', async (preconditioned) => {
     // z: smooth latents, z_b = z + 0.1 noise, t ~ U(0, 1), z_t = mu(t) z + sigma(t) eps.
     const shape = [8, 2, 4, 8] as const;
     const per = 2 * 4 * 8;

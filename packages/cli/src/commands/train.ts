@@ -412,6 +412,18 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
   console.log(
     `${src.title}: ${src.count} states (train ${count(train)}, ${heldName === 'alignment' ? `alignment ${count(held)}, ` : ''}test ${count(test)}); out ${out}`,
   );
+  // Every period must hold at least one (state 48 h earlier, state) pair, or the score step fails after the others.
+  for (const [name, t] of [
+    ['train', train],
+    [heldName, held],
+    ['test', test],
+  ] as const) {
+    if (count(t) <= BACKGROUND_LEAD_STEPS + 1)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `the ${name} period holds ${count(t)} states; 48 h backgrounds need more than ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
+      );
+  }
   const cfgs = presetConfigs(
     opts.preset,
     src.shape,
