@@ -418,10 +418,10 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
     [heldName, held],
     ['test', test],
   ] as const) {
-    if (count(t) <= BACKGROUND_LEAD_STEPS + 1)
+    if (count(t) <= BACKGROUND_LEAD_STEPS)
       throw new AppError(
         'INVALID_ARGUMENT',
-        `the ${name} period holds ${count(t)} states; 48 h backgrounds need more than ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
+        `the ${name} period holds ${count(t)} states; 48 h backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
       );
   }
   const cfgs = presetConfigs(
