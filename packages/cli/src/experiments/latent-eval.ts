@@ -408,7 +408,7 @@ export async function runLatentEval(
           },
         );
         sum += mse({ data: a.mean, shape }, { data: Float32Array.from(c.truth), shape }, metricOpts).overall;
-        progress('tune guidance (train cases)', ++tuneDone / tuneTotal);
+        progress(`tune guidance (${tunedOn} cases)`, ++tuneDone / tuneTotal);
       }
       const row = { value, mse: sum / tuneCases.length };
       latentTuning[mode].push(row);
