@@ -14,7 +14,9 @@ import {
   fixtureObs,
   fixturePrior,
   identityCodec,
+  spreadRatios,
 } from '../internal/fixtures.js';
+import type { SpreadRatios } from '../internal/fixtures.js';
 
 const prior = fixturePrior();
 const zShape = [...FIX_SHAPE];
@@ -156,25 +158,6 @@ describe('dpsGradient', () => {
 });
 
 /**
- * Ensemble variance per grid point against the closed-form posterior, split into the observed points
- * (posterior / prior variance 0.038 here) and the 13 others, which the three observations constrain only
- * through the prior correlations (posterior / prior variance 0.31 to 0.72: none is free).
- */
-function spread(variance: Float64Array, observed: readonly number[]) {
-  const post = prior.posterior(fixtureObs());
-  const ratio = (j: number, cov: Float64Array): number =>
-    (variance[j] as number) / (cov[j * FIX_D + j] as number);
-  const rest = [...Array(FIX_D).keys()].filter((j) => !observed.includes(j));
-  const avg = (js: number[], cov: Float64Array): number =>
-    js.reduce((acc, j) => acc + ratio(j, cov), 0) / js.length;
-  return {
-    observedVsPost: avg([...observed], post.cov),
-    observedVsPriorMax: Math.max(...observed.map((j) => ratio(j, prior.cov))),
-    restVsPost: avg(rest, post.cov),
-  };
-}
-
-/**
  * The DPS variance tolerances, as the list of checks that fail. Measured with the default sampler
  * (K = 64, C = 1), N = 500, seeds 31..40: observed points var_ens / var_post 0.68 to 0.83 (mean over the
  * three; 0.80 at seed 31) and var_ens / var_prior at most 0.032; the other 13 points var_ens / var_post
@@ -185,7 +168,7 @@ function spread(variance: Float64Array, observed: readonly number[]) {
  * N = 500 is ~6 % per point) and still reject ObsFree (observed 1.04 to 1.23 x the prior, rest 2.6 to 2.9 x
  * the posterior) and a collapsed ensemble.
  */
-function dpsSpreadFailures(s: ReturnType<typeof spread>): string[] {
+function dpsSpreadFailures(s: SpreadRatios): string[] {
   const failed: string[] = [];
   if (!(s.observedVsPriorMax < 0.1)) failed.push(`observed var / prior var ${s.observedVsPriorMax} >= 0.1`);
   if (!(s.observedVsPost >= 0.5 && s.observedVsPost <= 1.1))
@@ -217,15 +200,15 @@ describe('dps guidance with the identity autoencoder', () => {
 
   it('shrinks the spread at the observed points below 0.1 x the prior variance, with var_ens / var_post in [0.5, 1.1] there (measured 0.80: DPS under-disperses) and in [0.9, 1.5] on average elsewhere (measured 1.17)', async () => {
     const { guided } = await ensembles();
-    expect(dpsSpreadFailures(spread(ensembleStats(guided).variance, observed))).toEqual([]);
+    expect(dpsSpreadFailures(spreadRatios(ensembleStats(guided).variance, observed))).toEqual([]);
   });
 
   it('has variance bounds that ObsFree guidance and a collapsed ensemble both fail', async () => {
     const { free } = await ensembles();
-    const freeFailures = dpsSpreadFailures(spread(ensembleStats(free).variance, observed));
+    const freeFailures = dpsSpreadFailures(spreadRatios(ensembleStats(free).variance, observed));
     expect(freeFailures.some((f) => f.startsWith('observed var / prior var'))).toBe(true);
     expect(freeFailures.some((f) => f.startsWith('other var'))).toBe(true);
-    expect(dpsSpreadFailures(spread(new Float64Array(FIX_D), observed))).toHaveLength(2);
+    expect(dpsSpreadFailures(spreadRatios(new Float64Array(FIX_D), observed))).toHaveLength(2);
   });
 
   it('rejects a non-positive step scale', () => {

@@ -12,29 +12,12 @@ import {
   fixtureObs,
   fixturePrior,
   identityCodec,
+  spreadRatios,
 } from '../internal/fixtures.js';
+import type { SpreadRatios } from '../internal/fixtures.js';
 
 const prior = fixturePrior();
 const zShape = [...FIX_SHAPE];
-
-/**
- * Ensemble variance per grid point against the closed-form posterior, split into the observed points
- * (posterior / prior variance 0.038 here) and the 13 others, which the three observations constrain only
- * through the prior correlations (posterior / prior variance 0.31 to 0.72: none is free).
- */
-function spread(variance: Float64Array, observed: readonly number[]) {
-  const post = prior.posterior(fixtureObs());
-  const ratio = (j: number, cov: Float64Array): number =>
-    (variance[j] as number) / (cov[j * FIX_D + j] as number);
-  const rest = [...Array(FIX_D).keys()].filter((j) => !observed.includes(j));
-  const avg = (js: number[], cov: Float64Array): number =>
-    js.reduce((acc, j) => acc + ratio(j, cov), 0) / js.length;
-  return {
-    observedVsPost: avg([...observed], post.cov),
-    observedVsPriorMax: Math.max(...observed.map((j) => ratio(j, prior.cov))),
-    restVsPost: avg(rest, post.cov),
-  };
-}
 
 /**
  * The Repaint variance tolerances, as the list of checks that fail. Measured with the default sampler
@@ -47,7 +30,7 @@ function spread(variance: Float64Array, observed: readonly number[]) {
  * N = 500 is ~6 % per point) and still reject ObsFree (observed 1.04 to 1.23 x the prior, rest 2.6 to 2.9 x
  * the posterior) and a collapsed ensemble.
  */
-function repaintSpreadFailures(s: ReturnType<typeof spread>): string[] {
+function repaintSpreadFailures(s: SpreadRatios): string[] {
   const failed: string[] = [];
   if (!(s.observedVsPriorMax < 0.1)) failed.push(`observed var / prior var ${s.observedVsPriorMax} >= 0.1`);
   if (!(s.observedVsPost >= 0.3 && s.observedVsPost <= 0.9))
@@ -81,15 +64,15 @@ describe('latent Repaint with the identity autoencoder', () => {
 
   it('shrinks the spread at the observed points below 0.1 x the prior variance, with var_ens / var_post in [0.3, 0.9] there (measured 0.50) and in [0.65, 1.1] on average elsewhere (measured 0.85: Repaint under-disperses)', async () => {
     const { guided } = await ensembles();
-    expect(repaintSpreadFailures(spread(ensembleStats(guided).variance, observed))).toEqual([]);
+    expect(repaintSpreadFailures(spreadRatios(ensembleStats(guided).variance, observed))).toEqual([]);
   });
 
   it('has variance bounds that ObsFree guidance and a collapsed ensemble both fail', async () => {
     const { free } = await ensembles();
-    const freeFailures = repaintSpreadFailures(spread(ensembleStats(free).variance, observed));
+    const freeFailures = repaintSpreadFailures(spreadRatios(ensembleStats(free).variance, observed));
     expect(freeFailures.some((f) => f.startsWith('observed var / prior var'))).toBe(true);
     expect(freeFailures.some((f) => f.startsWith('other var'))).toBe(true);
-    expect(repaintSpreadFailures(spread(new Float64Array(FIX_D), observed))).toHaveLength(2);
+    expect(repaintSpreadFailures(spreadRatios(new Float64Array(FIX_D), observed))).toHaveLength(2);
   });
 
   it('encodes only observed values: the field it encodes equals the observations where observed and the decoded estimate elsewhere', async () => {
