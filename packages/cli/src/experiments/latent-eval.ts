@@ -330,7 +330,7 @@ export async function runLatentEval(
   };
   const metricOpts = mask === undefined ? {} : { mask };
 
-  // 3D-Var: B from emulator-background-minus-truth statistics of train cases; length scale tuned on six of them.
+  // 3D-Var: B from emulator-background-minus-truth statistics of train cases (its length scale is tuned below).
   const [trainLo, trainHi] = source.periods.train;
   const trainIdx = pickCases(trainLo + LEAD_STEPS, trainHi, nTrain, false);
   const bgs = new Float32Array(nTrain * size);
