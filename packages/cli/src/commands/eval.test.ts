@@ -61,8 +61,8 @@ describe('alignda eval (end to end)', () => {
     expect(train.status, train.stderr).toBe(0);
     expect(train.stdout).toMatch(/^score network: \d+ \(truth, 48 h background\) latent pairs/m);
 
-    // zeta and blend given: no guidance tuning. A small observed share keeps 3D-Var's length-scale tuning (6 x 6
-    // CG solves, at most 7 x columns + 1 iterations each) to seconds; the default 0.01 takes ~85 s here.
+    // zeta, blend and the length scale given: no tuning. A small observed share keeps the 3D-Var solves (at most
+    // 7 x columns + 1 CG iterations each) to a fraction of a second; the default 0.01 with tuning takes ~85 s here.
     const ev = alignda(
       home,
       'eval',
@@ -78,6 +78,8 @@ describe('alignda eval (end to end)', () => {
       '1',
       '--blend',
       '0.5',
+      '--length-scale-km',
+      '500',
       '--obs-fraction',
       '0.001',
     );
@@ -85,6 +87,7 @@ describe('alignda eval (end to end)', () => {
     expect(messages(ev.stderr)).toEqual([]);
     expect(ev.stdout).toMatch(/^\s+background\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
     expect(ev.stdout).toContain('DPS zeta 1 (given); Repaint blend 0.5 (given)');
+    expect(ev.stdout).toContain('3D-Var length scale 500 km (given)');
     // The evaluation is recorded in the (embedded SQLite) registry of the run's home.
     expect(ev.stdout).toMatch(/^registry: evaluation [0-9a-f-]{36}$/m);
     for (const row of ['MSE (normalised)', '48 h forecast MSE', 'Geo-Score'])

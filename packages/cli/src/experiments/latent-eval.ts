@@ -66,6 +66,9 @@ export const DPS_ZETAS = [0.25, 0.5, 1, 2, 4] as const;
 /** Candidate Repaint blend weights (1 = replace the latent by the re-noised observation-consistent one). */
 export const REPAINT_BLENDS = [0.05, 0.1, 0.25, 0.5, 1] as const;
 
+/** Candidate 3D-Var correlation length scales, metres. */
+export const LENGTH_SCALES_M = [150e3, 300e3, 500e3, 750e3, 1000e3, 1500e3] as const;
+
 /** Cases on which 3D-Var's length scale, the DPS step and the Repaint blend are tuned. */
 export const TUNE_CASES = 6;
 
@@ -87,6 +90,8 @@ export interface LatentEvalOptions {
   readonly zeta?: number;
   /** Repaint blend weight; undefined: tuned on train cases over {@link REPAINT_BLENDS}. */
   readonly blend?: number;
+  /** 3D-Var correlation length scale, km; undefined: tuned over {@link LENGTH_SCALES_M}. */
+  readonly lengthScaleKm?: number;
   /** Seed of case picks, observations and sampler noise. @defaultValue 7 */
   readonly seed?: number;
   /** Cases come in whole days (4 analyses at 00, 06, 12, 18 UTC) for station verification. @defaultValue false */
@@ -373,12 +378,12 @@ export async function runLatentEval(
     grid: source.grid,
     stats,
     cases: tuneCases,
-    lengthScalesM: [150e3, 300e3, 500e3, 750e3, 1000e3, 1500e3],
+    lengthScalesM: opts.lengthScaleKm === undefined ? LENGTH_SCALES_M : [opts.lengthScaleKm * 1000],
     onProgress: (f) => progress('3D-Var: tune length scale', f),
   });
   const bSqrt = createBSqrt(source.grid, stats, { lengthScaleM: tuning.best.lengthScaleM });
 
-  // The guidance strengths, tuned like 3D-Var's length scale: on the same train cases, one member, best MSE.
+  // The guidance strengths, tuned like 3D-Var's length scale: on the same cases, one member, best MSE.
   const tuned: Record<LatentMode, number | undefined> = {
     obsfree: undefined,
     repaint: opts.blend,
