@@ -7,7 +7,8 @@ import type { AppErrorCode } from '@alignda/errors';
 import { TrainError, loadLatentModels } from '@alignda/nn';
 import type { TrainErrorCode } from '@alignda/nn';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { intArg, numArg } from '../args.js';
+import { Option } from 'commander';
 
 import { analysisMapsPng } from '../experiments/analysis-maps.js';
 import {
@@ -54,24 +55,6 @@ const APP_CODE: Record<TrainErrorCode, AppErrorCode> = {
   CHECKPOINT_MISMATCH: 'FAILED_PRECONDITION',
   NON_FINITE_LOSS: 'INTERNAL',
 };
-
-function intArg(name: string, min: number, max = Infinity): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function numArg(name: string, lo: number, hi: number, loOpen: boolean): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (loOpen ? n <= lo : n < lo) || n > hi)
-      throw new InvalidArgumentError(`${name} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}]`);
-    return n;
-  };
-}
 
 /** `mean +- std` with a precision that suits the magnitude. */
 function pm(xs: readonly number[]): string {

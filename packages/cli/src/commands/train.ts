@@ -46,7 +46,8 @@ import type {
 import { createRng, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { intArg, positiveArg } from '../args.js';
+import { Option } from 'commander';
 
 import { openSource } from '../experiments/sources.js';
 import type { DaSource } from '../experiments/sources.js';
@@ -197,11 +198,6 @@ export function presetConfigs(
   return { vae, emulator, score };
 }
 
-/** Standardises latents `[T, Cz, h, w]` with `norm`. */
-function standardise(z: Tensor<Float32Array>, norm: NormStats): Tensor<Float32Array> {
-  return normalise(z, norm);
-}
-
 /**
  * The score network's training pairs from a period: truth latents E(x_t) and background latents E(x_b,t), x_b,t
  * the emulator's 48 h forecast from x_(t-48h), for every t of the period with its start 48 h inside it. `hours`:
@@ -229,21 +225,6 @@ async function latentPairs(
     onProgress: (f) => progress(`encode backgrounds (${label})`, f),
   });
   return { z, zb };
-}
-
-function intArg(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-function positiveArg(v: string): number {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
-  return n;
 }
 
 /** How each training failure reads at the CLI's edge (one line `error <code>: <message>`). */
@@ -520,11 +501,11 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
     progress.stop();
     const latentNorm = fitLatentNorm(pairs.z);
     const cfg = cfgs.score;
-    const batches = scoreBatches(cfg, standardise(pairs.z, latentNorm), standardise(pairs.zb, latentNorm));
+    const batches = scoreBatches(cfg, normalise(pairs.z, latentNorm), normalise(pairs.zb, latentNorm));
     const heldBatches = scoreBatches(
       cfg,
-      standardise(heldPairs.z, latentNorm),
-      standardise(heldPairs.zb, latentNorm),
+      normalise(heldPairs.z, latentNorm),
+      normalise(heldPairs.zb, latentNorm),
     );
     const params = await trainOne(
       'score',

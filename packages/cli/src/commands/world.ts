@@ -11,24 +11,9 @@ import {
 import type { RenderPanel } from '@alignda/world';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { intArg, positiveArg } from '../args.js';
 
 const SPARK = '▁▂▃▄▅▆▇█';
-
-function intArg(name: string, min: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-function positiveArg(v: string): number {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
 
 /** A sparkline of `values` averaged into `width` bins. */
 function sparkline(values: Float64Array, width: number): string {
