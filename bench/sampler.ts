@@ -5,7 +5,7 @@
  * Wall time of one latent DPS analysis of the qg world (issue 5, "Speed"; METHOD.md sections 3-4): encode the
  * background, K predictor steps with C Langevin corrections and DPS guidance, decode the analysis; one member,
  * onnxruntime CPU with 1 intra-op thread, frozen inference graphs at optimisation 'all'. The sessions and ports
- * are the product's own (`createLatentSessions`, `latentPorts` of packages/nn/src/latent-da.ts), timed through
+ * are the product's own (`createLatentSessions`, `latentPorts` of packages/nn/src/latent-sessions.ts), timed through
  * the ports' `PortTimer` hook. The time is split by stage (each port's `Session.run`, the port adapters, the
  * sampler's own arithmetic in JS, the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph
  * (bench/sampler-flops.ts) x calls, divided by the GFLOP/s the engine reaches on the engine bench's frozen

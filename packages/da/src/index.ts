@@ -30,6 +30,8 @@ export { conjugateGradient } from './var3d/cg.js';
 export type { CgOptions, CgResult } from './var3d/cg.js';
 export { solve3DVar } from './var3d/var3d.js';
 export type { Var3DInput, Var3DResult } from './var3d/var3d.js';
+export { fit3DVar } from './var3d/fit.js';
+export type { BackgroundTruthPairs, Fit3DVarOptions, Fit3DVarResult } from './var3d/fit.js';
 export { tune3DVar } from './var3d/tune.js';
 export type { Tune3DVarInput, Tune3DVarResult, Tune3DVarRow, Var3DCase } from './var3d/tune.js';
 export { etkf } from './etkf.js';

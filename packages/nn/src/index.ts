@@ -94,7 +94,6 @@ export type {
   BatchedRunOptions,
   EmulatorSkill,
   Feeds,
-  StateSource,
   StepInfo,
   TrainCheckpointMeta,
   TrainConfig,
@@ -103,18 +102,7 @@ export type {
   TrainResult,
   VaeSkill,
 } from './train/index.js';
-export {
-  MODEL_FILES,
-  createLatentSessions,
-  latentPorts,
-  loadLatentModels,
-  loadTrainedModel,
-} from './latent-da.js';
-export type {
-  LatentModels,
-  LatentPortName,
-  LatentPorts,
-  LatentSessions,
-  PortTimer,
-  TrainedModel,
-} from './latent-da.js';
+export { MODEL_FILES, fileModelStore, loadLatentModels, loadTrainedModel } from './model-store.js';
+export type { FileModelStore, LatentModels, TrainedModel } from './model-store.js';
+export { createLatentSessions, latentPorts } from './latent-sessions.js';
+export type { LatentPortName, LatentPorts, LatentSessions, PortTimer } from './latent-sessions.js';

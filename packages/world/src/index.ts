@@ -33,7 +33,7 @@ export type { Raster } from './render/raster.js';
 export { cfTimesToEpochMs } from './dataset/cf-time.js';
 export { centredPlacement, placementMask, placeMap, placeAxis } from './dataset/pad-crop.js';
 export type { Placement } from './dataset/pad-crop.js';
-export { openSource } from './dataset/source-reader.js';
+export { openSourceReader } from './dataset/source-reader.js';
 export type { SourceReader, SourceVariable } from './dataset/source-reader.js';
 export { openDataset } from './dataset/open-dataset.js';
 export type { OpenedDataset, OpenDatasetOptions } from './dataset/open-dataset.js';
@@ -76,3 +76,6 @@ export { KNOWN_STATIONS, parseStationCsv, readStationCsv, stationObsBatch } from
 export type { Station, StationDay, StationFile } from './obs/stations.js';
 export { natureStats } from './nature/nature-stats.js';
 export type { NatureStats } from './nature/nature-stats.js';
+export { WORLDS, datasetSource, openSource, qgSource } from './source/open-source.js';
+export type { SourceChoice, SourceDirs } from './source/open-source.js';
+export type { DaSource, StateSource } from './source/state-source.js';

@@ -4,8 +4,10 @@
  * ((t, t + 6 h) pairs).
  */
 import { mu, sigma } from '@alignda/da';
+import { AppError } from '@alignda/errors';
 import { fitNormStats, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
+import type { StateSource } from '@alignda/world';
 
 import { emulatorTakesHour } from '../emulator.js';
 import type { EmulatorConfig } from '../emulator.js';
@@ -14,26 +16,6 @@ import type { VaeConfig } from '../vae.js';
 import { vaeLatentShape } from '../vae.js';
 import type { Feeds } from './train-model.js';
 
-/** What the pipelines read from a nature run (`NatureRun` of `@alignda/world` satisfies it). */
-export interface StateSource {
-  /** Channel names, length C. */
-  readonly channels: readonly string[];
-  /** Named periods as [start, end) state indices. */
-  readonly periods: {
-    readonly train: readonly [number, number];
-    readonly alignment?: readonly [number, number];
-    readonly test: readonly [number, number];
-  };
-  /** State `index`, `{ data, shape: [C, H, W] }` in physical units. */
-  state(index: number): { readonly data: Float32Array; readonly shape: readonly [number, number, number] };
-  /** 1 where a grid cell holds data, `[H, W]` (padded datasets); statistics skip the rest. @defaultValue all cells */
-  readonly validMask?: Uint8Array;
-  /**
-   * UTC hour of day of state `index` (float, [0, 24)), the clock of an emulator with solar forcing.
-   * @defaultValue absent — a source without a solar cycle (the synthetic QG world)
-   */
-  hourOf?(index: number): number;
-}
 
 /**
  * UTC hours of the states of a named period in stack order (entry k: state `start + k`), the `hours` of
@@ -44,7 +26,7 @@ export function periodHours(
   period: keyof StateSource['periods'],
 ): Float32Array | undefined {
   const range = src.periods[period];
-  if (range === undefined) throw new RangeError(`periodHours: no period '${period}'`);
+  if (range === undefined) throw new AppError('INVALID_ARGUMENT', `periodHours: no period '${period}'`);
   const hourOf = src.hourOf?.bind(src);
   if (hourOf === undefined) return undefined;
   const [start, end] = range;
@@ -64,19 +46,19 @@ export function emulatorHours(
 ): ArrayLike<number> | undefined {
   if (!emulatorTakesHour(cfg)) return undefined;
   if (hours === undefined)
-    throw new RangeError(
+    throw new AppError('INVALID_ARGUMENT', 
       `${where}: the emulator has solar forcing (solarLonDeg) and needs the UTC hour of every state; none given`,
     );
-  if (hours.length !== T) throw new RangeError(`${where}: ${hours.length} hours for ${T} states`);
+  if (hours.length !== T) throw new AppError('INVALID_ARGUMENT', `${where}: ${hours.length} hours for ${T} states`);
   for (let i = 0; i < T; i++)
-    if (!Number.isFinite(hours[i])) throw new RangeError(`${where}: hour ${i} is ${hours[i]}`);
+    if (!Number.isFinite(hours[i])) throw new AppError('INVALID_ARGUMENT', `${where}: hour ${i} is ${hours[i]}`);
   return hours;
 }
 
 /** States `[start, end)` stacked, shape `[T, C, H, W]`, in physical units. */
 export function stackStates(src: StateSource, [start, end]: readonly [number, number]): Tensor<Float32Array> {
   if (!(Number.isInteger(start) && Number.isInteger(end) && end > start && start >= 0))
-    throw new RangeError(`stackStates: empty or bad range [${start}, ${end})`);
+    throw new AppError('INVALID_ARGUMENT', `stackStates: empty or bad range [${start}, ${end})`);
   const first = src.state(start);
   const [C, H, W] = first.shape;
   const size = C * H * W;
@@ -101,7 +83,7 @@ export function loadPeriod(
   norm: NormStats,
 ): Tensor<Float32Array> {
   const range = src.periods[period];
-  if (range === undefined) throw new RangeError(`loadPeriod: no period '${period}'`);
+  if (range === undefined) throw new AppError('INVALID_ARGUMENT', `loadPeriod: no period '${period}'`);
   return normalise(stackStates(src, range), norm);
 }
 
@@ -128,7 +110,7 @@ export function vaeBatches(cfg: VaeConfig, states: Tensor<Float32Array>): (step:
   const T = states.shape[0] as number;
   const size = sampleSize(states);
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new RangeError(
+    throw new AppError('INVALID_ARGUMENT', 
       `vaeBatches: states [${states.shape.join(', ')}] do not fit the VAE's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const noiseSize = vaeLatentShape(cfg).reduce((a, d) => a * d, 1);
@@ -153,9 +135,9 @@ export function emulatorBatches(
 ): (step: number, rng: Rng) => Feeds {
   const T = states.shape[0] as number;
   const size = sampleSize(states);
-  if (T < 2) throw new RangeError(`emulatorBatches: need at least 2 states, got ${T}`);
+  if (T < 2) throw new AppError('INVALID_ARGUMENT', `emulatorBatches: need at least 2 states, got ${T}`);
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new RangeError(
+    throw new AppError('INVALID_ARGUMENT', 
       `emulatorBatches: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const clock = emulatorHours('emulatorBatches', cfg, hours, T);
@@ -188,14 +170,14 @@ export function scoreBatches(
   const T = z.shape[0] as number;
   const size = sampleSize(z);
   if (z.shape.join() !== zb.shape.join())
-    throw new RangeError(
+    throw new AppError('INVALID_ARGUMENT', 
       `scoreBatches: truth latents [${z.shape.join(', ')}] vs backgrounds [${zb.shape.join(', ')}]`,
     );
   if (
     size !== cfg.latentShape.reduce((a, d) => a * d, 1) ||
     z.shape.slice(1).join() !== cfg.latentShape.join()
   )
-    throw new RangeError(
+    throw new AppError('INVALID_ARGUMENT', 
       `scoreBatches: latents [${z.shape.join(', ')}] do not fit the score network's [${cfg.latentShape.join(', ')}]`,
     );
   return (_step, rng) => {

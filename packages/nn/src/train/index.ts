@@ -29,6 +29,5 @@ export {
 } from './data.js';
 export { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 export type { BatchedRunOptions } from './pipeline.js';
-export type { StateSource } from './data.js';
 export { evaluateEmulator, evaluateVae } from './evaluate.js';
 export type { EmulatorSkill, VaeSkill } from './evaluate.js';

@@ -13,7 +13,7 @@ import { SCORE_PRESETS } from '../score.js';
 import { VAE_PRESETS, buildVaeDecode, buildVaeEncode, vaeInitialParams } from '../vae.js';
 import type { LatentNorm } from '../vae.js';
 import { emulatorBatches, periodHours, scoreBatches } from './data.js';
-import type { StateSource } from './data.js';
+import type { StateSource } from '@alignda/world';
 import { evaluateEmulator } from './evaluate.js';
 import { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 

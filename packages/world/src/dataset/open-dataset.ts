@@ -8,7 +8,7 @@ import { parseIsoUtc } from './descriptor.js';
 import type { DatasetDescriptor, DescriptorCoordinate, PeriodName } from './descriptor.js';
 import { centredPlacement, placeAxis, placeMap, placementMask } from './pad-crop.js';
 import type { Placement } from './pad-crop.js';
-import { openSource } from './source-reader.js';
+import { openSourceReader } from './source-reader.js';
 import type { SourceReader, SourceVariable } from './source-reader.js';
 
 /** A dataset opened for reading; every field is in physical units on the model (target) grid. */
@@ -158,7 +158,7 @@ export async function openDataset(
   const sourcePath = path.resolve(opts.baseDir ?? process.cwd(), d.source.path);
   let src: SourceReader;
   try {
-    src = await openSource(d.source.format, sourcePath);
+    src = await openSourceReader(d.source.format, sourcePath);
   } catch (err) {
     throw new DatasetError(
       err instanceof DatasetError ? err.reason : 'SOURCE_NOT_FOUND',

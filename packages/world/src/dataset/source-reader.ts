@@ -255,7 +255,7 @@ async function openNetcdf(file: string): Promise<SourceReader> {
  * Opens a Zarr v2 folder or a netCDF3 file.
  * @throws DatasetError `SOURCE_NOT_FOUND` when the path does not exist or is of the wrong kind
  */
-export async function openSource(format: 'zarr' | 'netcdf', sourcePath: string): Promise<SourceReader> {
+export async function openSourceReader(format: 'zarr' | 'netcdf', sourcePath: string): Promise<SourceReader> {
   let isDir: boolean;
   try {
     isDir = (await stat(sourcePath)).isDirectory();

@@ -1,102 +1,18 @@
 /**
- * The trained models of latent score-based DA loaded from a model folder (`vae`, `emulator`, `score` training
- * checkpoints), frozen into inference sessions for an ensemble size, and bound to the ports of packages/da
- * (packages/da/src/ports.ts): the denoiser and the DPS vector-Jacobian product carry the background latent, the
- * encoder and decoder work on standardised latents.
+ * Trained latent DA models (in memory, see model-store.ts for files) frozen into onnxruntime inference sessions for
+ * an ensemble size, and bound to the ports of packages/da (packages/da/src/ports.ts): the denoiser and the DPS
+ * vector-Jacobian product carry the background latent, the encoder and decoder work on standardised latents.
  */
-import path from 'node:path';
-
 import { createSession, exportInference } from '@alignda/graph';
 import type { Feed, ParamMap, RuntimeOptions, Session } from '@alignda/graph';
 import { mu, sigma } from '@alignda/da';
 import type { DecodedTweedieVjp, Decoder, Denoiser, Encoder } from '@alignda/da';
-import type { NormStats } from '@alignda/tensor';
 
 import { buildEmulatorRollout, emulatorTakesHour } from './emulator.js';
-import type { EmulatorConfig } from './emulator.js';
+import type { LatentModels } from './model-store.js';
 import { pickParams } from './model.js';
 import { DPS_GRAD_OUTPUT, buildDpsHelper, buildScoreEps } from './score.js';
-import type { ScoreConfig } from './score.js';
-import { TrainError } from './train/train-error.js';
-import { readTrainCheckpoint } from './train/train-model.js';
 import { buildVaeDecode, buildVaeEncode } from './vae.js';
-import type { VaeConfig } from './vae.js';
-
-/** One trained model: its configuration, final (EMA when kept) parameters and the normalisation it was trained with. */
-export interface TrainedModel<C> {
-  readonly config: C;
-  readonly params: ParamMap;
-  /** States' normalisation (VAE, emulator) or the latent standardisation (score). */
-  readonly norm: NormStats;
-  /** Optimiser steps it was trained for. */
-  readonly steps: number;
-}
-
-/** The three models of a latent DA system, trained on one dataset. */
-export interface LatentModels {
-  readonly vae: TrainedModel<VaeConfig>;
-  readonly emulator: TrainedModel<EmulatorConfig>;
-  readonly score: TrainedModel<ScoreConfig>;
-}
-
-/** File names inside a model folder. */
-export const MODEL_FILES = Object.freeze({
-  vae: 'vae.safetensors',
-  emulator: 'emulator.safetensors',
-  score: 'score.safetensors',
-});
-
-/**
- * Reads one finished training checkpoint.
- * @throws TrainError `CHECKPOINT_MISSING` / `CHECKPOINT_CORRUPT`, or `CHECKPOINT_MISMATCH` when it is unfinished
- */
-export async function loadTrainedModel<C>(file: string): Promise<TrainedModel<C>> {
-  const { ckpt, meta } = await readTrainCheckpoint(file);
-  if (meta.step < meta.train.steps)
-    throw new TrainError(
-      'CHECKPOINT_MISMATCH',
-      `${file} is unfinished (step ${meta.step} of ${meta.train.steps}); run \`alignda train\` again to complete it`,
-    );
-  if (meta.norm === null)
-    throw new TrainError('CHECKPOINT_CORRUPT', `${file} stores no normalisation statistics`);
-  return {
-    config: meta.model as C,
-    params: ckpt.ema?.state.shadow ?? ckpt.params,
-    norm: meta.norm,
-    steps: meta.step,
-  };
-}
-
-/**
- * Loads the VAE, the emulator and the score network of a model folder and checks that they belong together (same
- * state normalisation and shapes).
- */
-export async function loadLatentModels(dir: string): Promise<LatentModels> {
-  const vae = await loadTrainedModel<VaeConfig>(path.join(dir, MODEL_FILES.vae));
-  const emulator = await loadTrainedModel<EmulatorConfig>(path.join(dir, MODEL_FILES.emulator));
-  const score = await loadTrainedModel<ScoreConfig>(path.join(dir, MODEL_FILES.score));
-  if (JSON.stringify(vae.norm) !== JSON.stringify(emulator.norm))
-    throw new TrainError(
-      'CHECKPOINT_MISMATCH',
-      `${dir}: the VAE and the emulator were trained on differently normalised data; retrain one of them`,
-    );
-  const v = vae.config;
-  if (
-    v.channels !== emulator.config.channels ||
-    v.height !== emulator.config.height ||
-    v.width !== emulator.config.width
-  )
-    throw new TrainError(
-      'CHECKPOINT_MISMATCH',
-      `${dir}: the VAE and the emulator have different state shapes`,
-    );
-  if (score.config.latentShape.join() !== [v.latentChannels, v.height / 4, v.width / 4].join())
-    throw new TrainError(
-      'CHECKPOINT_MISMATCH',
-      `${dir}: the score network does not fit the VAE's latent; retrain it`,
-    );
-  return { vae, emulator, score };
-}
 
 /** Frozen inference sessions of one ensemble size `n`. */
 export interface LatentSessions {

@@ -16,14 +16,10 @@ import {
   emulatorInitialParams,
 } from './emulator.js';
 import { perturbedParams, run } from './internal/testing.js';
-import {
-  MODEL_FILES,
-  createLatentSessions,
-  latentPorts,
-  loadLatentModels,
-  loadTrainedModel,
-} from './latent-da.js';
-import type { LatentModels, LatentPortName } from './latent-da.js';
+import { createLatentSessions, latentPorts } from './latent-sessions.js';
+import type { LatentPortName } from './latent-sessions.js';
+import { MODEL_FILES, loadLatentModels, loadTrainedModel } from './model-store.js';
+import type { LatentModels } from './model-store.js';
 import { pickParams } from './model.js';
 import {
   DPS_GRAD_OUTPUT,

@@ -1,0 +1,67 @@
+import type { Grid, Tensor } from '@alignda/tensor';
+
+import { createBSqrt } from './b-sqrt.js';
+import type { BSqrt, CorrelationKind } from './b-sqrt.js';
+import { estimateBackgroundError } from './background-error.js';
+import type { BackgroundErrorOptions, BackgroundErrorStats } from './background-error.js';
+import type { CgOptions } from './cg.js';
+import { tune3DVar } from './tune.js';
+import type { Tune3DVarResult, Var3DCase } from './tune.js';
+
+type FloatArray = Float32Array | Float64Array;
+
+/** Background/truth pairs of the training period, each `[N, C, H, W]` in the units 3D-Var is solved in. */
+export interface BackgroundTruthPairs {
+  readonly background: Tensor<FloatArray>;
+  readonly truth: Tensor<FloatArray>;
+}
+
+/** Options of {@link fit3DVar}. */
+export interface Fit3DVarOptions {
+  /** Candidate correlation length scales, metres (one value: no search). */
+  readonly lengthScalesM: readonly number[];
+  /** How B's variances and channel correlations are estimated. @defaultValue estimateBackgroundError's defaults */
+  readonly stats?: BackgroundErrorOptions;
+  /** Correlation function. @defaultValue 'gaussian' (tune3DVar's) */
+  readonly kind?: CorrelationKind;
+  readonly cg?: CgOptions;
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/** A fitted 3D-Var: its B statistics, the tuning table and the square root of B at the best length scale. */
+export interface Fit3DVarResult {
+  readonly stats: BackgroundErrorStats;
+  readonly tuning: Tune3DVarResult;
+  readonly bSqrt: BSqrt;
+}
+
+/**
+ * Fits 3D-Var the one way every caller does: B's variances (and channel correlations) from background-minus-truth
+ * statistics of `pairs` ({@link estimateBackgroundError}), the correlation length scale chosen by analysis MSE on
+ * `tuneCases` ({@link tune3DVar}), and B^(1/2) built at that length scale ({@link createBSqrt}). Pure: making the
+ * pairs needs a forecast model and belongs to the caller.
+ * @param pairs - training-period backgrounds and truths, each `[N, C, H, W]`
+ * @param tuneCases - cases (background, observations, truth) on which the length scale is chosen
+ */
+export function fit3DVar(
+  pairs: BackgroundTruthPairs,
+  tuneCases: readonly Var3DCase[],
+  grid: Grid,
+  options: Fit3DVarOptions,
+): Fit3DVarResult {
+  const stats = estimateBackgroundError(pairs.background, pairs.truth, options.stats);
+  const tuning = tune3DVar({
+    grid,
+    stats,
+    cases: tuneCases,
+    lengthScalesM: options.lengthScalesM,
+    ...(options.kind === undefined ? {} : { kind: options.kind }),
+    ...(options.cg === undefined ? {} : { cg: options.cg }),
+    ...(options.onProgress === undefined ? {} : { onProgress: (f: number) => options.onProgress?.(f) }),
+  });
+  const bSqrt = createBSqrt(grid, stats, {
+    lengthScaleM: tuning.best.lengthScaleM,
+    ...(options.kind === undefined ? {} : { kind: options.kind }),
+  });
+  return { stats, tuning, bSqrt };
+}

@@ -1,0 +1,203 @@
+/**
+ * The evaluate use case: cases x methods -> scores, the value `eval.json` serialises. For each case the background,
+ * the observations (made once, from the case seed alone) and the sampler seed are the same for every method;
+ * nothing reads the truth except to make observations and to verify. Methods are plain values with one `analyse`
+ * call, so the latent modes, 3D-Var and any later method (or a test's oracle) are evaluated the same way.
+ */
+import { memberSeed } from '@alignda/da';
+import type { Observations } from '@alignda/da';
+import { AppError } from '@alignda/errors';
+import { createRng, denormalise, latWeightedRmse, mae, mse, normalise } from '@alignda/tensor';
+import type { Field, NormStats } from '@alignda/tensor';
+import type { DaSource } from '@alignda/world';
+
+import { geoLevels, levelDeviations, meanGeoScore, meanOrNaN } from './geo.js';
+import { observe } from './observe.js';
+import type { ObserveOptions } from './observe.js';
+
+/** What a method sees of one case: never the truth. */
+export interface EvalCaseInput {
+  /** Position of the case in the evaluation (0-based). */
+  readonly caseIndex: number;
+  /** State index of the valid time. */
+  readonly stateIndex: number;
+  /** The case seed: the observations' stream and every method's sampler seed. */
+  readonly seed: number;
+  /** The normalised background, [C, H, W] flattened. */
+  readonly background: Float32Array;
+  readonly obs: Observations;
+  /** Progress of this method on this case, in [0, 1]. */
+  readonly onProgress: (fraction: number) => void;
+}
+
+/** A method's analysis of one case (normalised units). */
+export interface MethodAnalysis {
+  readonly analysis: Float32Array;
+  /** Ensemble spread (RMS member std, normalised) for ensemble methods. */
+  readonly spread?: number;
+  /** Wall seconds to report, when the method counts shared work itself. @defaultValue the measured call */
+  readonly seconds?: number;
+}
+
+/** An analysis method under evaluation. */
+export interface EvalMethod {
+  /** Key of its scores, e.g. `dps`. `background` is reserved for the background row. */
+  readonly id: string;
+  analyse(c: EvalCaseInput): Promise<MethodAnalysis>;
+}
+
+/** What the evaluation reads: the source, its normalisation, and the forecast model of backgrounds and skill. */
+export interface EvaluatePorts {
+  readonly source: DaSource;
+  /** The normalisation DA is solved in (the models' own). */
+  readonly norm: NormStats;
+  /** The normalised background valid at state `i`. */
+  background(i: number): Promise<Float32Array>;
+  /** The normalised forecast, `leadSteps` on, from the normalised state `x` valid at state `i`. */
+  forecast(x: Float32Array, i: number): Promise<Float32Array>;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** State indices of the cases (valid times); state `i + leadSteps` must exist. */
+  readonly cases: readonly number[];
+  /** Seed of the evaluation: case k's seed is memberSeed(seed, k). */
+  readonly seed: number;
+  /** How cases are observed (normalised units). */
+  readonly observe: ObserveOptions;
+  /** Forecast lead in steps of the source, for the forecast-skill row. */
+  readonly leadSteps: number;
+  /** Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s). */
+  readonly geoScoreScale: number;
+  readonly onProgress?: (stage: string, fraction: number) => void;
+  /** Called with every analysis (physical units) for extra verification (stations). */
+  readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: string, field: Field) => void;
+}
+
+/** Scores of one method on one case. */
+export interface MethodScores {
+  /** MSE and MAE over all (valid) normalised values. */
+  readonly mse: number;
+  readonly mae: number;
+  /** Latitude-weighted RMSE per channel, physical units. */
+  readonly wrmse: readonly number[];
+  /** MSE (normalised) of the forecast, `leadSteps` on, from this state against the truth then. */
+  readonly forecastMse: number;
+  /** Mean Geo-Score over levels with z, u, v (NaN when the dataset has none). */
+  readonly geoScore: number;
+  /** Mean geostrophic deviation D over those levels (NaN when none). */
+  readonly geoDeviation: number;
+  /** Ensemble spread (RMS member std, normalised) for ensemble methods with members > 1. */
+  readonly spread?: number;
+  /** Wall seconds of the analysis. */
+  readonly seconds: number;
+}
+
+/** One evaluated case. */
+export interface EvalCase {
+  readonly stateIndex: number;
+  readonly time: string;
+  readonly observations: number;
+  /** The truth's mean geostrophic deviation D (NaN when no level has z, u, v). */
+  readonly truthGeoDeviation: number;
+  /** Scores by method id, `background` first. */
+  readonly scores: Readonly<Record<string, MethodScores>>;
+}
+
+/** Result of {@link evaluate}. */
+export interface EvaluateResult {
+  readonly cases: readonly EvalCase[];
+  /** Fields of the first case for maps (physical units), analyses by method id. */
+  readonly example: { readonly truth: Field; readonly analyses: Readonly<Record<string, Field>> };
+}
+
+/**
+ * Evaluates `methods` (and the background) on `opts.cases`.
+ * @throws AppError `INVALID_ARGUMENT` for no cases or a method named `background`
+ */
+export async function evaluate(
+  ports: EvaluatePorts,
+  methods: readonly EvalMethod[],
+  opts: EvaluateOptions,
+): Promise<EvaluateResult> {
+  if (opts.cases.length === 0) throw new AppError('INVALID_ARGUMENT', 'evaluate: no cases');
+  if (methods.some((m) => m.id === 'background'))
+    throw new AppError('INVALID_ARGUMENT', "evaluate: 'background' is the background's row, not a method id");
+  const { source, norm } = ports;
+  const shape = source.shape;
+  const mask = source.validMask;
+  const levels = geoLevels(source.channels);
+  const metricOpts = mask === undefined ? {} : { mask };
+  const progress = opts.onProgress ?? (() => undefined);
+  const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
+  const physical = (x: Float32Array): Float32Array => denormalise({ data: Float32Array.from(x), shape }, norm).data;
+
+  const cases: EvalCase[] = [];
+  let example: EvaluateResult['example'] | undefined;
+  const total = opts.cases.length * methods.length;
+  let done = 0;
+  for (const [k, i] of opts.cases.entries()) {
+    const truth = source.field(i);
+    const truthN = normState(i);
+    const laterN = normState(i + opts.leadSteps);
+    const seed = memberSeed(opts.seed, k);
+    const obs = observe({ ...truth, data: normalise({ data: truth.data, shape }, norm).data }, opts.observe, createRng(seed));
+    const analyses: Record<string, Float32Array> = {};
+    const seconds: Record<string, number> = {};
+    const spreads: Record<string, number> = {};
+    let t0 = performance.now();
+    const background = await ports.background(i);
+    analyses.background = background;
+    seconds.background = (performance.now() - t0) / 1000;
+    for (const method of methods) {
+      t0 = performance.now();
+      const a = await method.analyse({
+        caseIndex: k,
+        stateIndex: i,
+        seed,
+        background,
+        obs,
+        onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
+      });
+      analyses[method.id] = a.analysis;
+      seconds[method.id] = a.seconds ?? (performance.now() - t0) / 1000;
+      if (a.spread !== undefined) spreads[method.id] = a.spread;
+      progress('assimilate (test cases)', ++done / total);
+    }
+
+    const dTruth = levelDeviations(truth.data, levels, source.grid, shape, mask);
+    const scores: Record<string, MethodScores> = {};
+    const fields: Record<string, Field> = {};
+    for (const id of ['background', ...methods.map((m) => m.id)]) {
+      const a = analyses[id] as Float32Array;
+      const phys = physical(a);
+      fields[id] = { ...truth, data: phys };
+      opts.onAnalysis?.(k, i, id, fields[id]);
+      const fc = await ports.forecast(a, i);
+      const dev = levelDeviations(phys, levels, source.grid, shape, mask);
+      const spread = spreads[id];
+      scores[id] = {
+        mse: mse({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
+        mae: mae({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
+        wrmse: Array.from(
+          latWeightedRmse({ data: phys, shape }, { data: truth.data, shape }, source.grid.latDeg, metricOpts)
+            .perChannel,
+        ),
+        forecastMse: mse({ data: fc, shape }, { data: laterN, shape }, metricOpts).overall,
+        geoScore: meanGeoScore(dev, dTruth, opts.geoScoreScale),
+        geoDeviation: meanOrNaN(dev),
+        seconds: seconds[id] as number,
+        ...(spread === undefined ? {} : { spread }),
+      };
+    }
+    example ??= { truth, analyses: fields };
+    cases.push({
+      stateIndex: i,
+      time: source.timeOf(i),
+      observations: obs.values.length,
+      truthGeoDeviation: meanOrNaN(dTruth),
+      scores,
+    });
+  }
+  return { cases, example: example as EvaluateResult['example'] };
+}

@@ -1,0 +1,65 @@
+/**
+ * @alignda/pipelines: the application layer. Each use case is a function of explicit options and ports, with
+ * progress through a callback and results as values: no argument parsing, no printing, no process wiring. The CLI,
+ * the services and the workers are doors to these functions.
+ *
+ * @packageDocumentation
+ */
+export { observe, griddedFromBatch } from './observe.js';
+export type { ObserveOptions } from './observe.js';
+export { ASSIMILATION_METHODS, LATENT_MODES, assimilate } from './assimilate.js';
+export type {
+  Analysis,
+  AssimilateRequest,
+  AssimilationMethod,
+  LatentAnalysisSettings,
+  LatentMode,
+  LatentPrior,
+} from './assimilate.js';
+export { encodeState, forecastState, latentPrior } from './latent-models.js';
+export { evaluate } from './evaluate.js';
+export type {
+  EvalCase,
+  EvalCaseInput,
+  EvalMethod,
+  EvaluateOptions,
+  EvaluatePorts,
+  EvaluateResult,
+  MethodAnalysis,
+  MethodScores,
+} from './evaluate.js';
+export {
+  DPS_ZETAS,
+  EVAL_METHODS,
+  GEO_SCORE_SCALE,
+  LEAD_STEPS,
+  LENGTH_SCALES_M,
+  REPAINT_BLENDS,
+  TUNE_CASES,
+  evaluateLatent,
+} from './evaluate-latent.js';
+export type { EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent.js';
+export { pickCases, pickPhasedCases } from './cases.js';
+export { geoLevels, levelDeviations, meanGeoScore } from './geo.js';
+export type { GeoLevel } from './geo.js';
+export { backgroundTruthPairs } from './var3d-pairs.js';
+export { runVar3dOsse } from './osse-3dvar.js';
+export type { QgOsseCase, QgOsseOptions, QgOsseResult } from './osse-3dvar.js';
+export { runNcepCheck } from './ncep-check.js';
+export type { NcepCheckResult } from './ncep-check.js';
+export { createStationVerifier } from './station-verify.js';
+export type { StationScore, StationVerifier } from './station-verify.js';
+export { mean, std } from './stats.js';
+export type { ModelStore, TrainElsewhere } from './ports.js';
+export {
+  BACKGROUND_LEAD_STEPS,
+  MODEL_NAMES,
+  PRESETS,
+  SCORE_EMA_DECAY,
+  TRAIN_PRESETS,
+  modelSetName,
+  presetConfigs,
+} from './train/presets.js';
+export type { ModelName, Preset } from './train/presets.js';
+export { trainLatentModels } from './train/train.js';
+export type { ModelReport, TrainOptions, TrainOutcome, TrainSkill } from './train/train.js';
