@@ -5,22 +5,23 @@ import type { Command } from 'commander';
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
 import { openDatabase } from '@alignda/db';
+import { runNcepCheck, runVar3dOsse } from '@alignda/pipelines';
 import { loadOrGenerateNatureRun } from '@alignda/world';
+
+import { intArg, numArg, positiveArg } from '../args.js';
+import { analysisMapsPng } from '../adapters/analysis-maps.js';
+import { openNcepInputs } from '../adapters/ncep-inputs.js';
 import { createProgress } from '../progress.js';
-import { analysisMapsPng } from '../experiments/analysis-maps.js';
-import { runQgOsse } from '../experiments/qg-osse.js';
-import type { QgOsseResult } from '../experiments/qg-osse.js';
-import { formatTable, mean, std } from '../format.js';
-import { runNcepCheck } from '../experiments/ncep-check.js';
-import { runEval } from './eval.js';
-import { runTrain } from './train.js';
+import { runEval } from '../run/eval-run.js';
+import { osseCaseJson, osseReport, osseSummary } from '../run/osse-report.js';
+import { runTrain } from '../run/train-run.js';
 
 /** Options of `alignda demo`. */
 interface DemoOptions {
-  readonly seed: string;
-  readonly years: string;
-  readonly cases: string;
-  readonly obsFraction: string;
+  readonly seed: number;
+  readonly years: number;
+  readonly cases: number;
+  readonly obsFraction: number;
 }
 
 /** Registers `alignda demo`: the largest end-to-end run the platform has, explained as it goes. */
@@ -30,28 +31,17 @@ export function registerDemoCommand(program: Command): void {
     .description(
       'end-to-end demo: registry, QG nature run, 3D-Var OSSE, real NCEP data, latent score-based DA vs 3D-Var',
     )
-    .option('--seed <n>', 'nature-run seed', '1')
-    .option('--years <n>', 'simulated years of the nature run', '1')
-    .option('--cases <n>', 'held-out test cases to assimilate', '8')
-    .option('--obs-fraction <f>', 'share of grid columns observed', '0.01')
+    .option('--seed <n>', 'nature-run seed', intArg('--seed', 0), 1)
+    .option('--years <n>', 'simulated years of the nature run', positiveArg, 1)
+    .option('--cases <n>', 'held-out test cases to assimilate', intArg('--cases', 1, 1000), 8)
+    .option('--obs-fraction <f>', 'share of grid columns observed', numArg('--obs-fraction', 0, 1, true), 0.01)
     .action(async (opts: DemoOptions) => {
       await runDemo(loadConfig(), opts);
     });
 }
 
-function positive(name: string, raw: string, integer: boolean): number {
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new Error(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
-  }
-  return v;
-}
-
 async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
-  const seed = positive('seed', opts.seed, true);
-  const years = positive('years', opts.years, false);
-  const testCases = positive('cases', opts.cases, true);
-  const obsFraction = positive('obs-fraction', opts.obsFraction, false);
+  const { seed, years, cases: testCases, obsFraction } = opts;
   const outDir = path.join(config.homeDir, 'demo');
   mkdirSync(outDir, { recursive: true });
   const progress = createProgress();
@@ -94,13 +84,13 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
     console.log(
       `\n3. Assimilation (OSSE): 48 h imperfect-model backgrounds, ${obsFraction * 100} % of columns observed, 3D-Var`,
     );
-    const osse = runQgOsse(run, {
+    const osse = await runVar3dOsse(run, {
       obsFraction,
       testCases,
       onProgress: (stage, f) => progress.update(stage, f),
     });
     progress.stop();
-    printOsse(osse, run.channels, run.units);
+    for (const line of osseReport(osse, run.channels, run.units)) console.log(line);
     const mapPath = path.join(outDir, 'qg-3dvar-case.png');
     writeFileSync(
       mapPath,
@@ -111,7 +101,7 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
         title: `QG OSSE, ${run.channels[0] ?? ''}`,
       }),
     );
-    const summary = summarise(osse);
+    const summary = osseSummary(osse);
     for (const c of osse.cases) {
       await db.analysis.create({
         data: {
@@ -120,17 +110,38 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
           jobId: job.id,
           members: 1,
           artifactPaths: c === osse.cases[0] ? { maps: mapPath } : {},
-          diagnostics: toJson({ method: '3dvar', ...caseJson(c) }),
+          diagnostics: toJson({ method: '3dvar', ...osseCaseJson(c) }),
         },
       });
     }
     console.log(`   maps of one case (truth, background, analysis, error): ${mapPath}`);
 
     console.log('\n4. Real data: NCEP/NCAR reanalysis air temperature and station observations');
-    const ncep = await runNcepCheck(config.dataDir, outDir, (stage, f) => progress.update(stage, f));
-    progress.stop();
-    if (ncep.skipped) console.log(`   skipped: ${ncep.skipped}`);
-    else for (const line of ncep.lines) console.log(`   ${line}`);
+    const ncepInputs = await openNcepInputs(config.dataDir);
+    let ncepSummary: Record<string, unknown> | null = null;
+    if ('skipped' in ncepInputs) console.log(`   skipped: ${ncepInputs.skipped}`);
+    else {
+      const ncep = await runNcepCheck(ncepInputs.dataset, ncepInputs.stations, (stage, f) =>
+        progress.update(stage, f),
+      );
+      progress.stop();
+      for (const line of ncep.lines) console.log(`   ${line}`);
+      if (ncep.example !== undefined) {
+        const file = path.join(outDir, 'ncep-3dvar-case.png');
+        writeFileSync(
+          file,
+          analysisMapsPng({
+            ...ncep.example,
+            channel: 0,
+            truthTitle: 'reanalysis (truth)',
+            title: 'NCEP air temperature, 3D-Var',
+            mask: ncepInputs.dataset.validMask,
+          }),
+        );
+        console.log(`   maps of one case: ${file}`);
+      }
+      ncepSummary = ncep.summary;
+    }
 
     const latentDir = path.join(outDir, 'latent');
     console.log(
@@ -151,7 +162,7 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       preset: 'ci',
       seed,
       years,
-      models: path.join(latentDir, 'models'),
+      modelDir: path.join(latentDir, 'models'),
       obsFraction,
       noise: 0,
       cases: testCases,
@@ -169,12 +180,12 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
         status: 'succeeded',
         progress: 1,
         finishedAt: new Date(),
-        result: toJson({ qg: summary, ncep: ncep.summary ?? null, latent: latent.summary, seconds }),
+        result: toJson({ qg: summary, ncep: ncepSummary, latent: latent.summary, seconds }),
       },
     });
     const written = writeSummary(outDir, {
       qg: summary,
-      ncep: ncep.summary ?? null,
+      ncep: ncepSummary,
       latent: latent.summary,
       seconds,
     });
@@ -187,67 +198,6 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
   } finally {
     await db.$disconnect();
   }
-}
-
-function summarise(osse: QgOsseResult): Record<string, unknown> {
-  const c = osse.cases;
-  return {
-    lengthScaleKm: osse.tuning.best.lengthScaleM / 1000,
-    backgroundMse: mean(c.map((x) => x.backgroundMse)),
-    analysisMse: mean(c.map((x) => x.analysisMse)),
-    forecastFromBackgroundMse: mean(c.map((x) => x.forecastFromBackgroundMse)),
-    forecastFromAnalysisMse: mean(c.map((x) => x.forecastFromAnalysisMse)),
-    cases: c.length,
-  };
-}
-
-function caseJson(c: QgOsseResult['cases'][number]): Record<string, unknown> {
-  return {
-    ...c,
-    backgroundWrmse: Array.from(c.backgroundWrmse),
-    analysisWrmse: Array.from(c.analysisWrmse),
-  };
-}
-
-function printOsse(osse: QgOsseResult, channels: readonly string[], units: readonly string[]): void {
-  console.log('   length-scale tuning on training cases (analysis MSE, normalised units):');
-  console.log(
-    formatTable(
-      ['L (km)', 'MSE', 'CG iters'],
-      osse.tuning.table.map((r) => [
-        (r.lengthScaleM / 1000).toFixed(0) + (r === osse.tuning.best ? ' *' : ''),
-        r.mse.toFixed(4),
-        r.meanIterations.toFixed(1),
-      ]),
-      '   ',
-    ),
-  );
-  const c = osse.cases;
-  const pm = (xs: number[]): string => `${mean(xs).toFixed(4)} +- ${std(xs).toFixed(4)}`;
-  console.log(`\n   ${c.length} held-out test cases (mean +- std over cases):`);
-  console.log(
-    formatTable(
-      ['', 'background', '3D-Var analysis'],
-      [
-        [
-          'MSE (normalised, all channels)',
-          pm(c.map((x) => x.backgroundMse)),
-          pm(c.map((x) => x.analysisMse)),
-        ],
-        [
-          'MSE of the 48 h forecast from it',
-          pm(c.map((x) => x.forecastFromBackgroundMse)),
-          pm(c.map((x) => x.forecastFromAnalysisMse)),
-        ],
-        ...channels.map((name, k) => [
-          `WRMSE ${name} (${units[k] ?? ''})`,
-          mean(c.map((x) => x.backgroundWrmse[k] ?? Number.NaN)).toPrecision(4),
-          mean(c.map((x) => x.analysisWrmse[k] ?? Number.NaN)).toPrecision(4),
-        ]),
-      ],
-      '   ',
-    ),
-  );
 }
 
 function writeSummary(outDir: string, summary: unknown): string {

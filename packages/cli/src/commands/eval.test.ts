@@ -118,7 +118,7 @@ describe('alignda eval (end to end)', () => {
     }
   });
 
-  it('without trained models exits 1 with one line that says to run alignda train', () => {
+  it('without trained models exits 66 (EX_NOINPUT) with one line that says to run alignda train', () => {
     const r = alignda(
       path.join(root, 'empty-home'),
       'eval',
@@ -129,20 +129,20 @@ describe('alignda eval (end to end)', () => {
       '--cases',
       '2',
     );
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(66);
     const lines = messages(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^alignda: error FAILED_PRECONDITION: .*alignda train --world qg --preset ci/);
+    expect(lines[0]).toMatch(/^alignda: error NOT_FOUND: no trained models in .*alignda train --world qg --preset ci/);
   });
 
   it('rejects bad options with a message naming the option and its range', () => {
     const home = path.join(root, 'unused-home');
     const fraction = alignda(home, 'eval', '--obs-fraction', '2');
-    expect(fraction.status).not.toBe(0);
+    expect(fraction.status).toBe(64);
     expect(fraction.stderr).toContain("option '--obs-fraction <f>' argument '2' is invalid");
     expect(fraction.stderr).toContain('--obs-fraction must be a number in (0, 1]');
     const members = alignda(home, 'eval', '--members', '0');
-    expect(members.status).not.toBe(0);
+    expect(members.status).toBe(64);
     expect(members.stderr).toContain('--members must be an integer in [1, 64]');
     expect(existsSync(home)).toBe(false); // rejected before anything was generated
   });

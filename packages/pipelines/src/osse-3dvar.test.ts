@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrGenerateNatureRun } from '@alignda/world';
-import { runQgOsse } from './qg-osse.js';
+import { runVar3dOsse } from './osse-3dvar.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'alignda-osse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the QG 3D-Var OSSE', () => {
-  it('gives analyses closer to the truth than their backgrounds on every held-out case', () => {
+  it('gives analyses closer to the truth than their backgrounds on every held-out case', async () => {
     // A short run keeps this cheap: 60 days of spin-up, then ~55 days (219 states) of which 70 % train.
     const run = loadOrGenerateNatureRun({ seed: 3, years: 0.15, spinUpDays: 60, dir });
-    const osse = runQgOsse(run, {
+    const osse = await runVar3dOsse(run, {
       obsFraction: 0.02,
       trainCases: 10,
       tuneCases: 3,

@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadConfig } from '@alignda/config';
 import { EMULATOR_PRESETS } from '@alignda/nn';
 import type { EmulatorConfig } from '@alignda/nn';
 import { describe, expect, it } from 'vitest';
 
-import { datasetSource } from '../experiments/sources.js';
-import { PRESETS, presetConfigs } from './train.js';
+import { DatasetError, datasetSource } from '@alignda/world';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+import { PRESETS, presetConfigs } from './presets.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..'); // packages/pipelines/src/train
 const dataDir = path.resolve(repoRoot, '../shared/data');
 const haveData = existsSync(path.join(dataDir, 'ncep-air', 'air_temperature.zarr'));
 
@@ -34,11 +33,8 @@ describe('presetConfigs and the emulator solar forcing', () => {
 
   it('ncep-air states carry their UTC hour (6-hourly from 00 UTC)', async (ctx) => {
     ctx.skip(!haveData, `NCEP data not found under ${dataDir} (see README "Data")`);
-    const src = await datasetSource(
-      loadConfig({ ...process.env, ALIGNDA_HOME: tmpdir(), ALIGNDA_DATA_DIR: dataDir }),
-      'ncep-air',
-    );
+    const src = await datasetSource(dataDir, 'ncep-air');
     expect([0, 1, 2, 3, 4, 1461].map((i) => src.hourOf?.(i))).toEqual([0, 6, 12, 18, 0, 6]);
-    expect(() => src.hourOf?.(src.count)).toThrow(RangeError);
+    expect(() => src.hourOf?.(src.count)).toThrow(DatasetError);
   });
 });

@@ -1,23 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import { latLonGrid } from '@alignda/tensor';
 import type { Field } from '@alignda/tensor';
-import { afterAll, describe, expect, it } from 'vitest';
+import { parseStationCsv } from '@alignda/world';
+import type { StationFile } from '@alignda/world';
+import { describe, expect, it } from 'vitest';
 
-import { createStationVerifier, stationCsvPath } from './station-verify.js';
+import { createStationVerifier } from './station-verify.js';
 
-const root = mkdtempSync(path.join(tmpdir(), 'alignda-stations-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A data folder holding a station CSV with `rows` (the real file's header). */
-function dataDir(name: string, rows: readonly string[]): string {
-  const dir = path.join(root, name);
-  const csv = stationCsvPath(dir);
-  mkdirSync(path.dirname(csv), { recursive: true });
-  writeFileSync(csv, ['location,date,precipitation,temp_max,temp_min,wind,weather', ...rows, ''].join('\n'));
-  return dir;
+/** A station file with `rows` (the real file's header). */
+function stationFile(rows: readonly string[]): StationFile {
+  return parseStationCsv(['location,date,precipitation,temp_max,temp_min,wind,weather', ...rows, ''].join('\n'));
 }
 
 // Daily means (temp_max + temp_min) / 2: 2013-01-01 SEA 5 C, NYC 1 C; 2013-01-02 SEA 5 C, NYC 3 C; 2013-01-03 both
@@ -51,8 +42,7 @@ const constant = (v: number, channel = 0): Field => state(() => v, channel);
 
 describe('createStationVerifier', () => {
   it('scores daily means of spatially constant analyses exactly: bias, scatter about it and RMSE', async () => {
-    const v = await createStationVerifier(dataDir('exact', ROWS), grid, shape, undefined);
-    if (v === undefined) throw new Error('no verifier');
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     expect(v.stations).toEqual(['SEA', 'NYC']);
     // 2013-01-01: the four analyses average to 7 C -> SEA +2, NYC +6.
     for (const [h, c] of [
@@ -73,8 +63,7 @@ describe('createStationVerifier', () => {
   });
 
   it('interpolates each station from its own place and scores methods separately', async () => {
-    const v = await createStationVerifier(dataDir('places', ROWS), grid, shape, undefined);
-    if (v === undefined) throw new Error('no verifier');
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     // West of 260E the station mean of Seattle, east of it New York's: zero error at both stations.
     const split = state((lonDeg) => (lonDeg < 260 ? K + 5 : K + 1));
     for (const h of ['00', '06', '12', '18']) {
@@ -92,8 +81,7 @@ describe('createStationVerifier', () => {
   });
 
   it('leaves out days with fewer than 4 analyses and days without a station value', async () => {
-    const v = await createStationVerifier(dataDir('partial', ROWS), grid, shape, undefined);
-    if (v === undefined) throw new Error('no verifier');
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     for (const h of ['00', '06', '12', '18']) v.add('m', `2013-01-02T${h}`, constant(K + 4));
     // Three analyses of 2013-01-03 and four of 2013-01-04 (no station row): neither counts.
     for (const h of ['00', '06', '12']) v.add('m', `2013-01-03T${h}`, constant(K + 100));
@@ -109,8 +97,7 @@ describe('createStationVerifier', () => {
   });
 
   it('counts an analysis time once: a repeated time neither completes a day nor changes its mean', async () => {
-    const v = await createStationVerifier(dataDir('dupes', ROWS), grid, shape, undefined);
-    if (v === undefined) throw new Error('no verifier');
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     // 2013-01-03: four adds but three distinct times -> left out.
     for (const h of ['00', '06', '06', '12']) v.add('m', `2013-01-03T${h}`, constant(K + 50));
     // 2013-01-02: the first analysis of a time is kept, a later one of the same time ignored.
@@ -123,34 +110,26 @@ describe('createStationVerifier', () => {
   });
 
   it('reads the temperature channel it is given', async () => {
-    const v = await createStationVerifier(dataDir('channel', ROWS), grid, shape, undefined, 1);
-    if (v === undefined) throw new Error('no verifier');
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined, 1);
     for (const h of ['00', '06', '12', '18']) v.add('m', `2013-01-03T${h}`, constant(K + 2, 1));
     expect(v.scores().m).toMatchObject({ count: 2 });
     expect(v.scores().m?.bias).toBeCloseTo(2, 4);
   });
 
   it('uses only the stations inside the grid and its valid area', async () => {
-    const dir = dataDir('inside', ROWS);
+    const dir = stationFile(ROWS);
     // A western grid holds Seattle only.
     const west = latLonGrid(lat, lon.slice(0, 13)); // 230..260E
-    const vw = await createStationVerifier(dir, west, [2, H, 13], undefined);
-    expect(vw?.stations).toEqual(['SEA']);
+    const vw = createStationVerifier(dir, west, [2, H, 13], undefined);
+    expect(vw.stations).toEqual(['SEA']);
     // A mask that blanks the eastern half leaves Seattle only on the full grid too.
     const mask = new Uint8Array(H * W);
     for (let i = 0; i < H; i++)
       for (let j = 0; j < W; j++) mask[i * W + j] = (lon[j] as number) < 260 ? 1 : 0;
-    const vm = await createStationVerifier(dir, grid, shape, mask);
-    if (vm === undefined) throw new Error('no verifier');
+    const vm = createStationVerifier(dir, grid, shape, mask);
     expect(vm.stations).toEqual(['SEA']);
     for (const h of ['00', '06', '12', '18']) vm.add('m', `2013-01-01T${h}`, constant(K + 6));
     expect(vm.scores().m).toMatchObject({ count: 1 });
     expect(vm.scores().m?.bias).toBeCloseTo(1, 4);
-  });
-
-  it('returns undefined when the data folder has no station file', async () => {
-    const empty = path.join(root, 'empty');
-    mkdirSync(empty, { recursive: true });
-    await expect(createStationVerifier(empty, grid, shape, undefined)).resolves.toBeUndefined();
   });
 });

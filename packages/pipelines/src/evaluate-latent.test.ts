@@ -1,17 +1,11 @@
+import { AppError } from '@alignda/errors';
 import { QG_CHANNELS } from '@alignda/world';
 import { describe, expect, it } from 'vitest';
 
-import {
-  DPS_ZETAS,
-  GEO_SCORE_SCALE,
-  LATENT_MODES,
-  LEAD_STEPS,
-  METHODS,
-  METHOD_TITLES,
-  REPAINT_BLENDS,
-  geoLevels,
-  pickCases,
-} from './latent-eval.js';
+import { LATENT_MODES } from './assimilate.js';
+import { pickCases } from './cases.js';
+import { DPS_ZETAS, EVAL_METHODS, GEO_SCORE_SCALE, LEAD_STEPS, REPAINT_BLENDS } from './evaluate-latent.js';
+import { geoLevels } from './geo.js';
 
 describe('geoLevels', () => {
   it('pairs z, u and v of each QG level by suffix', () => {
@@ -34,18 +28,11 @@ describe('geoLevels', () => {
 });
 
 describe('the evaluation constants', () => {
-  it('list every method once, the latent modes among them, each with a title', () => {
-    expect(new Set(METHODS).size).toBe(METHODS.length);
-    expect(METHODS[0]).toBe('background');
-    for (const m of LATENT_MODES) expect(METHODS).toContain(m);
-    expect(Object.keys(METHOD_TITLES).sort()).toEqual([...METHODS].sort());
-    expect(METHODS.map((m) => METHOD_TITLES[m])).toEqual([
-      'background',
-      'ObsFree',
-      'Repaint',
-      'DPS',
-      '3D-Var',
-    ]);
+  it('list every method once, the background first and the latent modes among them', () => {
+    expect(new Set(EVAL_METHODS).size).toBe(EVAL_METHODS.length);
+    expect(EVAL_METHODS[0]).toBe('background');
+    for (const m of LATENT_MODES) expect(EVAL_METHODS).toContain(m);
+    expect(EVAL_METHODS).toEqual(['background', 'obsfree', 'repaint', 'dps', '3dvar']);
   });
 
   it('have a 48 h lead, a positive Geo-Score scale and increasing guidance grids in their ranges', () => {
@@ -58,6 +45,11 @@ describe('the evaluation constants', () => {
     expect(increasing(REPAINT_BLENDS)).toBe(true);
     expect(REPAINT_BLENDS[0]).toBeGreaterThan(0);
     expect(REPAINT_BLENDS.at(-1)).toBeLessThanOrEqual(1);
+  });
+
+  it("hold each guidance's own default among its candidates (DPS 0.2 and Repaint 1, packages/da)", () => {
+    expect(DPS_ZETAS).toContain(0.2);
+    expect(REPAINT_BLENDS).toContain(1);
   });
 });
 
@@ -82,7 +74,7 @@ describe('pickCases', () => {
   });
 
   it('errors when the range has fewer states than cases', () => {
-    expect(() => pickCases(84, 85, 2, false)).toThrow(RangeError);
+    expect(() => pickCases(84, 85, 2, false)).toThrow(AppError);
     expect(() => pickCases(84, 85, 2, false)).toThrow(
       'need 2 cases in the test period, it has 1 usable states',
     );
@@ -114,6 +106,6 @@ describe('pickCases', () => {
     // From 4 up to 11: one whole day (4..7) only; 8..11 would end at hi.
     expect(pickCases(1, 11, 4, true)).toEqual([4, 5, 6, 7]);
     expect(() => pickCases(1, 11, 5, true)).toThrow('need 2 days in the test period, it has 1');
-    expect(() => pickCases(1, 7, 1, true)).toThrow(RangeError);
+    expect(() => pickCases(1, 7, 1, true)).toThrow(AppError);
   });
 });

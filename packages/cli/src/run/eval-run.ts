@@ -1,0 +1,175 @@
+/**
+ * `alignda eval` as a CLI run: loads the model folder (before any nature run is generated, so a missing folder is
+ * reported first), opens the source, runs the latent evaluation with progress bars, prints the table, writes
+ * eval.json and maps, verifies against stations on real data, and records the evaluation in the registry.
+ * The demo runs it too.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { loadConfig } from '@alignda/config';
+import { AppError, toAppError } from '@alignda/errors';
+import { TrainError, fileModelStore } from '@alignda/nn';
+import { createStationVerifier, evaluateLatent, geoLevels } from '@alignda/pipelines';
+import type { Preset, StationScore } from '@alignda/pipelines';
+import { openSource } from '@alignda/world';
+
+import { recordEvaluation } from '../adapters/record-eval.js';
+import { readStations } from '../adapters/stations.js';
+import { createProgress } from '../progress.js';
+import { sourceChoice } from '../source-options.js';
+import type { SourceFlags } from '../source-options.js';
+import {
+  METHOD_TITLES,
+  evalSummary,
+  evalTable,
+  pairedLines,
+  stationTable,
+  writeEvalJson,
+  writeEvalMaps,
+} from './eval-report.js';
+import { modelDir } from './train-run.js';
+
+/** Options of `alignda eval`. */
+export interface EvalRunOptions extends SourceFlags {
+  preset: Preset;
+  /** Model folder. @defaultValue `<home>/models/<source>-<preset>` */
+  modelDir?: string;
+  obsFraction: number;
+  noise: number;
+  cases: number;
+  members: number;
+  steps: number;
+  corrections: number;
+  zeta?: number;
+  blend?: number;
+  lengthScaleKm?: number;
+  sampleSeed: number;
+  out?: string;
+}
+
+/** What {@link runEval} wrote and its summary (mean and std over cases per method and metric). */
+export interface EvalOutcome {
+  readonly json: string;
+  readonly summary: Record<string, unknown>;
+  readonly stations: Record<string, StationScore> | null;
+}
+
+/** Runs `alignda eval`. */
+export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
+  const config = loadConfig();
+  const progress = createProgress();
+  const choice = sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f));
+  const name = choice.dataset ?? choice.world ?? 'qg';
+  const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset));
+  const models = await fileModelStore(dir)
+    .loadAll()
+    .catch((err: unknown) => {
+      if (!(err instanceof TrainError)) throw err;
+      const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
+      const what =
+        err.reason === 'CHECKPOINT_MISSING'
+          ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
+          : err.message;
+      throw new AppError(toAppError(err).code, `${what}; train them first: alignda train ${how} --preset ${opts.preset}`, {
+        cause: err,
+      });
+    });
+  const src = await openSource(config, choice);
+  progress.stop();
+  const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
+  mkdirSync(out, { recursive: true });
+  const stationFile = src.kind === 'dataset' ? await readStations(config.dataDir) : undefined;
+  const stations =
+    stationFile === undefined ? undefined : createStationVerifier(stationFile, src.grid, src.shape, src.validMask);
+  console.log(
+    `${src.title}; models ${dir} (VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps)`,
+  );
+  console.log(
+    `${opts.cases} test cases, ${(opts.obsFraction * 100).toFixed(2)} % of columns observed, noise ${opts.noise} (R std ${Math.max(opts.noise, 0.02)}), ` +
+      `${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s), 48 h emulator backgrounds`,
+  );
+  const t0 = performance.now();
+  const res = await evaluateLatent(src, models, {
+    obsFraction: opts.obsFraction,
+    noiseStd: opts.noise,
+    cases: opts.cases,
+    members: opts.members,
+    steps: opts.steps,
+    corrections: opts.corrections,
+    seed: opts.sampleSeed,
+    wholeDays: stations !== undefined,
+    ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
+    ...(opts.blend === undefined ? {} : { blend: opts.blend }),
+    ...(opts.lengthScaleKm === undefined ? {} : { lengthScaleKm: opts.lengthScaleKm }),
+    onProgress: (s, f) => progress.update(s, f),
+    onAnalysis: (_k, i, method, field) => {
+      if (stations === undefined) return;
+      const time = src.timeOf(i);
+      stations.add(METHOD_TITLES[method], time, field);
+      if (method === 'background') stations.add('reanalysis (truth)', time, src.field(i));
+    },
+  });
+  progress.stop();
+  const tuneLine = (label: string, rows: readonly { value: number; mse: number }[], used: number | undefined): string =>
+    `${label} ${used ?? 'default'}${rows.length === 0 ? ' (given)' : ` (tuned: ${rows.map((r) => `${r.value}:${r.mse.toFixed(4)}`).join(' ')})`}`;
+  console.log(
+    `${tuneLine('DPS zeta', res.latentTuning.dps, res.zeta)}; ${tuneLine('Repaint blend', res.latentTuning.repaint, res.blend)}`,
+  );
+  console.log(
+    `3D-Var length scale ${res.lengthScaleKm} km (${opts.lengthScaleKm !== undefined ? 'given' : `tuned on ${res.tunedOn}-period cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')}`})`,
+  );
+  console.log(evalTable(res, src, geoLevels(src.channels).length > 0));
+  for (const l of pairedLines(res)) console.log(`  ${l}`);
+  let stationScores: Record<string, StationScore> | undefined;
+  if (stations !== undefined) {
+    stationScores = stations.scores();
+    console.log(`station verification (daily means at ${stations.stations.join(', ')}; never assimilated):`);
+    console.log(stationTable(stationScores));
+  }
+  const maps = writeEvalMaps(res, src, out);
+  const summary = evalSummary(res, src.channels);
+  const json = path.join(out, 'eval.json');
+  writeEvalJson(json, {
+    source: src.name,
+    title: src.title,
+    preset: opts.preset,
+    models: dir,
+    options: {
+      obsFraction: opts.obsFraction,
+      noise: opts.noise,
+      obsErrorStd: res.obsErrorStd,
+      cases: opts.cases,
+      members: opts.members,
+      steps: opts.steps,
+      corrections: opts.corrections,
+      sampleSeed: opts.sampleSeed,
+      zeta: res.zeta ?? null,
+      blend: res.blend ?? null,
+    },
+    latentTuning: res.latentTuning,
+    channels: src.channels,
+    units: src.units,
+    var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning },
+    tunedOn: res.tunedOn,
+    summary,
+    stations: stationScores ?? null,
+    cases: res.cases,
+  });
+  console.log(`maps: ${maps.join(', ')}`);
+  try {
+    const id = await recordEvaluation(config, {
+      dir,
+      models,
+      first: res.cases[0]?.time ?? '',
+      last: res.cases.at(-1)?.time ?? '',
+      metrics: { source: src.name, preset: opts.preset, summary, stations: stationScores ?? null, json },
+    });
+    console.log(`registry: evaluation ${id}`);
+  } catch (err) {
+    // The results are on disk already; a registry that cannot be reached must not lose them.
+    console.error(`alignda: warning: the evaluation was not recorded in the registry: ${(err as Error).message}`);
+  }
+  console.log(`results: ${json}; done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return { json, summary, stations: stationScores ?? null };
+}
