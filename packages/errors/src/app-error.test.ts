@@ -51,6 +51,27 @@ describe('isAppError', () => {
     expect(isAppError({ name: 'AppError', code: 'CONFLICT', message: 'x' })).toBe(false);
   });
 
+  it('recognises subclasses, whatever their name', () => {
+    class ThingError extends AppError {
+      override readonly name = 'ThingError';
+    }
+    const err = new ThingError('NOT_FOUND', 'no thing');
+    expect(isAppError(err)).toBe(true);
+    expect(toAppError(err)).toBe(err);
+  });
+
+  it('recognises a subclass from another copy of the module by its brand, not by its name', () => {
+    const foreign = Object.assign(new Error('x'), { name: 'TrainError', code: 'NOT_FOUND' });
+    expect(isAppError(foreign)).toBe(false);
+    Object.defineProperty(foreign, Symbol.for('@alignda/errors.AppError'), { value: true });
+    expect(isAppError(foreign)).toBe(true);
+    const brand = Object.getOwnPropertyDescriptor(
+      new AppError('NOT_FOUND', 'x'),
+      Symbol.for('@alignda/errors.AppError'),
+    );
+    expect(brand).toMatchObject({ value: true, enumerable: false });
+  });
+
   it('recognises an AppError from another copy of the module by shape', () => {
     const foreign = Object.assign(new Error('x'), { name: 'AppError', code: 'NOT_FOUND' });
     expect(isAppError(foreign)).toBe(true);

@@ -48,11 +48,25 @@ export interface AppErrorOptions {
 }
 
 /**
+ * Marks every {@link AppError} instance (non-enumerable, so bodies and logs never show it), letting
+ * {@link isAppError} recognise errors built by another copy of this module, subclasses included, whose
+ * `instanceof` fails. `Symbol.for` makes the key the same in every copy.
+ */
+const APP_ERROR_BRAND: unique symbol = Symbol.for('@alignda/errors.AppError');
+
+/**
  * The one error class of alignda. Domain code throws it with a stable `code`; edges (HTTP, gRPC, CLI,
- * job records) map the code to their own status with `HTTP_STATUS_BY_CODE` / `GRPC_STATUS_BY_CODE`.
+ * job records) map the code to their own status with `HTTP_STATUS_BY_CODE` / `GRPC_STATUS_BY_CODE` /
+ * `EXIT_STATUS_BY_CODE`.
+ *
+ * A package whose callers need a finer distinction subclasses it and adds only a typed `reason` (its own
+ * closed table, mapped exhaustively to a code, also put in `details.reason`) and, where useful, a
+ * field locating the fault; it may set its own `name` for logs. `DatasetError` of `@alignda/world` is
+ * the pattern.
  */
 export class AppError extends Error {
-  override readonly name = 'AppError';
+  /** `'AppError'`, or the subclass's name. */
+  override readonly name: string = 'AppError';
   /** Stable machine-readable code. */
   readonly code: AppErrorCode;
   /** Structured context, frozen. */
@@ -69,6 +83,7 @@ export class AppError extends Error {
     this.code = code;
     this.details = options.details === undefined ? undefined : Object.freeze({ ...options.details });
     Object.defineProperty(this, 'cause', { value: cause, enumerable: false, writable: false });
+    Object.defineProperty(this, APP_ERROR_BRAND, { value: true, enumerable: false, writable: false });
   }
 
   /** The body edges send: code, message and details; never the stack or the cause. */
@@ -79,10 +94,16 @@ export class AppError extends Error {
   }
 }
 
-/** Whether `value` is an {@link AppError} (also across duplicated module copies, by shape). */
+/**
+ * Whether `value` is an {@link AppError} or a subclass. An error from another copy of this module (where
+ * `instanceof` fails) is recognised by the brand every `AppError` carries, or by the name `'AppError'`
+ * (copies older than the brand), and in both cases only with a `code` from the table.
+ */
 export function isAppError(value: unknown): value is AppError {
   if (value instanceof AppError) return true;
-  if (!(value instanceof Error) || value.name !== 'AppError') return false;
+  if (!(value instanceof Error)) return false;
+  const branded = (value as { [APP_ERROR_BRAND]?: unknown })[APP_ERROR_BRAND] === true;
+  if (!branded && value.name !== 'AppError') return false;
   const code: unknown = (value as { code?: unknown }).code;
   return typeof code === 'string' && (APP_ERROR_CODES as readonly string[]).includes(code);
 }

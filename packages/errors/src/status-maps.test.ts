@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { APP_ERROR_CODES } from './app-error.js';
+import { APP_ERROR_CODES, AppError } from './app-error.js';
 import {
+  EXIT_STATUS_BY_CODE,
+  ExitStatus,
   GRPC_STATUS_BY_CODE,
   GrpcStatus,
   HTTP_STATUS_BY_CODE,
   appErrorCodeFromGrpcStatus,
+  exitStatusOf,
 } from './status-maps.js';
 
 describe('status maps', () => {
@@ -12,6 +15,61 @@ describe('status maps', () => {
     const codes = [...APP_ERROR_CODES].sort();
     expect(Object.keys(GRPC_STATUS_BY_CODE).sort()).toEqual(codes);
     expect(Object.keys(HTTP_STATUS_BY_CODE).sort()).toEqual(codes);
+    expect(Object.keys(EXIT_STATUS_BY_CODE).sort()).toEqual(codes);
+  });
+
+  it('give every code exactly one exit status, one HTTP status and one gRPC status', () => {
+    const grpcNumbers = new Set<number>(Object.values(GrpcStatus));
+    for (const code of APP_ERROR_CODES) {
+      for (const status of [
+        EXIT_STATUS_BY_CODE[code],
+        HTTP_STATUS_BY_CODE[code],
+        GRPC_STATUS_BY_CODE[code],
+      ]) {
+        expect(Number.isInteger(status), code).toBe(true);
+      }
+      expect(grpcNumbers.has(GRPC_STATUS_BY_CODE[code]), code).toBe(true);
+    }
+  });
+
+  it('exit with a sysexits status (64..78) or 130, never 0 or a shell-reserved status', () => {
+    for (const code of APP_ERROR_CODES) {
+      const status = EXIT_STATUS_BY_CODE[code];
+      expect((status >= 64 && status <= 78) || status === 130, `${code} -> ${status}`).toBe(true);
+    }
+    // Values from FreeBSD's sysexits(3).
+    expect(ExitStatus).toEqual({
+      USAGE: 64,
+      DATAERR: 65,
+      NOINPUT: 66,
+      UNAVAILABLE: 69,
+      SOFTWARE: 70,
+      CANTCREAT: 73,
+      TEMPFAIL: 75,
+      NOPERM: 77,
+      CONFIG: 78,
+      INTERRUPTED: 130,
+    });
+  });
+
+  it('exit as the issue asks: 64 usage, 65 data, 69 unavailable, 70 internal, 78 config, 130 interrupted', () => {
+    expect(EXIT_STATUS_BY_CODE).toMatchObject({
+      INVALID_ARGUMENT: 64,
+      FAILED_PRECONDITION: 65,
+      NOT_FOUND: 66,
+      UNAVAILABLE: 69,
+      INTERNAL: 70,
+      CONFIG_INVALID: 78,
+      CANCELLED: 130,
+    });
+  });
+
+  it('give anything thrown an exit status through its AppError code', () => {
+    expect(exitStatusOf(new AppError('CONFIG_INVALID', 'REDIS_URL is not a URL'))).toBe(78);
+    expect(exitStatusOf(new DOMException('stop', 'AbortError'))).toBe(130);
+    expect(exitStatusOf(new DOMException('late', 'TimeoutError'))).toBe(75);
+    expect(exitStatusOf(new TypeError('x is undefined'))).toBe(70);
+    expect(exitStatusOf('oops')).toBe(70);
   });
 
   it('use the gRPC spec numbers (doc/statuscodes.md in grpc/grpc)', () => {
