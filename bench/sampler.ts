@@ -107,7 +107,7 @@ async function resolveModels(
     return { models, weights: `weights: trained (${dir}; ${steps})` };
   } catch (err) {
     if (!(err instanceof TrainError)) throw err;
-    const why = err.code === 'CHECKPOINT_MISSING' ? '' : `: ${err.message}`;
+    const why = err.reason === 'CHECKPOINT_MISSING' ? '' : `: ${err.message}`;
     return {
       models: seededModels(preset),
       weights: `weights: seeded initial values (no trained models in ${dir}${why})`,

@@ -4,6 +4,8 @@
  * Pure functions of the diffusion time t in [0, 1]; t = 0 is data, t = 1 is (almost) pure noise.
  */
 
+import { invalidArgument } from './internal/errors.js';
+
 /** Floor of the schedule: alpha(1) = eta, sigma(0) = eta. Rozet & Louppe use 1e-3. */
 export const SCHEDULE_ETA = 1e-3;
 
@@ -41,8 +43,9 @@ export function tweedie(
   out: Float32Array = new Float32Array(zt.length),
 ): Float32Array {
   if (eps.length !== zt.length || out.length !== zt.length) {
-    throw new RangeError(
-      `tweedie: zt has length ${zt.length}, eps ${eps.length} and out ${out.length}; they must be equal`,
+    throw invalidArgument(
+      'tweedie',
+      `zt has length ${zt.length}, eps ${eps.length} and out ${out.length}; they must be equal`,
     );
   }
   const m = mu(t);

@@ -30,7 +30,7 @@ describe('feeds are checked before onnxruntime sees them', () => {
   it('rejects a feed of the wrong element count, naming the input and both sizes', async () => {
     const s = await createSession(smallGraph(), { executionProvider: 'cpu' });
     const e = await caught(() => s.run({ x: new Float32Array(5), y: new Float32Array(3) }));
-    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.reason).toBe('SHAPE_MISMATCH');
     expect(e.message).toContain(`feed 'x'`);
     expect(e.message).toContain('float32[2,3] = 6 elements, got 5');
   });
@@ -38,14 +38,14 @@ describe('feeds are checked before onnxruntime sees them', () => {
   it('rejects a feed with an explicit wrong shape, naming expected and actual shapes', async () => {
     const s = await createSession(smallGraph(), { executionProvider: 'cpu' });
     const e = await caught(() => s.run({ x: { data: new Float32Array(6), shape: [3, 2] }, y: new Float32Array(3) }));
-    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.reason).toBe('SHAPE_MISMATCH');
     expect(e.message).toBe(`feed 'x': expected shape [2,3], got [3,2]`);
   });
 
   it('rejects a feed of the wrong dtype, naming the input and both dtypes', async () => {
     const s = await createSession(smallGraph(), { executionProvider: 'cpu' });
     const e = await caught(() => s.run({ x: new Float64Array(6), y: new Float32Array(3) }));
-    expect(e.code).toBe('DTYPE_MISMATCH');
+    expect(e.reason).toBe('DTYPE_MISMATCH');
     expect(e.message).toContain(`feed 'x': expected float32[2,3]`);
     expect(e.message).toContain('Float64Array (float64)');
   });
@@ -53,14 +53,14 @@ describe('feeds are checked before onnxruntime sees them', () => {
   it('lists every missing feed with its type', async () => {
     const s = await createSession(smallGraph(), { executionProvider: 'cpu' });
     const e = await caught(() => s.run({}));
-    expect(e.code).toBe('MISSING_FEED');
+    expect(e.reason).toBe('MISSING_FEED');
     expect(e.message).toBe('missing feeds: x: float32[2,3], y: float32[3]');
   });
 
   it('rejects feeds the graph does not declare', async () => {
     const s = await createSession(smallGraph(), { executionProvider: 'cpu' });
     const e = await caught(() => s.run({ x: new Float32Array(6), y: new Float32Array(3), z: new Float32Array(1) }));
-    expect(e.code).toBe('UNKNOWN_FEED');
+    expect(e.reason).toBe('UNKNOWN_FEED');
     expect(e.message).toContain(`'z'`);
   });
 
@@ -79,7 +79,7 @@ describe('graph construction errors name the node and the shapes', () => {
     const x = b.input('x', 'float32', [1, 2, 4, 4]);
     const w = b.param('w', [3, 2, 3, 3]);
     const e = await caught(() => b.op('Conv', [x, w], { padding: 1 }));
-    expect(e.code).toBe('UNKNOWN_ATTRIBUTE');
+    expect(e.reason).toBe('UNKNOWN_ATTRIBUTE');
     expect(e.node).toBe('Conv_0');
     expect(e.message).toContain(`Conv node 'Conv_0': unknown attribute 'padding' (supported: kernel_shape, strides, pads, dilations, group)`);
     expect(e.message).toContain('x: float32[1,2,4,4], w: float32[3,2,3,3]');
@@ -89,21 +89,21 @@ describe('graph construction errors name the node and the shapes', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [1, 1, 2, 2]);
     const e = await caught(() => b.op('Resize', [x], { scales: [1, 1, 2, 2], mode: 'linear' }));
-    expect(e.code).toBe('INVALID_ATTRIBUTE');
+    expect(e.reason).toBe('INVALID_ATTRIBUTE');
     expect(e.message).toContain(`only mode 'nearest' is supported, got 'linear'`);
   });
 
   it('rejects mismatched MatMul operands with both shapes', async () => {
     const b = new GraphBuilder();
     const e = await caught(() => b.matmul(b.input('a', 'float32', [2, 3]), b.input('c', 'float32', [4, 5])));
-    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.reason).toBe('SHAPE_MISMATCH');
     expect(e.message).toBe(`MatMul node 'MatMul_0': inner dimensions differ: [2,3] x [4,5] (inputs a: float32[2,3], c: float32[4,5])`);
   });
 
   it('rejects a conv weight whose channels do not match the input', async () => {
     const b = new GraphBuilder();
     const e = await caught(() => b.conv(b.input('x', 'float32', [1, 3, 8, 8]), b.param('w', [4, 2, 3, 3])));
-    expect(e.code).toBe('SHAPE_MISMATCH');
+    expect(e.reason).toBe('SHAPE_MISMATCH');
     expect(e.message).toContain('does not match 3 input channels with group 1');
   });
 
@@ -116,7 +116,7 @@ describe('graph construction errors name the node and the shapes', () => {
   it('rejects an unknown op', async () => {
     const b = new GraphBuilder();
     const e = await caught(() => b.op('LSTM', [b.input('x', 'float32', [1])]));
-    expect(e.code).toBe('UNKNOWN_OP');
+    expect(e.reason).toBe('UNKNOWN_OP');
   });
 
   it('rejects a graph with a cycle, naming the nodes on it and the known shapes', async () => {
@@ -131,7 +131,7 @@ describe('graph construction errors name the node and the shapes', () => {
         outputs: ['c'],
       }),
     );
-    expect(e.code).toBe('CYCLE');
+    expect(e.reason).toBe('CYCLE');
     expect(e.message).toContain('has a cycle: A -> B -> A');
     expect(e.message).toContain(`'A' (Add; inputs h: float32[2,3], c: ?)`);
     expect(e.message).toContain(`'B' (Mul; inputs a: ?, x: float32[2,3])`);
@@ -158,7 +158,7 @@ describe('graph construction errors name the node and the shapes', () => {
     b.output(b.reduceSum(y ?? x));
     const g = b.build();
     const e = await caught(() => grad(g, g.outputs[0] ?? '', ['x']));
-    expect(e.code).toBe('NOT_DIFFERENTIABLE');
+    expect(e.reason).toBe('NOT_DIFFERENTIABLE');
     expect(e.message).toContain(`AveragePool node 'AveragePool_0'`);
   });
 
@@ -168,6 +168,6 @@ describe('graph construction errors name the node and the shapes', () => {
     b.output(b.reduceSum(b.cast(i, 'float32')));
     const g = b.build();
     const e = await caught(() => grad(g, g.outputs[0] ?? '', ['i']));
-    expect(e.code).toBe('NOT_DIFFERENTIABLE');
+    expect(e.reason).toBe('NOT_DIFFERENTIABLE');
   });
 });

@@ -96,7 +96,7 @@ function differentiate(graph: Graph, seeds: ReadonlyArray<readonly [string, (b: 
       if (!needs[j] || g === undefined) return;
       const v = graph.value(i);
       if (g.shape.join() !== v.shape.join()) {
-        throw new Error(`internal: gradient of ${node.op} node '${node.name}' input ${j} has shape ${fmtShape(g.shape)}, input is ${fmtShape(v.shape)}`);
+        throw new GraphError('INTERNAL', `internal: gradient of ${node.op} node '${node.name}' input ${j} has shape ${fmtShape(g.shape)}, input is ${fmtShape(v.shape)}`, { node: node.name });
       }
       push(i, g);
     });

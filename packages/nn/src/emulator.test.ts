@@ -1,3 +1,4 @@
+import { AppError } from '@alignda/errors';
 import { createSession, exportInference, releaseSessions } from '@alignda/graph';
 import type { TensorData } from '@alignda/graph';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -198,7 +199,7 @@ describe('forecast emulator with solar forcing', () => {
   it('rejects longitudes that do not fit the grid', () => {
     expect(() => buildEmulatorStep({ ...FORCED, solarLonDeg: LON.slice(1) })).toThrow(/32 finite longitudes/);
     expect(() => buildEmulatorStep({ ...FORCED, solarLonDeg: [...LON.slice(1), Number.NaN] })).toThrow(
-      RangeError,
+      AppError,
     );
   });
 });

@@ -12,6 +12,7 @@
  * No seasonal (day-of-year) pair: with one training year every calendar day is seen once, so such an input would
  * be confounded with that year's weather; the season is in the state itself (temperature level).
  */
+import { AppError } from '@alignda/errors';
 import { GraphBuilder } from '@alignda/graph';
 import type { Graph, Value } from '@alignda/graph';
 import { conv2d, groupNorm, mse, resBlock, silu } from './layers.js';
@@ -88,7 +89,8 @@ export const EMULATOR_PRESETS = Object.freeze({
 export function solarForcing(c: Ctx, cfg: EmulatorConfig, hour: Value): Value {
   const { b } = c;
   const lon = cfg.solarLonDeg;
-  if (lon === undefined) throw new RangeError('solarForcing: the config has no solarLonDeg');
+  if (lon === undefined)
+    throw new AppError('INVALID_ARGUMENT', 'solarForcing: the config has no solarLonDeg');
   const n = hour.shape[0] ?? 0;
   const lonRad = Float32Array.from(lon, (d) => (d * Math.PI) / 180);
   const hourAngle = b.mul(b.reshape(hour, [n, 1, 1, 1]), (2 * Math.PI) / 24); // [N, 1, 1, 1]
@@ -106,7 +108,8 @@ export function solarForcing(c: Ctx, cfg: EmulatorConfig, hour: Value): Value {
  */
 export function emulatorStep(c: Ctx, cfg: EmulatorConfig, x: Value, hour?: Value): Value {
   if (emulatorTakesHour(cfg) !== (hour !== undefined))
-    throw new RangeError(
+    throw new AppError(
+      'INVALID_ARGUMENT',
       hour === undefined
         ? 'emulatorStep: the config has solar forcing (solarLonDeg) and needs an hour'
         : 'emulatorStep: an hour was given to an emulator without solar forcing',
@@ -127,7 +130,8 @@ function hourInput(b: GraphBuilder, cfg: EmulatorConfig): Value | undefined {
   const lon = cfg.solarLonDeg;
   if (lon === undefined) return undefined;
   if (lon.length !== cfg.width || !lon.every((d) => Number.isFinite(d)))
-    throw new RangeError(
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `emulator: solarLonDeg must hold ${cfg.width} finite longitudes (one per column), got ${lon.length}`,
     );
   return b.input('hour', 'float32', [cfg.batch]);
@@ -173,7 +177,10 @@ export function emulatorInitialParams(cfg: EmulatorConfig): Record<string, Float
  */
 export function buildEmulatorRollout(cfg: EmulatorConfig, steps: number): Graph {
   if (!Number.isInteger(steps) || steps < 1)
-    throw new RangeError(`emulator rollout: steps must be a positive integer, got ${steps}`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `emulator rollout: steps must be a positive integer, got ${steps}`,
+    );
   const b = new GraphBuilder({ name: `emulator_rollout_${steps}`, seed: cfg.seed });
   const c: Ctx = { b, seed: cfg.seed, shared: new Map() };
   let x = b.input('x', 'float32', fieldShape(cfg));

@@ -152,7 +152,7 @@ describe('loading the trained models of a model folder', () => {
     const dir = await folder('only-vae', ['vae']);
     await expect(loadLatentModels(dir)).rejects.toMatchObject({
       name: 'TrainError',
-      code: 'CHECKPOINT_MISSING',
+      reason: 'CHECKPOINT_MISSING',
       message: expect.stringContaining(MODEL_FILES.emulator) as unknown,
     });
     await expect(loadTrainedModel(join(root, 'nowhere.safetensors'))).rejects.toBeInstanceOf(TrainError);
@@ -163,7 +163,7 @@ describe('loading the trained models of a model folder', () => {
     // Aborted before the first step: the checkpoint stores step 0 of 2.
     await trainModel(scoreRun(dir, { signal: AbortSignal.abort() }));
     await expect(loadLatentModels(dir)).rejects.toMatchObject({
-      code: 'CHECKPOINT_MISMATCH',
+      reason: 'CHECKPOINT_MISMATCH',
       message: expect.stringMatching(/score\.safetensors is unfinished \(step 0 of 2\)/) as unknown,
     });
   });
@@ -172,7 +172,7 @@ describe('loading the trained models of a model folder', () => {
     const dir = await folder('other-norm', ['vae', 'score']);
     await trainModel(emulatorRun(dir, { norm: { ...norm, std: norm.std.map((s) => 2 * s) } }));
     await expect(loadLatentModels(dir)).rejects.toMatchObject({
-      code: 'CHECKPOINT_MISMATCH',
+      reason: 'CHECKPOINT_MISMATCH',
       message: expect.stringContaining('differently normalised') as unknown,
     });
   });
@@ -183,7 +183,7 @@ describe('loading the trained models of a model folder', () => {
     const { norm: _drop, ...rest } = emulatorRun(dir);
     await trainModel(rest);
     await expect(loadTrainedModel(join(dir, MODEL_FILES.emulator))).rejects.toMatchObject({
-      code: 'CHECKPOINT_CORRUPT',
+      reason: 'CHECKPOINT_CORRUPT',
     });
   });
 });

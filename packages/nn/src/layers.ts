@@ -4,6 +4,7 @@
  * seed and the parameter name ({@link paramSeed}), so every graph that holds a parameter (training, encode,
  * decode, DPS) starts from the same value. Fields are `[N, C, H, W]` with W the periodic longitude axis.
  */
+import { AppError } from '@alignda/errors';
 import type { GraphBuilder, ParamInit, Value } from '@alignda/graph';
 
 /**
@@ -36,7 +37,8 @@ export function param(c: Ctx, name: string, shape: readonly number[], init: Para
   const hit = c.shared?.get(name);
   if (hit !== undefined) {
     if (hit.shape.join() !== shape.join()) {
-      throw new RangeError(
+      throw new AppError(
+        'INVALID_ARGUMENT',
         `param '${name}': shared with shape [${hit.shape.join(',')}], requested [${shape.join(',')}]`,
       );
     }
@@ -88,7 +90,10 @@ export function groupNorm(c: Ctx, name: string, x: Value, groups: number, eps = 
   const { b } = c;
   const [n, ch] = [x.shape[0] ?? 0, x.shape[1] ?? 0];
   if (ch % groups !== 0)
-    throw new RangeError(`groupNorm '${name}': ${ch} channels not divisible by ${groups} groups`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `groupNorm '${name}': ${ch} channels not divisible by ${groups} groups`,
+    );
   const spatial = x.shape.slice(2);
   const xg = b.reshape(x, [n, groups, -1]); // [N, G, C/G * prod(spatial)]
   const d = b.sub(xg, b.reduceMean(xg, [2], true)); // [N, G, L]
@@ -123,7 +128,8 @@ export function linear(
 export function sinusoidalEmbedding(c: Ctx, t: Value, dim: number, scale = 1000, maxPeriod = 10000): Value {
   const { b } = c;
   const half = dim / 2;
-  if (!Number.isInteger(half)) throw new RangeError(`sinusoidalEmbedding: dim ${dim} must be even`);
+  if (!Number.isInteger(half))
+    throw new AppError('INVALID_ARGUMENT', `sinusoidalEmbedding: dim ${dim} must be even`);
   const freqs = Float32Array.from(
     { length: half },
     (_, i) => scale * Math.exp((-Math.log(maxPeriod) * i) / half),
@@ -149,7 +155,7 @@ export function attention(c: Ctx, name: string, xq: Value, xkv: Value, heads: nu
   const [n, tq, d] = [xq.shape[0] ?? 0, xq.shape[1] ?? 0, xq.shape[2] ?? 0];
   const tk = xkv.shape[1] ?? 0;
   if (d % heads !== 0)
-    throw new RangeError(`attention '${name}': width ${d} not divisible by ${heads} heads`);
+    throw new AppError('INVALID_ARGUMENT', `attention '${name}': width ${d} not divisible by ${heads} heads`);
   const dh = d / heads;
   const q = b.reshape(linear(c, `${name}.q`, xq, d), [n, tq, heads, dh]); // [N, Tq, h, dh]
   const k = b.reshape(linear(c, `${name}.k`, xkv, d), [n, tk, heads, dh]); // [N, Tk, h, dh]

@@ -1,4 +1,5 @@
 /** What every model family's training builder returns. */
+import { AppError } from '@alignda/errors';
 import { grad, gradName } from '@alignda/graph';
 import type { Graph } from '@alignda/graph';
 
@@ -27,14 +28,15 @@ export function parameterCount(graph: Graph): number {
 
 /**
  * The entries of `params` that `graph` declares (the runtime rejects unknown feeds), e.g. the `dec.*` part of a
- * full VAE map for the decode graph. Throws a `RangeError` naming the first missing parameter.
+ * full VAE map for the decode graph. Throws an `INVALID_ARGUMENT` AppError naming the first missing parameter.
  */
 export function pickParams<T>(graph: Graph, params: Readonly<Record<string, T>>): Record<string, T> {
   const out: Record<string, T> = {};
   for (const p of graph.params) {
     const v = params[p.name];
     if (v === undefined)
-      throw new RangeError(
+      throw new AppError(
+        'INVALID_ARGUMENT',
         `graph '${graph.name}' needs parameter '${p.name}' [${p.shape.join(',')}], not in the map`,
       );
     out[p.name] = v;

@@ -5,6 +5,7 @@
  * matching with z_t, t and eps fed as inputs (the schedule lives in the caller, packages/da).
  */
 import { SCHEDULE_ETA } from '@alignda/da';
+import { AppError } from '@alignda/errors';
 import { GraphBuilder, gradName, vjp } from '@alignda/graph';
 import type { Graph, Value } from '@alignda/graph';
 import {
@@ -136,9 +137,12 @@ function precondition(b: GraphBuilder, zt: Value, t: Value, f: Value): Value {
 function check(cfg: ScoreConfig): void {
   const [, h, w] = cfg.latentShape;
   if (h % 2 !== 0 || w % 2 !== 0)
-    throw new RangeError(`score: latent grid ${h} x ${w} must be even in both axes`);
+    throw new AppError('INVALID_ARGUMENT', `score: latent grid ${h} x ${w} must be even in both axes`);
   if (cfg.widths[1] % cfg.heads !== 0)
-    throw new RangeError(`score: width ${cfg.widths[1]} not divisible by ${cfg.heads} heads`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `score: width ${cfg.widths[1]} not divisible by ${cfg.heads} heads`,
+    );
 }
 
 interface ScoreInputs {
@@ -204,7 +208,8 @@ export const DPS_GRAD_OUTPUT = gradName('z_t');
 export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig, latentNorm?: LatentNorm): Graph {
   check(scoreCfg);
   if (vaeLatentShape(vaeCfg).join() !== scoreCfg.latentShape.join() || vaeCfg.batch !== scoreCfg.batch) {
-    throw new RangeError(
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `DPS helper: VAE latent [${vaeLatentShape(vaeCfg).join(',')}] batch ${vaeCfg.batch} vs score latent [${scoreCfg.latentShape.join(',')}] batch ${scoreCfg.batch}`,
     );
   }

@@ -4,6 +4,7 @@
  * field. Training uses the reparameterisation z = mean + exp(logvar / 2) * noise with the noise fed as a
  * graph input (graphs stay deterministic); inference uses the posterior mean as the latent.
  */
+import { AppError } from '@alignda/errors';
 import { GraphBuilder } from '@alignda/graph';
 import type { Graph, Value } from '@alignda/graph';
 import { conv2d, downsample, groupNorm, mse, resBlock, silu, upsample } from './layers.js';
@@ -71,10 +72,14 @@ export function vaeLatentShape(cfg: VaeConfig): [number, number, number] {
 
 function check(cfg: VaeConfig): void {
   if (cfg.height % 4 !== 0 || cfg.width % 4 !== 0) {
-    throw new RangeError(`VAE: grid ${cfg.height} x ${cfg.width} must be divisible by 4 in both axes`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `VAE: grid ${cfg.height} x ${cfg.width} must be divisible by 4 in both axes`,
+    );
   }
   for (const w of cfg.widths)
-    if (w % cfg.groups !== 0) throw new RangeError(`VAE: width ${w} not divisible by ${cfg.groups} groups`);
+    if (w % cfg.groups !== 0)
+      throw new AppError('INVALID_ARGUMENT', `VAE: width ${w} not divisible by ${cfg.groups} groups`);
 }
 
 /** Encoder: `[N, C, H, W]` -> mean and log-variance, each `[N, Cz, H/4, W/4]`. Parameters `enc.*`. */
@@ -149,7 +154,7 @@ export interface LatentNorm {
 function latentAffine(b: GraphBuilder, cfg: VaeConfig, norm: LatentNorm): { mean: Value; std: Value } {
   const Cz = cfg.latentChannels;
   if (norm.mean.length !== Cz || norm.std.length !== Cz || norm.std.some((v) => !(v > 0)))
-    throw new RangeError(`VAE: latent norm needs ${Cz} means and ${Cz} positive stds`);
+    throw new AppError('INVALID_ARGUMENT', `VAE: latent norm needs ${Cz} means and ${Cz} positive stds`);
   return {
     mean: b.constant(Float32Array.from(norm.mean), [1, Cz, 1, 1]),
     std: b.constant(Float32Array.from(norm.std), [1, Cz, 1, 1]),

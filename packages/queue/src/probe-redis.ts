@@ -35,14 +35,18 @@ export async function probeRedis(url: string, timeoutMs: number): Promise<void> 
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new AppError('DEADLINE_EXCEEDED', `no answer to PING within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
     await Promise.race([
       (async () => {
         await client.connect();
         const reply = await client.ping();
-        if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)} instead of PONG`);
+        if (reply !== 'PONG')
+          throw new AppError('UNAVAILABLE', `PING answered ${JSON.stringify(reply)} instead of PONG`);
       })(),
       deadline,
     ]);

@@ -1,3 +1,5 @@
+import { AppError } from '@alignda/errors';
+
 /** One problem found in a received message, located by a path in the message (proto field names). */
 export interface MessageIssue {
   /** Where the problem is, e.g. `initial.tensor.data` or `observations.channel_index[17]`. */
@@ -11,10 +13,11 @@ const MAX_ISSUES_IN_MESSAGE = 5;
 
 /**
  * A received message (or a value about to be sent) breaks its contract: wrong byte length, missing
- * required field, inconsistent lengths. Always the caller's fault, so a gRPC handler answers
- * INVALID_ARGUMENT with {@link InvalidMessageError.message}, which names the first problems.
+ * required field, inconsistent lengths. Always the caller's fault: an `AppError` with code
+ * `INVALID_ARGUMENT`, which a gRPC handler answers with {@link InvalidMessageError.message}, naming the
+ * first problems. It adds the full list of `issues`, not a reason: the paths say what is wrong.
  */
-export class InvalidMessageError extends Error {
+export class InvalidMessageError extends AppError {
   override readonly name = 'InvalidMessageError';
   /** Every problem found, in message order. Never empty. */
   readonly issues: readonly MessageIssue[];
@@ -24,7 +27,7 @@ export class InvalidMessageError extends Error {
     const shown = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((i) => `${i.path}: ${i.message}`);
     const more =
       issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
-    super(`${shown.join('; ')}${more}`);
+    super('INVALID_ARGUMENT', `${shown.join('; ')}${more}`);
     this.issues = issues;
   }
 }

@@ -1,5 +1,6 @@
 import { gridHeight, gridWidth } from './grid.js';
 import type { Grid } from './grid.js';
+import { TensorError } from './tensor-error.js';
 
 /** Either float typed array a kernel accepts. */
 export type FloatArray = Float32Array | Float64Array;
@@ -42,7 +43,7 @@ export interface FieldInit<TData extends Float32Array | Float64Array = Float32Ar
 /**
  * Builds a {@link Field}, checking that the channel names are unique and non-empty, that there is one unit
  * per channel, and that `data.length === C * H * W`. Values are not scanned: see {@link findNonFinite}.
- * @throws RangeError naming the expected and actual sizes
+ * @throws TensorError naming the expected and actual sizes
  */
 export function createField<TData extends Float32Array | Float64Array>(init: FieldInit<TData>): Field<TData> {
   const { data, channels, units, grid } = init;
@@ -50,16 +51,18 @@ export function createField<TData extends Float32Array | Float64Array>(init: Fie
   const H = gridHeight(grid);
   const W = gridWidth(grid);
   if (units.length !== C) {
-    throw new RangeError(`createField: ${C} channels but ${units.length} units`);
+    throw new TensorError('SHAPE_MISMATCH', `createField: ${C} channels but ${units.length} units`);
   }
   const seen = new Set<string>();
   for (const name of channels) {
-    if (name.length === 0) throw new RangeError('createField: a channel name is empty');
-    if (seen.has(name)) throw new RangeError(`createField: channel name '${name}' is repeated`);
+    if (name.length === 0) throw new TensorError('MALFORMED_INPUT', 'createField: a channel name is empty');
+    if (seen.has(name))
+      throw new TensorError('MALFORMED_INPUT', `createField: channel name '${name}' is repeated`);
     seen.add(name);
   }
   if (data.length !== C * H * W) {
-    throw new RangeError(
+    throw new TensorError(
+      'SHAPE_MISMATCH',
       `createField: data has length ${data.length} but shape [${C}, ${H}, ${W}] needs ${C * H * W}`,
     );
   }
@@ -68,7 +71,7 @@ export function createField<TData extends Float32Array | Float64Array>(init: Fie
 
 /**
  * Index of a channel by name.
- * @throws RangeError listing the available channels when the name is absent
+ * @throws TensorError `OUT_OF_RANGE` listing the available channels when the name is absent
  */
 export function channelIndex(
   field: Pick<Field<Float32Array | Float64Array>, 'channels'>,
@@ -76,7 +79,10 @@ export function channelIndex(
 ): number {
   const c = field.channels.indexOf(name);
   if (c < 0) {
-    throw new RangeError(`channelIndex: no channel '${name}'; channels are ${field.channels.join(', ')}`);
+    throw new TensorError(
+      'OUT_OF_RANGE',
+      `channelIndex: no channel '${name}'; channels are ${field.channels.join(', ')}`,
+    );
   }
   return c;
 }
@@ -104,7 +110,7 @@ export function findNonFinite(data: ArrayLike<number>): number {
 
 /**
  * Throws when a field holds a NaN or an infinity, naming the channel, row and column of the first one.
- * @throws RangeError
+ * @throws TensorError `NON_FINITE_VALUES`
  */
 export function assertFiniteField(field: Field<Float32Array | Float64Array>): void {
   const i = findNonFinite(field.data);
@@ -112,7 +118,8 @@ export function assertFiniteField(field: Field<Float32Array | Float64Array>): vo
   const [, H, W] = field.shape;
   const c = Math.floor(i / (H * W));
   const h = Math.floor((i % (H * W)) / W);
-  throw new RangeError(
+  throw new TensorError(
+    'NON_FINITE_VALUES',
     `assertFiniteField: channel '${field.channels[c] ?? c}' holds ${field.data[i]} at row ${h}, column ${i % W}`,
   );
 }

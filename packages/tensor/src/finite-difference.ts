@@ -3,6 +3,7 @@ import { gridHeight, gridWidth, northingM, zonalSpacingM } from './grid.js';
 import type { Grid } from './grid.js';
 import { checkTensor, fmtShape, shapeSize } from './internal/shape.js';
 import type { FloatArray } from './internal/shape.js';
+import { TensorError } from './tensor-error.js';
 
 /** Options of {@link ddx} and {@link ddy}. */
 export interface DerivativeOptions<TOut extends FloatArray> {
@@ -20,7 +21,7 @@ export interface DerivativeOptions<TOut extends FloatArray> {
  * row on lat-lon grids (rows at a pole, where dx = 0, get NaN), dxM on beta-plane grids.
  * @param f - shape [..., H, W] on `grid`; leading axes are independent slabs
  * @returns shape of `f`
- * @throws RangeError when the trailing axes are not [H, W] or W < 3
+ * @throws TensorError `SHAPE_MISMATCH` when the trailing axes are not [H, W] or W < 3
  */
 export function ddx<TOut extends FloatArray = Float64Array>(
   f: Tensor<FloatArray>,
@@ -28,7 +29,7 @@ export function ddx<TOut extends FloatArray = Float64Array>(
   options: DerivativeOptions<TOut> = {},
 ): Tensor<TOut> {
   const { H, W, slabs, out } = prepare('ddx', f, grid, options.out);
-  if (W < 3) throw new RangeError(`ddx: need at least 3 columns, grid is [${H}, ${W}]`);
+  if (W < 3) throw new TensorError('SHAPE_MISMATCH', `ddx: need at least 3 columns, grid is [${H}, ${W}]`);
   const dx = zonalSpacingM(grid);
   const a = f.data;
   for (let s = 0; s < slabs; s++) {
@@ -65,7 +66,7 @@ export function ddx<TOut extends FloatArray = Float64Array>(
  * latitudes and uneven (e.g. Gaussian) spacing are handled, and y = i dyM on beta-plane grids.
  * @param f - shape [..., H, W] on `grid`; leading axes are independent slabs
  * @returns shape of `f`
- * @throws RangeError when the trailing axes are not [H, W] or H < 3
+ * @throws TensorError `SHAPE_MISMATCH` when the trailing axes are not [H, W] or H < 3
  */
 export function ddy<TOut extends FloatArray = Float64Array>(
   f: Tensor<FloatArray>,
@@ -73,7 +74,7 @@ export function ddy<TOut extends FloatArray = Float64Array>(
   options: DerivativeOptions<TOut> = {},
 ): Tensor<TOut> {
   const { H, W, slabs, out } = prepare('ddy', f, grid, options.out);
-  if (H < 3) throw new RangeError(`ddy: need at least 3 rows, grid is [${H}, ${W}]`);
+  if (H < 3) throw new TensorError('SHAPE_MISMATCH', `ddy: need at least 3 rows, grid is [${H}, ${W}]`);
   const y = northingM(grid);
   const a = f.data;
   for (let i = 0; i < H; i++) {
@@ -119,11 +120,17 @@ function prepare<TOut extends FloatArray>(
   const W = gridWidth(grid);
   const s = f.shape;
   if (s.length < 2 || s[s.length - 2] !== H || s[s.length - 1] !== W) {
-    throw new RangeError(`${fn}: f has shape ${fmtShape(s)} but the grid is ${fmtShape([H, W])}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: f has shape ${fmtShape(s)} but the grid is ${fmtShape([H, W])}`,
+    );
   }
   const n = shapeSize(s);
   if (out !== undefined && out.length !== n) {
-    throw new RangeError(`${fn}: out has length ${out.length} but f has shape ${fmtShape(s)}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: out has length ${out.length} but f has shape ${fmtShape(s)}`,
+    );
   }
   return { H, W, slabs: n / (H * W), out: out ?? (new Float64Array(n) as TOut) };
 }

@@ -5,6 +5,7 @@ import type { Grid } from './grid.js';
 import { pointWeights } from './internal/point-weights.js';
 import { checkSameShape, checkTensor, shapeSize } from './internal/shape.js';
 import type { FloatArray } from './internal/shape.js';
+import { TensorError } from './tensor-error.js';
 
 /** Geostrophic wind components, m/s, each the shape of the geopotential they came from. */
 export interface GeostrophicWind {
@@ -74,7 +75,8 @@ export interface GeostrophicDeviation {
  * @param u - eastward wind, m/s, shape [..., H, W] on `grid`
  * @param v - northward wind, m/s, shape of `u`
  * @param phi - geopotential, m2 s-2, shape of `u`
- * @throws RangeError when shapes differ, no point is valid, or |u| or |v| is 0 over the valid points
+ * @throws TensorError when shapes differ (`SHAPE_MISMATCH`), or no point is valid or |u| or |v| is 0 over
+ *   the valid points (`DEGENERATE`)
  */
 export function geostrophicDeviation(
   u: Tensor<FloatArray>,
@@ -112,7 +114,8 @@ export function geostrophicDeviation(
     nv += vk * vk;
   }
   if (!(nu > 0) || !(nv > 0)) {
-    throw new RangeError(
+    throw new TensorError(
+      'DEGENERATE',
       `${fn}: |u| = ${Math.sqrt(nu)} and |v| = ${Math.sqrt(nv)} over the valid points; both must be > 0`,
     );
   }
@@ -127,11 +130,11 @@ export function geostrophicDeviation(
  * @param d - deviation D of the sample
  * @param dTruth - deviation D of the truth
  * @param scale - s > 0, the deviation difference at which the score has fallen to 2 sigmoid(-1) = 0.538
- * @throws RangeError when scale is not a positive finite number
+ * @throws TensorError `OUT_OF_RANGE` when scale is not a positive finite number
  */
 export function geoScore(d: number, dTruth: number, scale: number): number {
   if (!(scale > 0) || !Number.isFinite(scale))
-    throw new RangeError(`geoScore: scale must be > 0, got ${scale}`);
+    throw new TensorError('OUT_OF_RANGE', `geoScore: scale must be > 0, got ${scale}`);
   // 2 sigmoid(-a) = 2 / (1 + e^a) for a = |D - D_truth| / s >= 0: no overflow trouble (e^a -> Infinity gives 0).
   return 2 / (1 + Math.exp(Math.abs(d - dTruth) / scale));
 }

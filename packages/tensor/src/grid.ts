@@ -1,3 +1,5 @@
+import { TensorError } from './tensor-error.js';
+
 /** Mean Earth radius in metres (WGS84 authalic sphere), used for lat-lon spacing. */
 export const EARTH_RADIUS_M = 6_371_000;
 /** Earth's rotation rate in rad/s (sidereal day). */
@@ -72,7 +74,7 @@ const LON_STEP_RTOL = 1e-4;
  * Builds and validates a regular latitude-longitude grid.
  * @param latDeg - row latitudes in degrees north, length H >= 1, strictly monotone (either order), in [-90, 90]
  * @param lonDeg - column longitudes in degrees east, length W >= 1, strictly increasing and equally spaced
- * @throws RangeError naming the first offending value
+ * @throws TensorError naming the first offending value
  */
 export function latLonGrid(
   latDeg: ArrayLike<number>,
@@ -82,32 +84,36 @@ export function latLonGrid(
   const lat = Float64Array.from(latDeg);
   const lon = Float64Array.from(lonDeg);
   if (lat.length < 1 || lon.length < 1) {
-    throw new RangeError(
+    throw new TensorError(
+      'SHAPE_MISMATCH',
       `latLonGrid: need at least one latitude and one longitude, got ${lat.length} x ${lon.length}`,
     );
   }
   lat.forEach((v, i) => {
     if (!Number.isFinite(v) || v < -90 || v > 90) {
-      throw new RangeError(`latLonGrid: latDeg[${i}] = ${v} is outside [-90, 90]`);
+      throw new TensorError('OUT_OF_RANGE', `latLonGrid: latDeg[${i}] = ${v} is outside [-90, 90]`);
     }
   });
   const dir = lat.length > 1 ? Math.sign(at(lat, 1) - at(lat, 0)) : 1;
   for (let i = 1; i < lat.length; i++) {
     if (dir === 0 || Math.sign(at(lat, i) - at(lat, i - 1)) !== dir) {
-      throw new RangeError(
+      throw new TensorError(
+        'MALFORMED_INPUT',
         `latLonGrid: latitudes must be strictly monotone; latDeg[${i - 1}..${i}] breaks it`,
       );
     }
   }
   lon.forEach((v, j) => {
-    if (!Number.isFinite(v)) throw new RangeError(`latLonGrid: lonDeg[${j}] = ${v} is not finite`);
+    if (!Number.isFinite(v))
+      throw new TensorError('NON_FINITE_VALUES', `latLonGrid: lonDeg[${j}] = ${v} is not finite`);
   });
   const W = lon.length;
   const step = W > 1 ? (at(lon, W - 1) - at(lon, 0)) / (W - 1) : 0;
   for (let j = 1; j < W; j++) {
     const d = at(lon, j) - at(lon, j - 1);
     if (!(step > 0) || Math.abs(d - step) > LON_STEP_RTOL * step) {
-      throw new RangeError(
+      throw new TensorError(
+        'MALFORMED_INPUT',
         `latLonGrid: longitudes must be strictly increasing and equally spaced; step ${j - 1}..${j} is ${d} deg, mean step ${step} deg`,
       );
     }
@@ -115,10 +121,16 @@ export function latLonGrid(
   const span = W * step;
   const wraps = W > 1 && Math.abs(span - 360) <= 1e-3 * step;
   if (W > 1 && span > 360 + 1e-3 * step) {
-    throw new RangeError(`latLonGrid: longitudes cover ${span} deg (> 360): a column is duplicated`);
+    throw new TensorError(
+      'MALFORMED_INPUT',
+      `latLonGrid: longitudes cover ${span} deg (> 360): a column is duplicated`,
+    );
   }
   if (options.periodicLon === true && !wraps) {
-    throw new RangeError(`latLonGrid: periodicLon requested but W * dlon = ${span} deg, not 360`);
+    throw new TensorError(
+      'MALFORMED_INPUT',
+      `latLonGrid: periodicLon requested but W * dlon = ${span} deg, not 360`,
+    );
   }
   return { kind: 'latlon', latDeg: lat, lonDeg: lon, periodicLon: options.periodicLon ?? wraps };
 }
@@ -165,7 +177,7 @@ export interface BetaPlaneGridOptions {
 /**
  * Builds and validates a beta-plane channel grid (row 0 southernmost), with latitudes assigned to rows and
  * f0, beta taken from the centre latitude: f0 = 2 Omega sin(lat0), beta = 2 Omega cos(lat0) / R.
- * @throws RangeError on a non-positive size or spacing, a centre latitude outside (-90, 90), assigned
+ * @throws TensorError on a non-positive size or spacing, a centre latitude outside (-90, 90), assigned
  *   latitudes outside [-90, 90] or not increasing, or assigned coordinates of the wrong length
  */
 export function betaPlaneGrid(options: BetaPlaneGridOptions): BetaPlaneGrid {
@@ -175,16 +187,20 @@ export function betaPlaneGrid(options: BetaPlaneGridOptions): BetaPlaneGrid {
     ['W', W],
   ] as const) {
     if (!Number.isInteger(v) || v < 1)
-      throw new RangeError(`betaPlaneGrid: ${name} must be an integer >= 1, got ${v}`);
+      throw new TensorError('OUT_OF_RANGE', `betaPlaneGrid: ${name} must be an integer >= 1, got ${v}`);
   }
   for (const [name, v] of [
     ['dxM', dxM],
     ['dyM', dyM],
   ] as const) {
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`betaPlaneGrid: ${name} must be > 0, got ${v}`);
+    if (!Number.isFinite(v) || v <= 0)
+      throw new TensorError('OUT_OF_RANGE', `betaPlaneGrid: ${name} must be > 0, got ${v}`);
   }
   if (!Number.isFinite(latCentreDeg) || Math.abs(latCentreDeg) >= 90) {
-    throw new RangeError(`betaPlaneGrid: latCentreDeg must be in (-90, 90), got ${latCentreDeg}`);
+    throw new TensorError(
+      'OUT_OF_RANGE',
+      `betaPlaneGrid: latCentreDeg must be in (-90, 90), got ${latCentreDeg}`,
+    );
   }
   const lat0 = (latCentreDeg * Math.PI) / 180;
   const latDeg =
@@ -195,13 +211,17 @@ export function betaPlaneGrid(options: BetaPlaneGridOptions): BetaPlaneGrid {
         )
       : Float64Array.from(options.latDeg);
   if (latDeg.length !== H)
-    throw new RangeError(`betaPlaneGrid: latDeg has length ${latDeg.length}, H is ${H}`);
+    throw new TensorError('SHAPE_MISMATCH', `betaPlaneGrid: latDeg has length ${latDeg.length}, H is ${H}`);
   latDeg.forEach((v, i) => {
     if (!Number.isFinite(v) || v < -90 || v > 90) {
-      throw new RangeError(`betaPlaneGrid: assigned latitude of row ${i} is ${v}, outside [-90, 90]`);
+      throw new TensorError(
+        'OUT_OF_RANGE',
+        `betaPlaneGrid: assigned latitude of row ${i} is ${v}, outside [-90, 90]`,
+      );
     }
     if (i > 0 && !(v > at(latDeg, i - 1))) {
-      throw new RangeError(
+      throw new TensorError(
+        'MALFORMED_INPUT',
         `betaPlaneGrid: assigned latitudes must increase with the row; rows ${i - 1}..${i} do not`,
       );
     }
@@ -213,11 +233,14 @@ export function betaPlaneGrid(options: BetaPlaneGridOptions): BetaPlaneGrid {
       ? Float64Array.from({ length: W }, (_, j) => lonWestDeg + j * dlonDeg)
       : Float64Array.from(options.lonDeg);
   if (lonDeg.length !== W)
-    throw new RangeError(`betaPlaneGrid: lonDeg has length ${lonDeg.length}, W is ${W}`);
+    throw new TensorError('SHAPE_MISMATCH', `betaPlaneGrid: lonDeg has length ${lonDeg.length}, W is ${W}`);
   const f0PerS = options.f0PerS ?? 2 * EARTH_OMEGA_PER_S * Math.sin(lat0);
   const betaPerMS = options.betaPerMS ?? (2 * EARTH_OMEGA_PER_S * Math.cos(lat0)) / EARTH_RADIUS_M;
   if (!Number.isFinite(f0PerS) || !Number.isFinite(betaPerMS)) {
-    throw new RangeError(`betaPlaneGrid: f0PerS and betaPerMS must be finite, got ${f0PerS}, ${betaPerMS}`);
+    throw new TensorError(
+      'NON_FINITE_VALUES',
+      `betaPlaneGrid: f0PerS and betaPerMS must be finite, got ${f0PerS}, ${betaPerMS}`,
+    );
   }
   return { kind: 'beta-plane', latDeg, lonDeg, dxM, dyM, f0PerS, betaPerMS, periodicLon: true };
 }
@@ -237,12 +260,13 @@ export function northingM(grid: Grid): Float64Array {
  * Eastward grid spacing of each row in metres. Lat-lon: dx = R cos(lat) dlon (0 at a pole).
  * Beta-plane: dxM on every row.
  * @returns shape [H]
- * @throws RangeError on a lat-lon grid with a single column (no spacing defined)
+ * @throws TensorError `SHAPE_MISMATCH` on a lat-lon grid with a single column (no spacing defined)
  */
 export function zonalSpacingM(grid: Grid): Float64Array {
   if (grid.kind === 'beta-plane') return new Float64Array(gridHeight(grid)).fill(grid.dxM);
   const W = gridWidth(grid);
-  if (W < 2) throw new RangeError(`zonalSpacingM: a grid of width ${W} has no zonal spacing`);
+  if (W < 2)
+    throw new TensorError('SHAPE_MISMATCH', `zonalSpacingM: a grid of width ${W} has no zonal spacing`);
   const dlon = (((at(grid.lonDeg, W - 1) - at(grid.lonDeg, 0)) / (W - 1)) * Math.PI) / 180;
   // cos(+-90 deg) is 6e-17 in floating point, not 0: clamp so that pole rows read exactly 0.
   return grid.latDeg.map((v) =>

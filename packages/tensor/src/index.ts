@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+export { TENSOR_ERROR_CODES, TensorError } from './tensor-error.js';
+export type { TensorErrorCode } from './tensor-error.js';
 export { createRng } from './rng.js';
 export type { Rng } from './rng.js';
 export {

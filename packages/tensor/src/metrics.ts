@@ -3,6 +3,7 @@ import { checkSameShape, checkTensor, fmtShape } from './internal/shape.js';
 import type { FloatArray } from './internal/shape.js';
 import { pointWeights } from './internal/point-weights.js';
 import { latitudeWeights } from './weights.js';
+import { TensorError } from './tensor-error.js';
 
 /** Options shared by the metrics. */
 export interface MetricOptions {
@@ -104,11 +105,17 @@ function sampleMeans(
   checkSameShape(fn, 'pred', pred.shape, 'target', target.shape);
   const s = pred.shape;
   if (s.length !== 3 && s.length !== 4) {
-    throw new RangeError(`${fn}: expected shape [N, C, H, W] or [C, H, W], got ${fmtShape(s)}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: expected shape [N, C, H, W] or [C, H, W], got ${fmtShape(s)}`,
+    );
   }
   const [N, C, H, W] = (s.length === 4 ? s : [1, ...s]) as [number, number, number, number];
   if (latDeg !== undefined && latDeg.length !== H) {
-    throw new RangeError(`${fn}: ${latDeg.length} latitudes for tensors of shape ${fmtShape(s)}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: ${latDeg.length} latitudes for tensors of shape ${fmtShape(s)}`,
+    );
   }
   const rowWeights = latDeg === undefined ? undefined : latitudeWeights(latDeg);
   const { weights, sum } = pointWeights(fn, H, W, rowWeights, mask);

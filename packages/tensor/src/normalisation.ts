@@ -2,6 +2,7 @@ import type { Tensor } from './field.js';
 import { pointWeights } from './internal/point-weights.js';
 import { checkTensor, fmtShape, outOrAlloc } from './internal/shape.js';
 import type { FloatArray } from './internal/shape.js';
+import { TensorError } from './tensor-error.js';
 
 /** Per-channel z-score statistics; plain arrays and numbers, so `JSON.stringify` round-trips them. */
 export interface NormStats {
@@ -38,7 +39,8 @@ export function fitNormStats(x: Tensor<FloatArray>, options: FitNormStatsOptions
   const HW = H * W;
   const channels = options.channels ?? [];
   if (channels.length !== 0 && channels.length !== C) {
-    throw new RangeError(
+    throw new TensorError(
+      'SHAPE_MISMATCH',
       `fitNormStats: ${channels.length} channel names for data of shape ${fmtShape(x.shape)}`,
     );
   }
@@ -103,11 +105,11 @@ export function denormalise<T extends FloatArray>(
 
 /**
  * Checks that an untrusted value (e.g. parsed JSON) is a {@link NormStats} and returns it typed.
- * @throws RangeError naming the first problem
+ * @throws TensorError `MALFORMED_INPUT` naming the first problem
  */
 export function parseNormStats(value: unknown): NormStats {
   const fail = (why: string): never => {
-    throw new RangeError(`parseNormStats: ${why}`);
+    throw new TensorError('MALFORMED_INPUT', `parseNormStats: ${why}`);
   };
   if (typeof value !== 'object' || value === null) return fail('not an object');
   const { channels, mean, std } = value as Record<string, unknown>;
@@ -133,7 +135,10 @@ function dims(fn: string, x: Tensor<FloatArray>): { N: number; C: number; H: num
   checkTensor(fn, 'x', x);
   const s = x.shape;
   if (s.length !== 3 && s.length !== 4)
-    throw new RangeError(`${fn}: expected shape [N, C, H, W] or [C, H, W], got ${fmtShape(s)}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: expected shape [N, C, H, W] or [C, H, W], got ${fmtShape(s)}`,
+    );
   const [N, C, H, W] = (s.length === 4 ? s : [1, ...s]) as [number, number, number, number];
   return { N, C, H, W, HW: H * W };
 }
@@ -147,7 +152,8 @@ function affine<T extends FloatArray>(
 ): Tensor<T> {
   const { N, C, HW } = dims(fn, x);
   if (stats.mean.length !== C || stats.std.length !== C) {
-    throw new RangeError(
+    throw new TensorError(
+      'SHAPE_MISMATCH',
       `${fn}: stats have ${stats.mean.length} means and ${stats.std.length} stds but x has shape ${fmtShape(x.shape)}`,
     );
   }

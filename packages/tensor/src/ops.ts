@@ -1,6 +1,7 @@
 import type { Tensor } from './field.js';
 import { fmtShape, outOrAlloc, shapeSize } from './internal/shape.js';
 import type { FloatArray } from './internal/shape.js';
+import { TensorError } from './tensor-error.js';
 
 /** Element type of a new tensor. */
 export type DType = 'float32' | 'float64';
@@ -15,7 +16,7 @@ export function zeros(shape: readonly number[], dtype: 'float32'): Tensor<Float3
 export function zeros(shape: readonly number[], dtype: 'float64'): Tensor<Float64Array>;
 export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor<FloatArray> {
   if (shape.some((d) => !Number.isInteger(d) || d < 0))
-    throw new RangeError(`zeros: invalid shape ${fmtShape(shape)}`);
+    throw new TensorError('SHAPE_MISMATCH', `zeros: invalid shape ${fmtShape(shape)}`);
   const n = shapeSize(shape);
   return { data: dtype === 'float64' ? new Float64Array(n) : new Float32Array(n), shape: [...shape] };
 }
@@ -66,5 +67,6 @@ export function norm2(a: FloatArray): number {
 }
 
 function sameLength(fn: string, a: FloatArray, b: FloatArray): void {
-  if (a.length !== b.length) throw new RangeError(`${fn}: arrays of lengths ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new TensorError('SHAPE_MISMATCH', `${fn}: arrays of lengths ${a.length} and ${b.length}`);
 }

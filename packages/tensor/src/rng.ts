@@ -2,6 +2,7 @@ import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { xoroshiroStateFromSeed } from './internal/split-mix64.js';
+import { TensorError } from './tensor-error.js';
 
 /**
  * A seeded pseudo-random source: xoroshiro128+ from `pure-rand` for uniforms (53-bit doubles), Box-Muller
@@ -33,7 +34,8 @@ export interface Rng {
  * @param seed - any 32-bit integer; non-integers are truncated
  */
 export function createRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) throw new RangeError(`createRng: seed must be a finite number, got ${seed}`);
+  if (!Number.isFinite(seed))
+    throw new TensorError('OUT_OF_RANGE', `createRng: seed must be a finite number, got ${seed}`);
   return rngFrom(xoroshiro128plusFromState(xoroshiroStateFromSeed(seed | 0)));
 }
 
@@ -66,7 +68,7 @@ function rngFrom(gen: JumpableRandomGenerator): Rng {
     },
     int(n) {
       if (!Number.isInteger(n) || n < 1)
-        throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+        throw new TensorError('OUT_OF_RANGE', `Rng.int: n must be a positive integer, got ${n}`);
       return Math.floor(uniform() * n);
     },
     fork() {

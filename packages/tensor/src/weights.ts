@@ -1,9 +1,11 @@
+import { TensorError } from './tensor-error.js';
+
 /**
  * Latitude weights of the WeatherBench definition (Rasp et al. 2020, eq. 1):
  * w_i = cos(lat_i) / mean_j cos(lat_j), so that the weights average to 1 over the rows.
  * @param latDeg - row latitudes in degrees, shape [H]
  * @returns shape [H]
- * @throws RangeError when every row is a pole (the mean of cos(lat) is 0)
+ * @throws TensorError `DEGENERATE` when every row is a pole (the mean of cos(lat) is 0)
  */
 export function latitudeWeights(latDeg: ArrayLike<number>): Float64Array {
   const H = latDeg.length;
@@ -15,7 +17,8 @@ export function latitudeWeights(latDeg: ArrayLike<number>): Float64Array {
   let sum = 0;
   for (const v of w) sum += v;
   if (!(sum > 0))
-    throw new RangeError(
+    throw new TensorError(
+      'DEGENERATE',
       `latitudeWeights: the weights of latitudes [${Array.from(latDeg).join(', ')}] sum to ${sum}`,
     );
   const mean = sum / H;

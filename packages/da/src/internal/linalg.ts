@@ -4,6 +4,8 @@
  * ensemble sizes or test dimensions (<= a few hundred), so O(n^3) methods are fine.
  */
 
+import { invalidArgument } from './errors.js';
+
 /** Symmetric eigen-decomposition by cyclic Jacobi rotations: A = V diag(values) V^T, V columns = vectors. */
 export function symEig(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   const A = Float64Array.from(a);
@@ -86,7 +88,7 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
   for (let j = 0; j < n; j++) {
     let d = a[j * n + j] as number;
     for (let k = 0; k < j; k++) d -= (L[j * n + k] as number) ** 2;
-    if (!(d > 0)) throw new RangeError(`cholesky: matrix is not positive definite (pivot ${j} = ${d})`);
+    if (!(d > 0)) throw invalidArgument('cholesky', `matrix is not positive definite (pivot ${j} = ${d})`);
     const ljj = Math.sqrt(d);
     L[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {

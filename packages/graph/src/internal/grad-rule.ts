@@ -1,4 +1,5 @@
 import type { GraphBuilder } from '../builder.js';
+import { GraphError } from '../errors.js';
 import type { GraphNode } from '../graph.js';
 import type { AttrValue, Shape, Value } from '../types.js';
 
@@ -24,14 +25,14 @@ export type GradRule = (c: GradCtx) => readonly (Value | undefined)[];
 /** Input `i` of the forward node, which the rule knows to exist. */
 export function xi(c: GradCtx, i: number): Value {
   const v = c.x[i];
-  if (v === undefined) throw new Error(`internal: ${c.node.name} has no input ${i}`);
+  if (v === undefined) throw new GraphError('INTERNAL', `internal: ${c.node.name} has no input ${i}`);
   return v;
 }
 
 /** The cotangent of output 0, which exists whenever a single-output rule runs. */
 export function g0(c: GradCtx): Value {
   const v = c.gy[0];
-  if (v === undefined) throw new Error(`internal: ${c.node.name} has no cotangent`);
+  if (v === undefined) throw new GraphError('INTERNAL', `internal: ${c.node.name} has no cotangent`);
   return v;
 }
 

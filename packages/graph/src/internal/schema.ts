@@ -30,9 +30,9 @@ export interface OpSchema {
 }
 
 /** `node 'Conv_3' (Conv): msg; inputs x:[1,2] float32, ...` */
-export function nodeError(c: InferCtx, code: GraphErrorCode, msg: string): GraphError {
+export function nodeError(c: InferCtx, reason: GraphErrorCode, msg: string): GraphError {
   const ins = c.inputs.map((v) => `${v.name}: ${v.dtype}${fmtShape(v.shape)}`).join(', ');
-  return new GraphError(code, `${c.op} node '${c.node}': ${msg} (inputs ${ins || 'none'})`, { node: c.node });
+  return new GraphError(reason, `${c.op} node '${c.node}': ${msg} (inputs ${ins || 'none'})`, { node: c.node });
 }
 
 /** Reads an int attribute with a default. */

@@ -1,5 +1,6 @@
 import { assertSameLayout, cloneParams, zerosLike } from './param-map.js';
 import type { ParamArray, ParamMap, ReadonlyParamMap } from './param-map.js';
+import { GraphError } from '../errors.js';
 
 /** Hyper-parameters of {@link AdamW}. */
 export interface AdamWOptions {
@@ -83,11 +84,14 @@ export class AdamW {
     };
     const { lr, beta1, beta2, eps, weightDecay } = this.config;
     if (!(lr >= 0) || !Number.isFinite(lr))
-      throw new RangeError(`AdamW: lr must be finite and >= 0, got ${lr}`);
-    if (!(beta1 >= 0 && beta1 < 1)) throw new RangeError(`AdamW: beta1 must be in [0, 1), got ${beta1}`);
-    if (!(beta2 >= 0 && beta2 < 1)) throw new RangeError(`AdamW: beta2 must be in [0, 1), got ${beta2}`);
-    if (!(eps > 0)) throw new RangeError(`AdamW: eps must be > 0, got ${eps}`);
-    if (!(weightDecay >= 0)) throw new RangeError(`AdamW: weightDecay must be >= 0, got ${weightDecay}`);
+      throw new GraphError('INVALID_OPTION', `AdamW: lr must be finite and >= 0, got ${lr}`);
+    if (!(beta1 >= 0 && beta1 < 1))
+      throw new GraphError('INVALID_OPTION', `AdamW: beta1 must be in [0, 1), got ${beta1}`);
+    if (!(beta2 >= 0 && beta2 < 1))
+      throw new GraphError('INVALID_OPTION', `AdamW: beta2 must be in [0, 1), got ${beta2}`);
+    if (!(eps > 0)) throw new GraphError('INVALID_OPTION', `AdamW: eps must be > 0, got ${eps}`);
+    if (!(weightDecay >= 0))
+      throw new GraphError('INVALID_OPTION', `AdamW: weightDecay must be >= 0, got ${weightDecay}`);
     this.decay = options.decay ?? (() => true);
     this.m = zerosLike(params);
     this.v = zerosLike(params);
@@ -106,7 +110,7 @@ export class AdamW {
    */
   step(params: ParamMap, grads: ReadonlyParamMap, lr: number = this.config.lr): void {
     if (!(lr >= 0) || !Number.isFinite(lr))
-      throw new RangeError(`AdamW.step: lr must be finite and >= 0, got ${lr}`);
+      throw new GraphError('INVALID_OPTION', `AdamW.step: lr must be finite and >= 0, got ${lr}`);
     assertSameLayout(this.m, params, 'AdamW.step params');
     assertSameLayout(this.m, grads, 'AdamW.step grads');
     const { beta1, beta2, eps, weightDecay } = this.config;
@@ -145,7 +149,10 @@ export class AdamW {
    */
   loadState(state: AdamWState): void {
     if (!Number.isInteger(state.step) || state.step < 0) {
-      throw new RangeError(`AdamW.loadState: step must be a non-negative integer, got ${state.step}`);
+      throw new GraphError(
+        'INVALID_OPTION',
+        `AdamW.loadState: step must be a non-negative integer, got ${state.step}`,
+      );
     }
     assertSameLayout(this.m, state.m, 'AdamW.loadState m');
     assertSameLayout(this.m, state.v, 'AdamW.loadState v');

@@ -191,7 +191,7 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     return decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
     if (err instanceof SafetensorsError)
-      throw new SafetensorsError(err.code, `${path}: ${err.message.replace(/^safetensors: /, '')}`);
+      throw new SafetensorsError(err.reason, `${path}: ${err.message.replace(/^safetensors: /, '')}`);
     throw err;
   }
 }

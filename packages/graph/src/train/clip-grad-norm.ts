@@ -1,4 +1,5 @@
 import type { ParamMap, ReadonlyParamMap } from './param-map.js';
+import { GraphError } from '../errors.js';
 
 /**
  * The global L2 norm of all tensors of a map, sqrt(sum_i sum_j g_ij^2), accumulated in float64
@@ -30,7 +31,8 @@ export function globalNorm(grads: ReadonlyParamMap): number {
  * @returns the global norm before clipping
  */
 export function clipGradNorm(grads: ParamMap, maxNorm: number): number {
-  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  if (!(maxNorm > 0))
+    throw new GraphError('INVALID_OPTION', `clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const norm = globalNorm(grads);
   if (!Number.isFinite(norm) || norm <= maxNorm) return norm;
   const scale = maxNorm / (norm + 1e-6);

@@ -1,5 +1,6 @@
 import { assertSameLayout, cloneParams } from './param-map.js';
 import type { ParamArray, ParamMap, ReadonlyParamMap } from './param-map.js';
+import { GraphError } from '../errors.js';
 
 /** Options of {@link Ema}. */
 export interface EmaOptions {
@@ -50,7 +51,7 @@ export class Ema {
     this.decay = options.decay ?? 0.999;
     this.warmup = options.warmup ?? true;
     if (!(this.decay >= 0 && this.decay < 1))
-      throw new RangeError(`Ema: decay must be in [0, 1), got ${this.decay}`);
+      throw new GraphError('INVALID_OPTION', `Ema: decay must be in [0, 1), got ${this.decay}`);
     this.shadowMap = cloneParams(params);
   }
 
@@ -99,7 +100,10 @@ export class Ema {
    */
   loadState(state: EmaState): void {
     if (!Number.isInteger(state.updates) || state.updates < 0) {
-      throw new RangeError(`Ema.loadState: updates must be a non-negative integer, got ${state.updates}`);
+      throw new GraphError(
+        'INVALID_OPTION',
+        `Ema.loadState: updates must be a non-negative integer, got ${state.updates}`,
+      );
     }
     assertSameLayout(this.shadowMap, state.shadow, 'Ema.loadState shadow');
     this.n = state.updates;

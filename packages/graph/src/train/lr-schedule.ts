@@ -1,3 +1,5 @@
+import { GraphError } from '../errors.js';
+
 /** A learning-rate schedule: the rate for the step with 0-based index `step`. */
 export type LrSchedule = (step: number) => number;
 
@@ -37,7 +39,7 @@ export function warmupCosineLr(step: number, options: WarmupCosineOptions): numb
   const warmupSteps = options.warmupSteps ?? 0;
   const minLr = options.minLr ?? 0.1 * peakLr;
   if (!Number.isInteger(step) || step < 0)
-    throw new RangeError(`warmupCosineLr: step must be an integer >= 0, got ${step}`);
+    throw new GraphError('INVALID_OPTION', `warmupCosineLr: step must be an integer >= 0, got ${step}`);
   if (step < warmupSteps) return (peakLr * (step + 1)) / warmupSteps;
   if (step >= totalSteps) return minLr;
   const progress = (step - warmupSteps) / (totalSteps - warmupSteps);
@@ -53,15 +55,25 @@ export function warmupCosineSchedule(options: WarmupCosineOptions): LrSchedule {
   const warmupSteps = options.warmupSteps ?? 0;
   const minLr = options.minLr ?? 0.1 * peakLr;
   if (!(peakLr > 0) || !Number.isFinite(peakLr))
-    throw new RangeError(`warmupCosineSchedule: peakLr must be finite and > 0, got ${peakLr}`);
+    throw new GraphError(
+      'INVALID_OPTION',
+      `warmupCosineSchedule: peakLr must be finite and > 0, got ${peakLr}`,
+    );
   if (!(minLr >= 0 && minLr <= peakLr)) {
-    throw new RangeError(`warmupCosineSchedule: minLr must be in [0, peakLr = ${peakLr}], got ${minLr}`);
+    throw new GraphError(
+      'INVALID_OPTION',
+      `warmupCosineSchedule: minLr must be in [0, peakLr = ${peakLr}], got ${minLr}`,
+    );
   }
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0) {
-    throw new RangeError(`warmupCosineSchedule: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
+    throw new GraphError(
+      'INVALID_OPTION',
+      `warmupCosineSchedule: warmupSteps must be an integer >= 0, got ${warmupSteps}`,
+    );
   }
   if (!Number.isInteger(totalSteps) || totalSteps < warmupSteps) {
-    throw new RangeError(
+    throw new GraphError(
+      'INVALID_OPTION',
       `warmupCosineSchedule: totalSteps must be an integer >= warmupSteps = ${warmupSteps}, got ${totalSteps}`,
     );
   }

@@ -1,3 +1,5 @@
+import { GraphError } from '../errors.js';
+
 /**
  * Named parameter (or gradient, or optimizer-state) tensors: the representation every training
  * utility in this folder works on, and the one `Graph.initialParams()` returns. Values are flat
@@ -47,15 +49,17 @@ export function zerosLike(params: ReadonlyParamMap): ParamMap {
 export function assertSameLayout(params: ReadonlyParamMap, other: ReadonlyParamMap, what: string): void {
   for (const [name, value] of Object.entries(params)) {
     const o = other[name];
-    if (o === undefined) throw new RangeError(`${what}: missing entry '${name}' (length ${value.length})`);
+    if (o === undefined)
+      throw new GraphError('LAYOUT_MISMATCH', `${what}: missing entry '${name}' (length ${value.length})`);
     if (o.length !== value.length) {
-      throw new RangeError(
+      throw new GraphError(
+        'LAYOUT_MISMATCH',
         `${what}: '${name}' has length ${o.length}, the parameter has length ${value.length}`,
       );
     }
   }
   for (const name of Object.keys(other)) {
     if (!(name in params))
-      throw new RangeError(`${what}: unexpected entry '${name}' that is not a parameter`);
+      throw new GraphError('LAYOUT_MISMATCH', `${what}: unexpected entry '${name}' that is not a parameter`);
   }
 }

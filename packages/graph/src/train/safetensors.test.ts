@@ -13,11 +13,11 @@ function rawFile(header: unknown, data: Uint8Array, headerLen?: bigint): Uint8Ar
   return out;
 }
 
-function codeOf(f: () => unknown): SafetensorsErrorCode | undefined {
+function reasonOf(f: () => unknown): SafetensorsErrorCode | undefined {
   try {
     f();
   } catch (err) {
-    if (err instanceof SafetensorsError) return err.code;
+    if (err instanceof SafetensorsError) return err.reason;
     throw err;
   }
   return undefined;
@@ -83,8 +83,8 @@ describe('safetensors', () => {
     expect(() => decodeSafetensors(bytes.subarray(0, bytes.length - 3))).toThrow(
       /data section is 21 bytes but tensor 'b' ends at 24: the file is truncated/,
     );
-    expect(codeOf(() => decodeSafetensors(bytes.subarray(0, 5)))).toBe('TRUNCATED');
-    expect(codeOf(() => decodeSafetensors(bytes.subarray(0, 20)))).toBe('BAD_HEADER_LENGTH');
+    expect(reasonOf(() => decodeSafetensors(bytes.subarray(0, 5)))).toBe('TRUNCATED');
+    expect(reasonOf(() => decodeSafetensors(bytes.subarray(0, 20)))).toBe('BAD_HEADER_LENGTH');
   });
 
   it('rejects a corrupt header length', () => {
@@ -95,7 +95,7 @@ describe('safetensors', () => {
     );
     const short = good();
     new DataView(short.buffer).setBigUint64(0, 10n, true);
-    expect(codeOf(() => decodeSafetensors(short))).toBe('BAD_HEADER');
+    expect(reasonOf(() => decodeSafetensors(short))).toBe('BAD_HEADER');
   });
 
   it('rejects overlapping offsets, holes and trailing bytes', () => {
@@ -115,7 +115,7 @@ describe('safetensors', () => {
       },
       d,
     );
-    expect(codeOf(() => decodeSafetensors(hole))).toBe('HOLE');
+    expect(reasonOf(() => decodeSafetensors(hole))).toBe('HOLE');
     const trailing = rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, d);
     expect(() => decodeSafetensors(trailing)).toThrow(/8 trailing bytes after the last tensor 'a'/);
   });
@@ -123,21 +123,21 @@ describe('safetensors', () => {
   it('rejects unknown dtypes, offsets that disagree with the shape, and non-string metadata', () => {
     const d = new Uint8Array(8);
     expect(
-      codeOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F31', shape: [2], data_offsets: [0, 8] } }, d))),
+      reasonOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F31', shape: [2], data_offsets: [0, 8] } }, d))),
     ).toBe('BAD_DTYPE');
     expect(() =>
       decodeSafetensors(rawFile({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, d)),
     ).toThrow(/tensor 'a': F32 \[3\] needs 12 bytes, data_offsets \[0, 8\] give 8/);
     expect(
-      codeOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, d))),
+      reasonOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, d))),
     ).toBe('BAD_SHAPE');
     expect(
-      codeOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, d))),
+      reasonOf(() => decodeSafetensors(rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, d))),
     ).toBe('BAD_OFFSETS');
-    expect(codeOf(() => decodeSafetensors(rawFile({ __metadata__: { n: 3 } }, new Uint8Array(0))))).toBe(
+    expect(reasonOf(() => decodeSafetensors(rawFile({ __metadata__: { n: 3 } }, new Uint8Array(0))))).toBe(
       'BAD_METADATA',
     );
-    expect(codeOf(() => decodeSafetensors(rawFile([1, 2], new Uint8Array(0))))).toBe('BAD_HEADER');
+    expect(reasonOf(() => decodeSafetensors(rawFile([1, 2], new Uint8Array(0))))).toBe('BAD_HEADER');
   });
 
   it('refuses to write data whose length or type disagrees with shape and dtype', () => {

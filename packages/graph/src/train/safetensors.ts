@@ -15,6 +15,8 @@
  * JSON.parse keeps the last of duplicate keys; duplicate names are therefore not detected.
  */
 
+import { AppError } from '@alignda/errors';
+
 /** Element types of the format, with their byte widths. F16 and BF16 are carried as raw 16-bit words. */
 const DTYPES = {
   F64: { bytes: 8, array: Float64Array },
@@ -75,21 +77,25 @@ export const SAFETENSORS_ERROR_CODES = [
   'BAD_TENSOR',
 ] as const;
 
-/** A code of {@link SAFETENSORS_ERROR_CODES}. */
+/** A reason of {@link SAFETENSORS_ERROR_CODES}. */
 export type SafetensorsErrorCode = (typeof SAFETENSORS_ERROR_CODES)[number];
 
-/** A malformed file, or a tensor that cannot be written; `code` says which check failed. */
-export class SafetensorsError extends Error {
+/**
+ * A malformed file, or a tensor that cannot be written: an `AppError` with code `INVALID_ARGUMENT` (the
+ * bytes or tensors were the caller's) whose `reason` says which check failed (also in `details.reason`).
+ */
+export class SafetensorsError extends AppError {
   override readonly name = 'SafetensorsError';
+  /** The failed check. */
+  readonly reason: SafetensorsErrorCode;
+
   /**
-   * @param code - the failed check
+   * @param reason - the failed check
    * @param message - what was found and what was expected
    */
-  constructor(
-    readonly code: SafetensorsErrorCode,
-    message: string,
-  ) {
-    super(`safetensors: ${message}`);
+  constructor(reason: SafetensorsErrorCode, message: string) {
+    super('INVALID_ARGUMENT', `safetensors: ${message}`, { details: { reason } });
+    this.reason = reason;
   }
 }
 
@@ -99,7 +105,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = '__metadata__';
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-  throw new Error('safetensors: this module assumes a little-endian host');
+  throw new AppError('UNIMPLEMENTED', 'safetensors: this module assumes a little-endian host');
 }
 
 function isDtype(s: unknown): s is SafetensorsDtype {

@@ -16,7 +16,6 @@ import type { VaeConfig } from '../vae.js';
 import { vaeLatentShape } from '../vae.js';
 import type { Feeds } from './train-model.js';
 
-
 /**
  * UTC hours of the states of a named period in stack order (entry k: state `start + k`), the `hours` of
  * {@link emulatorBatches} and the pipelines; undefined for a source without `hourOf`.
@@ -36,7 +35,7 @@ export function periodHours(
 /**
  * The hours an emulator is fed for a stack of `T` states: `hours` checked (length `T`, finite) when the config has
  * solar forcing, undefined when it has none (given hours are then unused).
- * @throws RangeError when the config needs hours and none are given, or they do not fit the stack
+ * @throws AppError `INVALID_ARGUMENT` when the config needs hours and none are given, or they do not fit the stack
  */
 export function emulatorHours(
   where: string,
@@ -46,12 +45,15 @@ export function emulatorHours(
 ): ArrayLike<number> | undefined {
   if (!emulatorTakesHour(cfg)) return undefined;
   if (hours === undefined)
-    throw new AppError('INVALID_ARGUMENT', 
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `${where}: the emulator has solar forcing (solarLonDeg) and needs the UTC hour of every state; none given`,
     );
-  if (hours.length !== T) throw new AppError('INVALID_ARGUMENT', `${where}: ${hours.length} hours for ${T} states`);
+  if (hours.length !== T)
+    throw new AppError('INVALID_ARGUMENT', `${where}: ${hours.length} hours for ${T} states`);
   for (let i = 0; i < T; i++)
-    if (!Number.isFinite(hours[i])) throw new AppError('INVALID_ARGUMENT', `${where}: hour ${i} is ${hours[i]}`);
+    if (!Number.isFinite(hours[i]))
+      throw new AppError('INVALID_ARGUMENT', `${where}: hour ${i} is ${hours[i]}`);
   return hours;
 }
 
@@ -110,7 +112,8 @@ export function vaeBatches(cfg: VaeConfig, states: Tensor<Float32Array>): (step:
   const T = states.shape[0] as number;
   const size = sampleSize(states);
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new AppError('INVALID_ARGUMENT', 
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `vaeBatches: states [${states.shape.join(', ')}] do not fit the VAE's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const noiseSize = vaeLatentShape(cfg).reduce((a, d) => a * d, 1);
@@ -137,7 +140,8 @@ export function emulatorBatches(
   const size = sampleSize(states);
   if (T < 2) throw new AppError('INVALID_ARGUMENT', `emulatorBatches: need at least 2 states, got ${T}`);
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new AppError('INVALID_ARGUMENT', 
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `emulatorBatches: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const clock = emulatorHours('emulatorBatches', cfg, hours, T);
@@ -170,14 +174,16 @@ export function scoreBatches(
   const T = z.shape[0] as number;
   const size = sampleSize(z);
   if (z.shape.join() !== zb.shape.join())
-    throw new AppError('INVALID_ARGUMENT', 
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `scoreBatches: truth latents [${z.shape.join(', ')}] vs backgrounds [${zb.shape.join(', ')}]`,
     );
   if (
     size !== cfg.latentShape.reduce((a, d) => a * d, 1) ||
     z.shape.slice(1).join() !== cfg.latentShape.join()
   )
-    throw new AppError('INVALID_ARGUMENT', 
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `scoreBatches: latents [${z.shape.join(', ')}] do not fit the score network's [${cfg.latentShape.join(', ')}]`,
     );
   return (_step, rng) => {

@@ -2,6 +2,7 @@
  * Held-out skill of trained models, in normalised units: VAE reconstruction MSE against the data variance, and
  * the emulator's multi-step (48 h = 8 steps) rollout MSE against persistence.
  */
+import { AppError } from '@alignda/errors';
 import { createSession, exportInference } from '@alignda/graph';
 import type { ReadonlyParamMap } from '@alignda/graph';
 import type { Tensor } from '@alignda/tensor';
@@ -40,7 +41,10 @@ function cellWeights(
 ): { w: Float32Array | undefined; count: number } {
   if (mask === undefined) return { w: undefined, count: size };
   if (size % mask.length !== 0)
-    throw new RangeError(`evaluate: a mask of ${mask.length} cells does not tile a state of ${size} values`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `evaluate: a mask of ${mask.length} cells does not tile a state of ${size} values`,
+    );
   const w = new Float32Array(size);
   let count = 0;
   for (let i = 0; i < size; i++) {
@@ -48,7 +52,7 @@ function cellWeights(
     w[i] = v;
     count += v;
   }
-  if (count === 0) throw new RangeError('evaluate: the mask has no valid cell');
+  if (count === 0) throw new AppError('INVALID_ARGUMENT', 'evaluate: the mask has no valid cell');
   return { w, count };
 }
 
@@ -112,7 +116,8 @@ export async function evaluateEmulator(
   const stride = options.stride ?? 4;
   const maxCases = options.maxCases ?? Infinity;
   const T = states.shape[0] as number;
-  if (T <= lead) throw new RangeError(`evaluateEmulator: ${T} states leave no ${lead}-step case`);
+  if (T <= lead)
+    throw new AppError('INVALID_ARGUMENT', `evaluateEmulator: ${T} states leave no ${lead}-step case`);
   const hours = emulatorHours('evaluateEmulator', cfg, options.hours, T);
   const g = buildEmulatorRollout({ ...cfg, batch: 1 }, lead);
   const roll = await createSession(exportInference(g, pickParams(g, params)));

@@ -1,3 +1,4 @@
+import { AppError } from '@alignda/errors';
 import { createSession, releaseSessions } from '@alignda/graph';
 import type { Graph } from '@alignda/graph';
 import { mu, sigma } from '@alignda/da';
@@ -84,15 +85,15 @@ describe('emulatorForecasts', () => {
   });
 
   it('rejects a lead that leaves no case and states of another shape', async () => {
-    await expect(emulatorForecasts(emu, params, states, 7)).rejects.toThrow(RangeError);
-    await expect(emulatorForecasts(emu, params, states, 0)).rejects.toThrow(RangeError);
-    await expect(emulatorForecasts(emu, params, states, 1.5)).rejects.toThrow(RangeError);
+    await expect(emulatorForecasts(emu, params, states, 7)).rejects.toThrow(AppError);
+    await expect(emulatorForecasts(emu, params, states, 0)).rejects.toThrow(AppError);
+    await expect(emulatorForecasts(emu, params, states, 1.5)).rejects.toThrow(AppError);
     await expect(emulatorForecasts(emu, params, stack(2, 4, [6, 32, 64]), 1)).rejects.toThrow(
       /do not fit the emulator's \[7, 32, 64\]/,
     );
     await expect(
       emulatorForecasts(emu, params, { data: new Float32Array(0), shape: [0, 7, 32, 64] }, 1),
-    ).rejects.toThrow(RangeError);
+    ).rejects.toThrow(AppError);
   });
 });
 
@@ -145,7 +146,7 @@ describe('emulatorForecasts, emulatorBatches and evaluateEmulator with solar for
     expect(periodHours({ ...src, hourOf: undefined }, 'train')).toBeUndefined();
   });
 
-  it('a forced emulator without hours (or with hours of another length) is a clear RangeError', async () => {
+  it('a forced emulator without hours (or with hours of another length) is INVALID_ARGUMENT', async () => {
     const missing = /has solar forcing \(solarLonDeg\) and needs the UTC hour/;
     await expect(emulatorForecasts(forced, params, states, lead)).rejects.toThrow(missing);
     expect(() => emulatorBatches(forced, states)).toThrow(missing);
@@ -159,7 +160,7 @@ describe('emulatorForecasts, emulatorBatches and evaluateEmulator with solar for
         states,
         hours.map(() => Number.NaN),
       ),
-    ).toThrow(RangeError);
+    ).toThrow(AppError);
   });
 });
 
@@ -250,7 +251,7 @@ describe('latent standardisation of the VAE graphs', () => {
       { mean: norm.mean, std: [NaN, ...norm.std.slice(1)] },
     ];
     for (const n of bad) {
-      expect(() => buildVaeEncode(cfg, n)).toThrow(RangeError);
+      expect(() => buildVaeEncode(cfg, n)).toThrow(AppError);
       expect(() => buildVaeDecode(cfg, n)).toThrow(/latent norm needs 8 means and 8 positive stds/);
     }
   });
@@ -304,7 +305,7 @@ describe('scoreBatches', () => {
     expect(() => scoreBatches(cfg, z, stack(9, T - 1, [8, 8, 16]))).toThrow(
       /truth latents .* vs backgrounds/,
     );
-    expect(() => scoreBatches(cfg, stack(1, T, [4, 8, 16]), stack(2, T, [4, 8, 16]))).toThrow(RangeError);
+    expect(() => scoreBatches(cfg, stack(1, T, [4, 8, 16]), stack(2, T, [4, 8, 16]))).toThrow(AppError);
     expect(() => scoreBatches(cfg, stack(1, T, [8, 16, 8]), stack(2, T, [8, 16, 8]))).toThrow(
       /do not fit the score network's \[8, 8, 16\]/,
     );

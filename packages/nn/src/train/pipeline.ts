@@ -3,6 +3,7 @@
  * from the truth `leadSteps` states earlier, and latents as VAE posterior means, both run with frozen weights in
  * fixed-size batches (the graphs have static shapes; the last batch is padded and the padding dropped).
  */
+import { AppError } from '@alignda/errors';
 import { createSession, exportInference } from '@alignda/graph';
 import type { ReadonlyParamMap, Session } from '@alignda/graph';
 import { fitNormStats } from '@alignda/tensor';
@@ -60,7 +61,10 @@ async function runBatched(
     const res = await session.run(feeds, [names.output]);
     const data = res[names.output]?.data;
     if (!(data instanceof Float32Array) || data.length !== batch * outSize)
-      throw new Error(`pipeline: session returned no float32 '${names.output}' of ${batch * outSize} values`);
+      throw new AppError(
+        'INTERNAL',
+        `pipeline: session returned no float32 '${names.output}' of ${batch * outSize} values`,
+      );
     out.set(data.subarray(0, n * outSize), first * outSize);
     onProgress?.((first + n) / count);
   }
@@ -69,7 +73,8 @@ async function runBatched(
 
 function sizeOf(states: Tensor<Float32Array>): { T: number; size: number } {
   const T = states.shape[0] as number;
-  if (!(T > 0)) throw new RangeError(`pipeline: empty state stack [${states.shape.join(', ')}]`);
+  if (!(T > 0))
+    throw new AppError('INVALID_ARGUMENT', `pipeline: empty state stack [${states.shape.join(', ')}]`);
   return { T, size: states.data.length / T };
 }
 
@@ -88,9 +93,13 @@ export async function emulatorForecasts(
 ): Promise<Tensor<Float32Array>> {
   const { T, size } = sizeOf(states);
   if (!Number.isInteger(leadSteps) || leadSteps < 1 || leadSteps >= T)
-    throw new RangeError(`emulatorForecasts: lead ${leadSteps} steps leaves no case in ${T} states`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `emulatorForecasts: lead ${leadSteps} steps leaves no case in ${T} states`,
+    );
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new RangeError(
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `emulatorForecasts: states [${states.shape.join(', ')}] do not fit the emulator's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const hours = emulatorHours('emulatorForecasts', cfg, options.hours, T);
@@ -124,7 +133,8 @@ export async function encodeStates(
 ): Promise<Tensor<Float32Array>> {
   const { T, size } = sizeOf(states);
   if (size !== cfg.channels * cfg.height * cfg.width)
-    throw new RangeError(
+    throw new AppError(
+      'INVALID_ARGUMENT',
       `encodeStates: states [${states.shape.join(', ')}] do not fit the VAE's [${cfg.channels}, ${cfg.height}, ${cfg.width}]`,
     );
   const batch = options.batch ?? 16;

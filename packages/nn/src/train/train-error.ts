@@ -1,4 +1,7 @@
-/** Why training stopped with an error; a closed table so callers (the CLI) can map codes to messages and exits. */
+import { AppError } from '@alignda/errors';
+import type { AppErrorCode } from '@alignda/errors';
+
+/** Why training (or loading a trained model) stopped with an error: the reason behind the platform code. */
 export const TRAIN_ERROR_CODES = [
   /** `resume: true` and no checkpoint file. */
   'CHECKPOINT_MISSING',
@@ -13,14 +16,27 @@ export const TRAIN_ERROR_CODES = [
 /** One of {@link TRAIN_ERROR_CODES}. */
 export type TrainErrorCode = (typeof TRAIN_ERROR_CODES)[number];
 
-/** A training failure with a stable code and a one-line message naming the file or step. */
-export class TrainError extends Error {
+/** The platform code (`@alignda/errors`) each reason maps to; exhaustive. */
+const APP_CODE_BY_TRAIN_CODE: Readonly<Record<TrainErrorCode, AppErrorCode>> = {
+  CHECKPOINT_MISSING: 'NOT_FOUND',
+  // The file exists but cannot serve: the stored state, not the request, must change.
+  CHECKPOINT_CORRUPT: 'FAILED_PRECONDITION',
+  CHECKPOINT_MISMATCH: 'FAILED_PRECONDITION',
+  // Divergence is no fault in the request's form, and the same request diverges again: a server-side failure.
+  NON_FINITE_LOSS: 'INTERNAL',
+};
+
+/**
+ * A training failure: `code` is the platform code the edges map to a status, `reason` the specific
+ * training reason (also in `details.reason`); the message is one line naming the file or step.
+ */
+export class TrainError extends AppError {
   override readonly name = 'TrainError';
   /** What went wrong. */
-  readonly code: TrainErrorCode;
+  readonly reason: TrainErrorCode;
 
-  constructor(code: TrainErrorCode, message: string) {
-    super(message);
-    this.code = code;
+  constructor(reason: TrainErrorCode, message: string, options?: { cause?: unknown }) {
+    super(APP_CODE_BY_TRAIN_CODE[reason], message, { details: { reason }, cause: options?.cause });
+    this.reason = reason;
   }
 }

@@ -121,14 +121,14 @@ describe('trainModel on a QG nature run', () => {
     await expect(
       trainModel(emulatorOptions(3, { checkpointPath: path, resume: true })),
     ).rejects.toMatchObject({
-      code: 'CHECKPOINT_CORRUPT',
+      reason: 'CHECKPOINT_CORRUPT',
       message: expect.stringContaining(path) as unknown,
     });
     await writeFile(path, 'not a checkpoint');
     await expect(
       trainModel(emulatorOptions(3, { checkpointPath: path, resume: 'if-exists' })),
     ).rejects.toMatchObject({
-      code: 'CHECKPOINT_CORRUPT',
+      reason: 'CHECKPOINT_CORRUPT',
     });
     await trainModel(emulatorOptions(3, { checkpointPath: path }));
     await expect(
@@ -136,7 +136,8 @@ describe('trainModel on a QG nature run', () => {
         emulatorOptions(3, { checkpointPath: path, resume: true, modelConfig: { ...emu, hidden: 16 } }),
       ),
     ).rejects.toMatchObject({
-      code: 'CHECKPOINT_MISMATCH',
+      code: 'FAILED_PRECONDITION',
+      reason: 'CHECKPOINT_MISMATCH',
       message: expect.stringContaining('model config') as unknown,
     });
   });

@@ -17,6 +17,7 @@ import {
   saveCheckpoint,
   warmupCosineSchedule,
 } from '@alignda/graph';
+import { AppError } from '@alignda/errors';
 import type { Checkpoint, Feed, ParamMap, ReadonlyParamMap, TensorData } from '@alignda/graph';
 import { createRng } from '@alignda/tensor';
 import type { NormStats, Rng } from '@alignda/tensor';
@@ -142,10 +143,11 @@ export function stepSeed(seed: number, step: number): number {
 export function resolveTrainConfig(config: Partial<TrainConfig> = {}): TrainConfig {
   const c: TrainConfig = { ...TRAIN_DEFAULTS, ...config };
   if (!Number.isInteger(c.steps) || c.steps < 1)
-    throw new RangeError(`train: steps must be an integer >= 1, got ${c.steps}`);
+    throw new AppError('INVALID_ARGUMENT', `train: steps must be an integer >= 1, got ${c.steps}`);
   if (!(c.emaDecay >= 0 && c.emaDecay < 1))
-    throw new RangeError(`train: emaDecay must be in [0, 1), got ${c.emaDecay}`);
-  if (!(c.clipNorm > 0)) throw new RangeError(`train: clipNorm must be > 0, got ${c.clipNorm}`);
+    throw new AppError('INVALID_ARGUMENT', `train: emaDecay must be in [0, 1), got ${c.emaDecay}`);
+  if (!(c.clipNorm > 0))
+    throw new AppError('INVALID_ARGUMENT', `train: clipNorm must be > 0, got ${c.clipNorm}`);
   return Object.freeze(c);
 }
 
@@ -211,9 +213,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
 
   const resume = options.resume ?? false;
   if (resume !== false) {
-    if (checkpointPath === undefined) throw new RangeError('trainModel: resume needs a checkpointPath');
+    if (checkpointPath === undefined)
+      throw new AppError('INVALID_ARGUMENT', 'trainModel: resume needs a checkpointPath');
     const found = await readTrainCheckpoint(checkpointPath).catch((err: unknown) => {
-      if (resume === 'if-exists' && err instanceof TrainError && err.code === 'CHECKPOINT_MISSING')
+      if (resume === 'if-exists' && err instanceof TrainError && err.reason === 'CHECKPOINT_MISSING')
         return undefined;
       throw err;
     });
@@ -233,14 +236,20 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
       if (!sameJson(meta.norm, norm)) throw mismatch('normalisation (data)', meta.norm, norm);
       try {
         assertSameLayout(params, ckpt.params, 'checkpoint params');
-        if (ckpt.optimizer === undefined) throw new RangeError('no optimizer state');
+        if (ckpt.optimizer === undefined) throw new TrainError('CHECKPOINT_CORRUPT', 'no optimizer state');
         opt.loadState(ckpt.optimizer.state);
         if (ema !== undefined) {
-          if (ckpt.ema === undefined) throw new RangeError('no EMA state');
+          if (ckpt.ema === undefined) throw new TrainError('CHECKPOINT_CORRUPT', 'no EMA state');
           ema.loadState(ckpt.ema.state);
         }
       } catch (err) {
-        throw new TrainError('CHECKPOINT_CORRUPT', `checkpoint ${checkpointPath}: ${(err as Error).message}`);
+        throw new TrainError(
+          'CHECKPOINT_CORRUPT',
+          `checkpoint ${checkpointPath}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
       if (meta.step !== opt.stepCount)
         throw new TrainError(

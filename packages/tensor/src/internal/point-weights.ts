@@ -1,11 +1,13 @@
 import { fmtShape } from './shape.js';
+import { TensorError } from '../tensor-error.js';
 
 /**
  * Point weights w_i * mask_ij over the grid, the form every metric reduces with.
  * @param rowWeights - per-row weights, shape [H], or undefined for 1
  * @param mask - valid-area mask, shape [H, W] (non-zero = valid), or undefined for all valid
  * @returns shape [H, W] and the sum of the weights
- * @throws RangeError when the mask has the wrong length or the weights sum to 0
+ * @throws TensorError when the mask has the wrong length (`SHAPE_MISMATCH`) or the weights sum to 0
+ *   (`DEGENERATE`)
  */
 export function pointWeights(
   fn: string,
@@ -15,10 +17,16 @@ export function pointWeights(
   mask: Uint8Array | undefined,
 ): { weights: Float64Array; sum: number } {
   if (mask !== undefined && mask.length !== H * W) {
-    throw new RangeError(`${fn}: mask has length ${mask.length} but the grid is ${fmtShape([H, W])}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: mask has length ${mask.length} but the grid is ${fmtShape([H, W])}`,
+    );
   }
   if (rowWeights !== undefined && rowWeights.length !== H) {
-    throw new RangeError(`${fn}: ${rowWeights.length} row weights for a grid of ${H} rows`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: ${rowWeights.length} row weights for a grid of ${H} rows`,
+    );
   }
   const weights = new Float64Array(H * W);
   let sum = 0;
@@ -32,6 +40,9 @@ export function pointWeights(
     }
   }
   if (!(sum > 0))
-    throw new RangeError(`${fn}: the mask and weights leave no grid point with positive weight`);
+    throw new TensorError(
+      'DEGENERATE',
+      `${fn}: the mask and weights leave no grid point with positive weight`,
+    );
   return { weights, sum };
 }

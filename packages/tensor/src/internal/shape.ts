@@ -1,4 +1,5 @@
 import type { FloatArray } from '../field.js';
+import { TensorError } from '../tensor-error.js';
 
 export type { FloatArray };
 
@@ -22,12 +23,13 @@ export function checkTensor(
 ): void {
   for (const d of t.shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new RangeError(`${fn}: ${name} has an invalid shape ${fmtShape(t.shape)}`);
+      throw new TensorError('SHAPE_MISMATCH', `${fn}: ${name} has an invalid shape ${fmtShape(t.shape)}`);
     }
   }
   const n = shapeSize(t.shape);
   if (t.data.length !== n) {
-    throw new RangeError(
+    throw new TensorError(
+      'SHAPE_MISMATCH',
       `${fn}: ${name} has shape ${fmtShape(t.shape)} (${n} elements) but data of length ${t.data.length}`,
     );
   }
@@ -42,7 +44,10 @@ export function checkSameShape(
   b: readonly number[],
 ): void {
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new RangeError(`${fn}: ${nameA} has shape ${fmtShape(a)} but ${nameB} has shape ${fmtShape(b)}`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: ${nameA} has shape ${fmtShape(a)} but ${nameB} has shape ${fmtShape(b)}`,
+    );
   }
 }
 
@@ -58,7 +63,10 @@ export function allocLike<T extends FloatArray>(like: T, length: number): T {
 export function outOrAlloc<T extends FloatArray>(fn: string, like: T, length: number, out?: T): T {
   if (out === undefined) return allocLike(like, length);
   if (out.length !== length) {
-    throw new RangeError(`${fn}: out has length ${out.length} but ${length} elements are needed`);
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: out has length ${out.length} but ${length} elements are needed`,
+    );
   }
   return out;
 }

@@ -2,8 +2,9 @@ import { AppError } from '@alignda/errors';
 import type { AppErrorCode } from '@alignda/errors';
 
 /**
- * Why a dataset, observation or rendering call failed: the specific reason behind the platform code.
- * Every reason is a client fault (a bad descriptor, file, observation or argument), never retryable.
+ * Why a call of `@alignda/world` (datasets, observations, rendering, the QG model and nature runs)
+ * failed: the specific reason behind the platform code. Every reason is a client fault (a bad
+ * descriptor, file, observation, parameter or argument), never retryable.
  */
 export const DATASET_ERROR_CODES = [
   /** The descriptor JSON does not match the schema. */
@@ -14,9 +15,9 @@ export const DATASET_ERROR_CODES = [
   'VARIABLE_MISSING',
   /** Variable, coordinate, grid or target shapes are inconsistent. */
   'SHAPE_MISMATCH',
-  /** NaN or infinite values in a read slice. */
+  /** NaN or infinite values in a read slice, or a simulated state that blew up. */
   'NON_FINITE_VALUES',
-  /** An index, range, fraction or option outside its allowed values. */
+  /** An index, range, fraction, option or model parameter outside its allowed values. */
   'OUT_OF_RANGE',
   /** A dataset name is not registered. */
   'UNKNOWN_DATASET',
@@ -43,10 +44,9 @@ export const APP_CODE_BY_DATASET_CODE: Readonly<Record<DatasetErrorCode, AppErro
 };
 
 /**
- * The `AppError` of `@alignda/world`'s dataset, observation and rendering code: `code` is the platform
- * code the edges map to a status, `reason` the specific dataset reason (also in `details.reason`). The
- * message is one line naming the dataset and the offending field, e.g.
- * `descriptor ncep-air: variables[0].units is required`.
+ * The `AppError` of `@alignda/world`: `code` is the platform code the edges map to a status, `reason`
+ * the specific reason (also in `details.reason`). The message is one line naming the dataset (or
+ * model) and the offending field, e.g. `descriptor ncep-air: variables[0].units is required`.
  */
 export class DatasetError extends AppError {
   readonly reason: DatasetErrorCode;

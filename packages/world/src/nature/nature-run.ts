@@ -1,6 +1,7 @@
 import { createRng } from '@alignda/tensor';
 import type { Field } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
 import { createQgModel } from '../qg/model.js';
 import type { QgModel } from '../qg/model.js';
 import type { QgParams } from '../qg/params.js';
@@ -53,8 +54,9 @@ export function generateNatureRun(
   onState: (index: number, field: Field) => void,
 ): QgModel {
   if (!Number.isInteger(opts.seed))
-    throw new RangeError(`nature run: seed must be an integer, got ${opts.seed}`);
-  if (!(opts.years > 0)) throw new RangeError(`nature run: years must be positive, got ${opts.years}`);
+    throw new DatasetError('OUT_OF_RANGE', `nature run: seed must be an integer, got ${opts.seed}`);
+  if (!(opts.years > 0))
+    throw new DatasetError('OUT_OF_RANGE', `nature run: years must be positive, got ${opts.years}`);
   const outputHours = opts.outputHours ?? 6;
   const model = createQgModel(opts.params);
   const q = model.randomState(createRng(opts.seed), 1e6);
@@ -62,7 +64,11 @@ export function generateNatureRun(
   const total = natureStateCount(opts.years, outputHours);
   for (let t = 0; t < total; t++) {
     if (t > 0) model.advance(q, outputHours);
-    if (!Number.isFinite(q[2])) throw new Error(`nature run: state ${t} is not finite (time step too long?)`);
+    if (!Number.isFinite(q[2]))
+      throw new DatasetError(
+        'NON_FINITE_VALUES',
+        `nature run: state ${t} is not finite (time step too long?)`,
+      );
     onState(t, model.toField(q));
     opts.onProgress?.(t + 1, total);
   }

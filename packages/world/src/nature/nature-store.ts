@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 
 import type { BetaPlaneGrid, Field } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
 import type { DatasetDescriptorInput } from '../dataset/descriptor.js';
 import { QG_CHANNELS, QG_UNITS } from '../qg/output.js';
 import { DEFAULT_QG_PARAMS } from '../qg/params.js';
@@ -109,7 +110,7 @@ export function writeNatureRun(dir: string, opts: NatureRunOptions): string {
     if (slot === CHUNK_T - 1 || t === count - 1) flush(Math.floor(t / CHUNK_T), slot + 1);
     grid = field.grid as BetaPlaneGrid;
   });
-  if (grid === undefined) throw new Error('nature run: no state recorded');
+  if (grid === undefined) throw new DatasetError('OUT_OF_RANGE', 'nature run: no state recorded');
   const hours = Float64Array.from({ length: count }, (_, t) => outH * t);
   const arrays: ZarrArraySpec[] = [
     {
@@ -261,7 +262,7 @@ export function openNatureRun(runDir: string): NatureRun {
     params,
     state(index) {
       if (!Number.isInteger(index) || index < 0 || index >= count)
-        throw new RangeError(`nature run: state index ${index} outside 0..${count - 1}`);
+        throw new DatasetError('OUT_OF_RANGE', `nature run: state index ${index} outside 0..${count - 1}`);
       const out = new Float32Array(QG_CHANNELS.length * hw); // [7, ny, nx]
       data.forEach((d, c) => out.set(d.subarray(index * hw, (index + 1) * hw), c * hw));
       return {
@@ -275,7 +276,10 @@ export function openNatureRun(runDir: string): NatureRun {
     series(channel) {
       const d = data[channel];
       if (d === undefined)
-        throw new RangeError(`nature run: channel ${channel} outside 0..${QG_CHANNELS.length - 1}`);
+        throw new DatasetError(
+          'OUT_OF_RANGE',
+          `nature run: channel ${channel} outside 0..${QG_CHANNELS.length - 1}`,
+        );
       return d;
     },
   };

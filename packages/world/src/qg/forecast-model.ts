@@ -1,5 +1,6 @@
 import type { Field } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
 import { createQgModel } from './model.js';
 import type { QgModel } from './model.js';
 import type { QgParams } from './params.js';
@@ -37,7 +38,8 @@ export function forecastModel(params: Partial<QgParams> = FORECAST_MODEL_PERTURB
     model,
     forecast(initial, leadHours, intervalHours = 6) {
       if (!(leadHours > 0) || !(intervalHours > 0) || !Number.isInteger(leadHours / intervalHours))
-        throw new RangeError(
+        throw new DatasetError(
+          'OUT_OF_RANGE',
           `forecast: leadHours ${leadHours} must be a positive multiple of ${intervalHours}`,
         );
       const q = model.fromField(initial);

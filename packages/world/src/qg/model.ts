@@ -1,5 +1,6 @@
 import type { BetaPlaneGrid, Field, Rng } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
 import { createQgCore, pvFromPsi, zeroState } from './core.js';
 import type { QgCore } from './core.js';
 import { DEFAULT_QG_PARAMS } from './params.js';
@@ -16,7 +17,7 @@ export interface QgModel {
   readonly grid: BetaPlaneGrid;
   /** One IF-RK4 step of `params.dtS`, in place on a spectral state [2, ny, nkx, 2]. */
   readonly step: QgStep;
-  /** Advances `q` in place by `hours` (a whole number of steps; RangeError otherwise). */
+  /** Advances `q` in place by `hours` (a whole number of steps; DatasetError `OUT_OF_RANGE` otherwise). */
   advance(q: Float64Array, hours: number): void;
   /** Physical channels of a state: Field [7, ny, nx]. */
   toField(q: Float64Array): Field;
@@ -46,7 +47,10 @@ export function createQgModel(overrides: Partial<QgParams> = {}): QgModel {
     advance(q, hours) {
       const steps = (hours * 3600) / params.dtS;
       if (!Number.isInteger(steps) || steps < 0)
-        throw new RangeError(`qg: ${hours} h is not a whole number of ${params.dtS} s steps`);
+        throw new DatasetError(
+          'OUT_OF_RANGE',
+          `qg: ${hours} h is not a whole number of ${params.dtS} s steps`,
+        );
       for (let s = 0; s < steps; s++) step(q);
     },
     toField: (q) => qgToField(core, q, grid),

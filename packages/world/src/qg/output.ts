@@ -1,6 +1,7 @@
 import { R_DRY_J_PER_KG_K } from '@alignda/tensor';
 import type { BetaPlaneGrid, Field } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
 import { invertPv, pvFromPsi, zeroState } from './core.js';
 import type { QgCore } from './core.js';
 
@@ -100,7 +101,8 @@ export function qgFromField(core: QgCore, field: Field): Float64Array {
   const { nx, ny, uUpperMPerS, uLowerMPerS, phiUpperRefM2PerS2, phiLowerRefM2PerS2 } = core.params;
   const [c, h, w] = field.shape;
   if (h !== ny || w !== nx || c < 2 || field.channels[0] !== 'z_upper' || field.channels[1] !== 'z_lower')
-    throw new RangeError(
+    throw new DatasetError(
+      'SHAPE_MISMATCH',
       `qgFromField: expected [7, ${ny}, ${nx}] with z_upper, z_lower first, got [${field.shape.join(', ')}] (${field.channels.slice(0, 2).join(', ')})`,
     );
   const hw = nx * ny;

@@ -1,5 +1,7 @@
 import { EARTH_OMEGA_PER_S, EARTH_RADIUS_M, GRAVITY_M_PER_S2 } from '@alignda/tensor';
 
+import { DatasetError } from '../dataset/dataset-error.js';
+
 /**
  * Parameters of the two-layer (Phillips) quasi-geostrophic model. Equal layer depths; upper layer
  * centred at `pUpperHPa`, lower at `pLowerHPa`. Every default carries its reason (see README.md).
@@ -90,20 +92,25 @@ export interface QgDerived {
   readonly nuM8PerS: number;
 }
 
-/** Validates `p` (RangeError naming the field) and derives the model constants. */
+/** Validates `p` (DatasetError `OUT_OF_RANGE` naming the field) and derives the model constants. */
 export function deriveQg(p: QgParams): QgDerived {
   const pow2 = (n: number): boolean => Number.isInteger(n) && n >= 8 && (n & (n - 1)) === 0;
   if (!pow2(p.nx) || !pow2(p.ny))
-    throw new RangeError(`qg: nx, ny must be powers of two >= 8, got ${p.nx} x ${p.ny}`);
-  if (!(p.latNorthDeg > p.latSouthDeg)) throw new RangeError('qg: latNorthDeg must exceed latSouthDeg');
+    throw new DatasetError('OUT_OF_RANGE', `qg: nx, ny must be powers of two >= 8, got ${p.nx} x ${p.ny}`);
+  if (!(p.latNorthDeg > p.latSouthDeg))
+    throw new DatasetError('OUT_OF_RANGE', 'qg: latNorthDeg must exceed latSouthDeg');
   for (const key of ['lonSpanDeg', 'deformationRadiusM', 'dtS', 'truncation'] as const) {
     if (!(p[key] > 0) || !Number.isFinite(p[key]))
-      throw new RangeError(`qg: ${key} must be positive, got ${p[key]}`);
+      throw new DatasetError('OUT_OF_RANGE', `qg: ${key} must be positive, got ${p[key]}`);
   }
   // Infinity switches hyperviscosity off (nu = 0), e.g. for conservation tests.
   if (!(p.hyperviscosityTimeS > 0))
-    throw new RangeError(`qg: hyperviscosityTimeS must be positive, got ${p.hyperviscosityTimeS}`);
-  if (!(p.dragPerS >= 0)) throw new RangeError(`qg: dragPerS must be >= 0, got ${p.dragPerS}`);
+    throw new DatasetError(
+      'OUT_OF_RANGE',
+      `qg: hyperviscosityTimeS must be positive, got ${p.hyperviscosityTimeS}`,
+    );
+  if (!(p.dragPerS >= 0))
+    throw new DatasetError('OUT_OF_RANGE', `qg: dragPerS must be >= 0, got ${p.dragPerS}`);
   const lat0Deg = 0.5 * (p.latSouthDeg + p.latNorthDeg);
   const lat0 = (lat0Deg * Math.PI) / 180;
   const lyM = (EARTH_RADIUS_M * (p.latNorthDeg - p.latSouthDeg) * Math.PI) / 180;
@@ -111,7 +118,10 @@ export function deriveQg(p: QgParams): QgDerived {
   const kxMax = Math.floor((p.truncation * p.nx) / 2);
   const kyMax = Math.floor((p.truncation * p.ny) / 2);
   if (kxMax < 1 || kyMax < 1 || kxMax > p.nx / 2 - 1 || kyMax > p.ny / 2 - 1)
-    throw new RangeError(`qg: truncation ${p.truncation} keeps no modes or the Nyquist mode`);
+    throw new DatasetError(
+      'OUT_OF_RANGE',
+      `qg: truncation ${p.truncation} keeps no modes or the Nyquist mode`,
+    );
   // Rate 1/tau at the smaller of the two largest kept wavenumbers (the field's finest isotropic scale).
   const kc = Math.min((2 * Math.PI * kxMax) / lxM, (2 * Math.PI * kyMax) / lyM);
   return {

@@ -1,5 +1,7 @@
 import FFT from 'fft.js';
 
+import { DatasetError } from '../dataset/dataset-error.js';
+
 /** The part of fft.js we use: complex transforms on interleaved (re, im) arrays; the inverse divides by n. */
 interface ComplexFft {
   transform(out: Float64Array, data: Float64Array): void;
@@ -41,9 +43,15 @@ export class RealFft2 {
   constructor(nx: number, ny: number, keepCols = nx / 2 + 1) {
     const pow2 = (n: number): boolean => Number.isInteger(n) && n >= 4 && (n & (n - 1)) === 0;
     if (!pow2(nx) || !pow2(ny))
-      throw new RangeError(`RealFft2: nx and ny must be powers of two >= 4, got ${nx} x ${ny}`);
+      throw new DatasetError(
+        'OUT_OF_RANGE',
+        `RealFft2: nx and ny must be powers of two >= 4, got ${nx} x ${ny}`,
+      );
     if (!Number.isInteger(keepCols) || keepCols < 1 || keepCols > nx / 2 + 1)
-      throw new RangeError(`RealFft2: keepCols must be in 1..${nx / 2 + 1}, got ${keepCols}`);
+      throw new DatasetError(
+        'OUT_OF_RANGE',
+        `RealFft2: keepCols must be in 1..${nx / 2 + 1}, got ${keepCols}`,
+      );
     this.nx = nx;
     this.ny = ny;
     this.nkx = nx / 2 + 1;
