@@ -81,7 +81,7 @@ export {
 } from './tensor-codec.js';
 export { fieldFromProto, fieldToProto, gridFromProto, gridToProto } from './field-codec.js';
 export type { ReceivedField } from './field-codec.js';
-export { obsBatchIssues, validateObsBatch } from './obs-batch.js';
+export { assertObsBatchMessage, obsBatchIssues } from './obs-batch.js';
 export type { ObsBatchContext } from './obs-batch.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, bindService, startGrpcServer } from './grpc-server.js';
 export type { RunningGrpcServer, ServiceBinding, StartGrpcServerOptions } from './grpc-server.js';

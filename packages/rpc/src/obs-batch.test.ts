@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ObsBatch } from './generated/alignda/v1/common.js';
 import { InvalidMessageError } from './invalid-message-error.js';
-import { obsBatchIssues, validateObsBatch } from './obs-batch.js';
+import { assertObsBatchMessage, obsBatchIssues } from './obs-batch.js';
 
 /** Three well-formed gridded observations of two channels. */
 function gridBatch(): ObsBatch {
@@ -26,7 +26,7 @@ describe('observation batch validation', () => {
     expect(
       render(gridBatch(), { datasetChannels: ['t', 'z_upper', 'u'], gridShape: { height: 32, width: 64 } }),
     ).toEqual([]);
-    expect(() => validateObsBatch(gridBatch())).not.toThrow();
+    expect(() => assertObsBatchMessage(gridBatch())).not.toThrow();
   });
 
   it('accepts point locations of the same length', () => {
@@ -100,7 +100,7 @@ describe('observation batch validation', () => {
     const batch: ObsBatch = { ...gridBatch(), validTime: undefined, channels: [], errorStd: [] };
     let caught: unknown;
     try {
-      validateObsBatch(batch, {}, 'sample.observations');
+      assertObsBatchMessage(batch, {}, 'sample.observations');
     } catch (err) {
       caught = err;
     }

@@ -124,10 +124,13 @@ export function obsBatchIssues(
 }
 
 /**
- * Throws unless {@link obsBatchIssues} finds nothing.
+ * Asserts that a received `alignda.v1.ObsBatch` message keeps its contract: throws unless
+ * {@link obsBatchIssues} finds nothing. It checks the message's structure only; the domain check of the
+ * observations (QC flags, locations on the grid) is `validateObsBatch` of `@alignda/world`, run on the
+ * decoded batch.
  * @throws InvalidMessageError listing the first problems (all are in `issues`)
  */
-export function validateObsBatch(
+export function assertObsBatchMessage(
   batch: ObsBatch | undefined,
   context: ObsBatchContext = {},
   path = 'observations',
