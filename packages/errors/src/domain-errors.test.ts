@@ -20,12 +20,8 @@ import { APP_ERROR_CODES, AppError, isAppError } from './app-error.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The packages whose `src` is domain code: everything they throw must carry a catalog code. */
-const DOMAIN_PACKAGES = ['tensor', 'da', 'world', 'nn', 'graph', 'rpc', 'queue'] as const;
-
-// TODO(pipelines agent): packages/nn/src/latent-da.ts (now latent-sessions.ts) still throws plain
-// errors; make them AppErrors and remove this exclusion.
-const NOT_YET_SCANNED = new Set(['packages/nn/src/latent-da.ts', 'packages/nn/src/latent-sessions.ts']);
+/** The packages whose `src` is domain or application code: everything they throw must carry a catalog code. */
+const DOMAIN_PACKAGES = ['tensor', 'da', 'world', 'nn', 'graph', 'rpc', 'queue', 'pipelines'] as const;
 
 /** Hand-written, non-test source files of the domain packages, as paths relative to the repository root. */
 function domainSources(): string[] {
@@ -33,8 +29,7 @@ function domainSources(): string[] {
     const src = join(ROOT, 'packages', pkg, 'src');
     return readdirSync(src, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.split(/[\\/]/).includes('generated'))
-      .map((f) => relative(ROOT, join(src, f)).split('\\').join('/'))
-      .filter((f) => !NOT_YET_SCANNED.has(f));
+      .map((f) => relative(ROOT, join(src, f)).split('\\').join('/'));
   });
 }
 

@@ -1,3 +1,4 @@
+import { AppError } from '@alignda/errors';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -290,11 +291,11 @@ describe('latent sessions and the ports of packages/da', () => {
     const s = await createLatentSessions(models, 2, { leadSteps: 2 });
     const ports = latentPorts(s, new Float32Array(2 * ZSIZE));
     const z3 = new Float32Array(3 * ZSIZE);
-    await expect(Promise.resolve(ports.denoiser(z3, 0.5, [3, ...LATENT]))).rejects.toThrow(RangeError);
+    await expect(Promise.resolve(ports.denoiser(z3, 0.5, [3, ...LATENT]))).rejects.toThrow(AppError);
     await expect(Promise.resolve(ports.decoder(z3, [3, ...LATENT]))).rejects.toThrow(
       /3 samples; these sessions take exactly 2/,
     );
-    await expect(createLatentSessions(models, 0)).rejects.toThrow(RangeError);
-    await expect(createLatentSessions(models, 1.5)).rejects.toThrow(RangeError);
+    await expect(createLatentSessions(models, 0)).rejects.toThrow(AppError);
+    await expect(createLatentSessions(models, 1.5)).rejects.toThrow(AppError);
   });
 });

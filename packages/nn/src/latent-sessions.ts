@@ -3,6 +3,7 @@
  * an ensemble size, and bound to the ports of packages/da (packages/da/src/ports.ts): the denoiser and the DPS
  * vector-Jacobian product carry the background latent, the encoder and decoder work on standardised latents.
  */
+import { AppError } from '@alignda/errors';
 import { createSession, exportInference } from '@alignda/graph';
 import type { Feed, ParamMap, RuntimeOptions, Session } from '@alignda/graph';
 import { mu, sigma } from '@alignda/da';
@@ -45,7 +46,10 @@ export async function createLatentSessions(
   options: { readonly leadSteps?: number; readonly runtime?: RuntimeOptions } = {},
 ): Promise<LatentSessions> {
   if (!Number.isInteger(members) || members < 1)
-    throw new RangeError(`createLatentSessions: members must be an integer >= 1, got ${members}`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `createLatentSessions: members must be an integer >= 1, got ${members}`,
+    );
   const vaeCfg = { ...models.vae.config, batch: members };
   const scoreCfg = { ...models.score.config, batch: members };
   const latentNorm = models.score.norm;
@@ -96,14 +100,18 @@ export function latentPorts(s: LatentSessions, zb: Float32Array, timer?: PortTim
     batch: number,
   ): Promise<Float32Array> => {
     if (batch !== n)
-      throw new RangeError(`latent ports: a call with ${batch} samples; these sessions take exactly ${n}`);
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `latent ports: a call with ${batch} samples; these sessions take exactly ${n}`,
+      );
     const t0 = performance.now();
     const f = feeds();
     const t1 = performance.now();
     const out = await session.run(f, [fetch]);
     const t2 = performance.now();
     const data = out[fetch]?.data;
-    if (!(data instanceof Float32Array)) throw new Error(`latent ports: no float32 '${fetch}' output`);
+    if (!(data instanceof Float32Array))
+      throw new AppError('INTERNAL', `latent ports: no float32 '${fetch}' output`);
     timer?.(port, t2 - t1, performance.now() - t2 + (t1 - t0));
     return data;
   };
