@@ -2,20 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
-
-/** I/O libraries that pure domain code must never import (docs/STYLE.md). */
-const ioModules = [
-  '@grpc/*',
-  'fastify',
-  'bullmq',
-  'ioredis',
-  '@prisma/*',
-  'onnxruntime-node',
-  'node:fs',
-  'node:fs/promises',
-  'node:net',
-  'node:http',
-];
+import { fences } from './eslint.fences.js';
 
 export default tseslint.config(
   {
@@ -26,6 +13,9 @@ export default tseslint.config(
       'coverage/**',
       '.alignda/**',
       'eslint.config.js',
+      'eslint.fences.js',
+      // Inputs of tests/lint-fences.test.ts: each breaks a fence on purpose.
+      'tests/lint-fixtures/**',
     ],
   },
   js.configs.recommended,
@@ -42,27 +32,8 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  {
-    files: ['**/domain/**/*.ts', 'packages/tensor/src/**/*.ts', 'packages/da/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: [{ group: ioModules, message: 'Domain code is pure: no I/O imports (docs/STYLE.md).' }] },
-      ],
-    },
-  },
-  {
-    // Only packages/graph's runtime may load onnxruntime-node.
-    files: ['**/*.ts'],
-    ignores: ['packages/graph/src/runtime/**', 'packages/graph/src/runtime.ts', '**/domain/**/*.ts', 'packages/tensor/src/**/*.ts', 'packages/da/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: 'onnxruntime-node', message: 'Only packages/graph/src/runtime imports onnxruntime-node.' }] },
-      ],
-    },
-  },
+  // Layering (docs/ARCHITECTURE.md, "Layers"): import cycles, pure modules, pipelines, onnxruntime-node, packages/cli.
+  ...fences,
   {
     files: ['packages/cli/**/*.ts', 'bench/**/*.ts', '**/main.ts', '**/scripts/**/*.ts'],
     rules: { 'no-console': 'off' },

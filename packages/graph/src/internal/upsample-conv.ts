@@ -1,5 +1,21 @@
-import type { GraphBuilder } from '../builder.js';
-import type { Value } from '../types.js';
+import type { Shape, Value } from '../types.js';
+
+/**
+ * The `GraphBuilder` operations the fold uses. Declared here, not imported, because the builder imports this
+ * module: a structural interface keeps the two files out of an import cycle.
+ */
+export interface FoldOps {
+  constant(data: Float32Array | Float64Array, shape: Shape, dtype: 'float32' | 'float64'): Value;
+  matmul(a: Value, b: Value): Value;
+  reshape(x: Value, shape: readonly number[]): Value;
+  transpose(x: Value, perm: readonly number[]): Value;
+  convTranspose(
+    x: Value,
+    w: Value,
+    bias: Value | undefined,
+    o: { readonly strides: readonly number[]; readonly pads: readonly number[] },
+  ): Value;
+}
 
 /**
  * Kernel rows of the equivalent transposed conv: output row `2i + a` of a 3x3 conv (pad 1) on a nearest x2 upsampled
@@ -21,12 +37,13 @@ const fold = (t: number, k: number): number => FOLD[t]?.[k] ?? 0;
  * input: 16 instead of 36 multiply-adds per low-resolution pixel and channel pair, and no upsampled tensor. The
  * gradient rules of ConvTranspose make the backward pass cheaper by the same factor; the weight gradient reaches the
  * 3x3 kernel through the constant fold matrix.
+ * @param b - the builder that receives the nodes
  * @param x - low-resolution input `[N, C, h, w]` (the Resize's input)
  * @param w - conv weight `[M, C, 3, 3]`
  * @param bias - optional `[M]`
  * @returns `[N, M, 2h, 2w]`
  */
-export function upsample2Conv3x3(b: GraphBuilder, x: Value, w: Value, bias: Value | undefined): Value {
+export function upsample2Conv3x3(b: FoldOps, x: Value, w: Value, bias: Value | undefined): Value {
   const [m = 0, c = 0] = w.shape;
   const dtype = w.dtype === 'float64' ? 'float64' : 'float32';
   // folded[(kh, kw), (th, tw)] = FOLD[th][kh] * FOLD[tw][kw]
