@@ -19,10 +19,16 @@ export interface SourceFlags {
 /** Adds `--world` / `--dataset` to a command (exactly one source; the world defaults to qg). */
 export function addSourceOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--world <world>', 'synthetic world (default: qg, unless --dataset)').choices(['qg']))
+    .addOption(
+      new Option('--world <world>', 'synthetic world (default: qg, unless --dataset)').choices(['qg']),
+    )
     .option('--dataset <name>', 'a registered real dataset instead of the synthetic world, e.g. ncep-air')
     .option('--seed <n>', 'nature-run seed (synthetic world)', intArg('--seed', 0), 1)
-    .option('--years <y>', 'simulated years of the nature run (default: 0.5 for ci, 1 for small, 4 for full)', positiveArg);
+    .option(
+      '--years <y>',
+      'simulated years of the nature run (default: 0.5 for ci, 1 for small, 4 for full)',
+      positiveArg,
+    );
 }
 
 /**

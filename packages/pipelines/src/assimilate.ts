@@ -67,7 +67,11 @@ export interface LatentAnalysisSettings {
 
 /** One analysis request. */
 export type AssimilateRequest =
-  | ({ readonly method: LatentMode; readonly prior: LatentPrior; readonly obs: Observations } & LatentAnalysisSettings)
+  | ({
+      readonly method: LatentMode;
+      readonly prior: LatentPrior;
+      readonly obs: Observations;
+    } & LatentAnalysisSettings)
   | {
       readonly method: '3dvar';
       /** x_b, [C, H, W] flattened, in the units B and the observations are in. */
@@ -115,7 +119,12 @@ export async function assimilate(request: AssimilateRequest): Promise<Analysis> 
   }
 }
 
-function guidanceOf(mode: LatentMode, prior: LatentPrior, obs: Observations, param: number | undefined): Guidance {
+function guidanceOf(
+  mode: LatentMode,
+  prior: LatentPrior,
+  obs: Observations,
+  param: number | undefined,
+): Guidance {
   if (mode === 'obsfree') return obsFree();
   if (mode === 'repaint') {
     if (prior.encoder === undefined)
@@ -129,7 +138,12 @@ function guidanceOf(mode: LatentMode, prior: LatentPrior, obs: Observations, par
   }
   if (prior.vjp === undefined)
     throw new AppError('INVALID_ARGUMENT', 'assimilate: DPS needs a prior with a vector-Jacobian product');
-  return dps({ obs, decoder: prior.decoder, vjp: prior.vjp, ...(param === undefined ? {} : { zeta: param }) });
+  return dps({
+    obs,
+    decoder: prior.decoder,
+    vjp: prior.vjp,
+    ...(param === undefined ? {} : { zeta: param }),
+  });
 }
 
 async function latentAnalysis(

@@ -21,7 +21,10 @@ export function pickCases(lo: number, hi: number, n: number, wholeDays: boolean)
   }
   const span = hi - lo;
   if (span < n)
-    throw new AppError('INVALID_ARGUMENT', `need ${n} cases in the test period, it has ${span} usable states`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `need ${n} cases in the test period, it has ${span} usable states`,
+    );
   const step = span / n;
   return Array.from({ length: n }, (_, k) => lo + Math.floor(step / 2 + k * step));
 }
@@ -34,7 +37,10 @@ export function pickCases(lo: number, hi: number, n: number, wholeDays: boolean)
 export function pickPhasedCases(rng: Rng, lo: number, hi: number, n: number): number[] {
   const span = hi - lo;
   if (span < n)
-    throw new AppError('INVALID_ARGUMENT', `need ${n} cases in [${lo}, ${hi}) but the period has ${span} states`);
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `need ${n} cases in [${lo}, ${hi}) but the period has ${span} states`,
+    );
   const step = span / n;
   const phase = rng.uniform() * step;
   return Array.from({ length: n }, (_, k) => lo + Math.floor(phase + k * step));

@@ -149,8 +149,13 @@ export async function evaluateLatent(
   const pairs = await backgroundTruthPairs(trainIdx, shape, background, normState, (f) =>
     progress('3D-Var: train backgrounds', f),
   );
-  const { cases: tuneCases, period: tunedOn } = await tuningCases(source, trainIdx, pairs, background, normState, (i, k) =>
-    observeAt(i, memberSeed(seed ^ 0x5eed, k)),
+  const { cases: tuneCases, period: tunedOn } = await tuningCases(
+    source,
+    trainIdx,
+    pairs,
+    background,
+    normState,
+    (i, k) => observeAt(i, memberSeed(seed ^ 0x5eed, k)),
   );
   const var3d = fit3DVar(pairs, tuneCases, source.grid, {
     lengthScalesM: opts.lengthScaleKm === undefined ? LENGTH_SCALES_M : [opts.lengthScaleKm * 1000],
@@ -159,7 +164,11 @@ export async function evaluateLatent(
   });
 
   // The guidance strengths, tuned like 3D-Var's length scale: on the same cases, one member, best MSE.
-  const tuned: Record<LatentMode, number | undefined> = { obsfree: undefined, repaint: opts.blend, dps: opts.zeta };
+  const tuned: Record<LatentMode, number | undefined> = {
+    obsfree: undefined,
+    repaint: opts.blend,
+    dps: opts.zeta,
+  };
   const latentTuning: LatentEvalResult['latentTuning'] = { repaint: [], dps: [] };
   const grids = { repaint: REPAINT_BLENDS, dps: DPS_ZETAS } as const;
   const toTune = (['repaint', 'dps'] as const).filter((m) => tuned[m] === undefined);
@@ -194,7 +203,10 @@ export async function evaluateLatent(
 
   // Test cases: every latent mode starts from the same background latent, encoded once per case.
   let encoded: { caseIndex: number; z: Float32Array; seconds: number } | undefined;
-  const backgroundLatent = async (caseIndex: number, bg: Float32Array): Promise<{ z: Float32Array; seconds: number }> => {
+  const backgroundLatent = async (
+    caseIndex: number,
+    bg: Float32Array,
+  ): Promise<{ z: Float32Array; seconds: number }> => {
     if (encoded?.caseIndex !== caseIndex) {
       const t0 = performance.now();
       const z = await encodeState(one, bg);
@@ -226,7 +238,9 @@ export async function evaluateLatent(
   const var3dMethod: EvalMethod = {
     id: '3dvar',
     analyse: async (c) => ({
-      analysis: (await assimilate({ method: '3dvar', background: c.background, obs: c.obs, bSqrt: var3d.bSqrt })).mean,
+      analysis: (
+        await assimilate({ method: '3dvar', background: c.background, obs: c.obs, bSqrt: var3d.bSqrt })
+      ).mean,
     }),
   };
   const [testLo, testHi] = source.periods.test;
@@ -290,4 +304,3 @@ async function tuningCases(
   }
   return { cases, period: 'train' };
 }
-

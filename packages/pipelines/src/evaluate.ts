@@ -130,7 +130,8 @@ export async function evaluate(
   const metricOpts = mask === undefined ? {} : { mask };
   const progress = opts.onProgress ?? (() => undefined);
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
-  const physical = (x: Float32Array): Float32Array => denormalise({ data: Float32Array.from(x), shape }, norm).data;
+  const physical = (x: Float32Array): Float32Array =>
+    denormalise({ data: Float32Array.from(x), shape }, norm).data;
 
   const cases: EvalCase[] = [];
   let example: EvaluateResult['example'] | undefined;
@@ -141,7 +142,11 @@ export async function evaluate(
     const truthN = normState(i);
     const laterN = normState(i + opts.leadSteps);
     const seed = memberSeed(opts.seed, k);
-    const obs = observe({ ...truth, data: normalise({ data: truth.data, shape }, norm).data }, opts.observe, createRng(seed));
+    const obs = observe(
+      { ...truth, data: normalise({ data: truth.data, shape }, norm).data },
+      opts.observe,
+      createRng(seed),
+    );
     const analyses: Record<string, Float32Array> = {};
     const seconds: Record<string, number> = {};
     const spreads: Record<string, number> = {};

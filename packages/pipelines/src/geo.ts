@@ -42,8 +42,13 @@ export function levelDeviations(
   });
   return levels.map(
     (l) =>
-      geostrophicDeviation(slab(l.u), slab(l.v), slab(l.z), grid, validMask === undefined ? {} : { mask: validMask })
-        .d,
+      geostrophicDeviation(
+        slab(l.u),
+        slab(l.v),
+        slab(l.z),
+        grid,
+        validMask === undefined ? {} : { mask: validMask },
+      ).d,
   );
 }
 

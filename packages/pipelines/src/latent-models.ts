@@ -56,6 +56,7 @@ async function runOne(
   if (clocked) feeds.hour = new Float32Array(n).fill(hour as number);
   const out = await s[which].run(feeds, [name]);
   const data = out[name]?.data;
-  if (!(data instanceof Float32Array)) throw new AppError('INTERNAL', `no float32 '${name}' output from the ${which}`);
+  if (!(data instanceof Float32Array))
+    throw new AppError('INTERNAL', `no float32 '${name}' output from the ${which}`);
   return data.slice(0, data.length / n);
 }

@@ -96,7 +96,11 @@ export async function runNcepCheck(
   const tuneCases: Var3DCase[] = trainIdx
     .filter((_, k) => k % 15 === 0)
     .slice(0, 6)
-    .map((t) => ({ background: z(fields[t - LEAD_STEPS]), truth: z(fields[t]), obs: observeTruth(fields[t]) }));
+    .map((t) => ({
+      background: z(fields[t - LEAD_STEPS]),
+      truth: z(fields[t]),
+      obs: observeTruth(fields[t]),
+    }));
   const { tuning, bSqrt } = fit3DVar(pairs, tuneCases, ds.grid, {
     lengthScalesM: [250e3, 500e3, 750e3, 1000e3, 1500e3],
     stats: { perLatitude: true },
@@ -174,7 +178,9 @@ export async function runNcepCheck(
   );
   return {
     lines,
-    ...(example === undefined ? {} : { example: { truth: example.truth, background: example.bg, analysis: example.an } }),
+    ...(example === undefined
+      ? {}
+      : { example: { truth: example.truth, background: example.bg, analysis: example.an } }),
     summary: {
       lengthScaleKm: tuning.best.lengthScaleM / 1000,
       analyses: errA.length,

@@ -105,7 +105,8 @@ export async function runVar3dOsse(run: NatureRun, opts: QgOsseOptions = {}): Pr
     if (!last) throw new AppError('INTERNAL', 'the forecast model returned no state');
     return last;
   };
-  const observeTruth = (truth: Field) => observe({ ...truth, data: normField(truth, norm) }, observeOpts, rng);
+  const observeTruth = (truth: Field) =>
+    observe({ ...truth, data: normField(truth, norm) }, observeOpts, rng);
 
   // Training cases: B statistics, and every (nTrain / nTune)-th of them for the length-scale search.
   const trainIdx = pickPhasedCases(rng, trainLo + leadSteps, trainHi, nTrain);
@@ -155,8 +156,10 @@ export async function runVar3dOsse(run: NatureRun, opts: QgOsseOptions = {}): Pr
       observations: obs.values.length,
       backgroundMse: mse({ data: bg, shape }, { data: tr, shape }).overall,
       analysisMse: mse({ data: anNorm, shape }, { data: tr, shape }).overall,
-      backgroundWrmse: latWeightedRmse({ data: bgField.data, shape }, { data: truth.data, shape }, lat).perChannel,
-      analysisWrmse: latWeightedRmse({ data: analysis.data, shape }, { data: truth.data, shape }, lat).perChannel,
+      backgroundWrmse: latWeightedRmse({ data: bgField.data, shape }, { data: truth.data, shape }, lat)
+        .perChannel,
+      analysisWrmse: latWeightedRmse({ data: analysis.data, shape }, { data: truth.data, shape }, lat)
+        .perChannel,
       forecastFromBackgroundMse: mse({ data: fcB, shape }, { data: later, shape }).overall,
       forecastFromAnalysisMse: mse({ data: fcA, shape }, { data: later, shape }).overall,
       cgIterations: res.iterations ?? 0,

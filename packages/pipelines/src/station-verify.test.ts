@@ -8,7 +8,9 @@ import { createStationVerifier } from './station-verify.js';
 
 /** A station file with `rows` (the real file's header). */
 function stationFile(rows: readonly string[]): StationFile {
-  return parseStationCsv(['location,date,precipitation,temp_max,temp_min,wind,weather', ...rows, ''].join('\n'));
+  return parseStationCsv(
+    ['location,date,precipitation,temp_max,temp_min,wind,weather', ...rows, ''].join('\n'),
+  );
 }
 
 // Daily means (temp_max + temp_min) / 2: 2013-01-01 SEA 5 C, NYC 1 C; 2013-01-02 SEA 5 C, NYC 3 C; 2013-01-03 both
@@ -41,7 +43,7 @@ function state(value: (lonDeg: number) => number, channel = 0): Field {
 const constant = (v: number, channel = 0): Field => state(() => v, channel);
 
 describe('createStationVerifier', () => {
-  it('scores daily means of spatially constant analyses exactly: bias, scatter about it and RMSE', async () => {
+  it('scores daily means of spatially constant analyses exactly: bias, scatter about it and RMSE', () => {
     const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     expect(v.stations).toEqual(['SEA', 'NYC']);
     // 2013-01-01: the four analyses average to 7 C -> SEA +2, NYC +6.
@@ -62,7 +64,7 @@ describe('createStationVerifier', () => {
     expect(s?.rmse).toBeCloseTo(Math.sqrt(10.5), 4);
   });
 
-  it('interpolates each station from its own place and scores methods separately', async () => {
+  it('interpolates each station from its own place and scores methods separately', () => {
     const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     // West of 260E the station mean of Seattle, east of it New York's: zero error at both stations.
     const split = state((lonDeg) => (lonDeg < 260 ? K + 5 : K + 1));
@@ -80,7 +82,7 @@ describe('createStationVerifier', () => {
     expect(s.warm?.rmse).toBeCloseTo(Math.sqrt(68), 4);
   });
 
-  it('leaves out days with fewer than 4 analyses and days without a station value', async () => {
+  it('leaves out days with fewer than 4 analyses and days without a station value', () => {
     const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     for (const h of ['00', '06', '12', '18']) v.add('m', `2013-01-02T${h}`, constant(K + 4));
     // Three analyses of 2013-01-03 and four of 2013-01-04 (no station row): neither counts.
@@ -96,7 +98,7 @@ describe('createStationVerifier', () => {
     expect(s.short?.bias).toBeNaN();
   });
 
-  it('counts an analysis time once: a repeated time neither completes a day nor changes its mean', async () => {
+  it('counts an analysis time once: a repeated time neither completes a day nor changes its mean', () => {
     const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
     // 2013-01-03: four adds but three distinct times -> left out.
     for (const h of ['00', '06', '06', '12']) v.add('m', `2013-01-03T${h}`, constant(K + 50));
@@ -109,14 +111,14 @@ describe('createStationVerifier', () => {
     expect(s?.rmse).toBeCloseTo(1, 4);
   });
 
-  it('reads the temperature channel it is given', async () => {
+  it('reads the temperature channel it is given', () => {
     const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined, 1);
     for (const h of ['00', '06', '12', '18']) v.add('m', `2013-01-03T${h}`, constant(K + 2, 1));
     expect(v.scores().m).toMatchObject({ count: 2 });
     expect(v.scores().m?.bias).toBeCloseTo(2, 4);
   });
 
-  it('uses only the stations inside the grid and its valid area', async () => {
+  it('uses only the stations inside the grid and its valid area', () => {
     const dir = stationFile(ROWS);
     // A western grid holds Seattle only.
     const west = latLonGrid(lat, lon.slice(0, 13)); // 230..260E

@@ -67,7 +67,9 @@ export function childProcessTrainer(opts: ChildTrainArgs): TrainElsewhere {
               .split('\n')
               .filter((l) => l.startsWith('alignda:'))
               .at(-1) ?? err.trim().split('\n').at(-1);
-          reject(new AppError('INTERNAL', `the ${model} training process exited with ${code}: ${last ?? ''}`));
+          reject(
+            new AppError('INTERNAL', `the ${model} training process exited with ${code}: ${last ?? ''}`),
+          );
         }
       });
     });

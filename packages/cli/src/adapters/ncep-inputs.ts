@@ -9,8 +9,7 @@ import { stationCsvPath } from './stations.js';
 
 /** The opened NCEP air-temperature dataset and the station file, or why they are not there. */
 export type NcepInputs =
-  | { readonly dataset: OpenedDataset; readonly stations: StationFile }
-  | { readonly skipped: string };
+  { readonly dataset: OpenedDataset; readonly stations: StationFile } | { readonly skipped: string };
 
 /** Opens `ncep-air` and the station file under `dataDir`; `skipped` when either file is absent. */
 export async function openNcepInputs(dataDir: string): Promise<NcepInputs> {

@@ -34,7 +34,12 @@ export function registerDemoCommand(program: Command): void {
     .option('--seed <n>', 'nature-run seed', intArg('--seed', 0), 1)
     .option('--years <n>', 'simulated years of the nature run', positiveArg, 1)
     .option('--cases <n>', 'held-out test cases to assimilate', intArg('--cases', 1, 1000), 8)
-    .option('--obs-fraction <f>', 'share of grid columns observed', numArg('--obs-fraction', 0, 1, true), 0.01)
+    .option(
+      '--obs-fraction <f>',
+      'share of grid columns observed',
+      numArg('--obs-fraction', 0, 1, true),
+      0.01,
+    )
     .action(async (opts: DemoOptions) => {
       await runDemo(loadConfig(), opts);
     });

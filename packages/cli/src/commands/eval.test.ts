@@ -132,7 +132,9 @@ describe('alignda eval (end to end)', () => {
     expect(r.status).toBe(66);
     const lines = messages(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^alignda: error NOT_FOUND: no trained models in .*alignda train --world qg --preset ci/);
+    expect(lines[0]).toMatch(
+      /^alignda: error NOT_FOUND: no trained models in .*alignda train --world qg --preset ci/,
+    );
   });
 
   it('rejects bad options with a message naming the option and its range', () => {

@@ -20,7 +20,12 @@ export function registerEvalCommand(program: Command): void {
   addSourceOptions(cmd)
     .addOption(new Option('--preset <preset>', 'which trained models').choices(PRESETS).default('ci'))
     .option('--model-dir <dir>', 'model folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
-    .option('--obs-fraction <f>', 'share of grid columns observed', numArg('--obs-fraction', 0, 1, true), 0.01)
+    .option(
+      '--obs-fraction <f>',
+      'share of grid columns observed',
+      numArg('--obs-fraction', 0, 1, true),
+      0.01,
+    )
     .option(
       '--noise <sigma>',
       'observation noise std, normalised units (0: noise-free)',

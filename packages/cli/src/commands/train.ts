@@ -17,11 +17,15 @@ import { addSourceOptions } from '../source-options.js';
 export function registerTrainCommand(program: Command): void {
   const cmd = program
     .command('train')
-    .description('train the VAE, the forecast emulator and the score network (resumes from the last checkpoint)');
+    .description(
+      'train the VAE, the forecast emulator and the score network (resumes from the last checkpoint)',
+    );
   addSourceOptions(cmd)
     .addOption(new Option('--preset <preset>', 'model and run size').choices(PRESETS).default('ci'))
     .addOption(
-      new Option('--model <model>', 'which model').choices(['vae', 'emulator', 'score', 'all']).default('all'),
+      new Option('--model <model>', 'which model')
+        .choices(['vae', 'emulator', 'score', 'all'])
+        .default('all'),
     )
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
     .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')

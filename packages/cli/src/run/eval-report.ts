@@ -22,7 +22,12 @@ const scoresOf = (c: LatentEvalResult['cases'][number], m: EvalMethodId): Method
   c.scores[m] as MethodScores;
 
 /** Share of cases where `a` is below `b` on a metric. */
-function wins(res: LatentEvalResult, a: EvalMethodId, b: EvalMethodId, metric: (s: MethodScores) => number): string {
+function wins(
+  res: LatentEvalResult,
+  a: EvalMethodId,
+  b: EvalMethodId,
+  metric: (s: MethodScores) => number,
+): string {
   const n = res.cases.filter((c) => metric(scoresOf(c, a)) < metric(scoresOf(c, b))).length;
   return `${n}/${res.cases.length}`;
 }

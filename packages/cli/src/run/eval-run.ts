@@ -71,9 +71,13 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
         err.reason === 'CHECKPOINT_MISSING'
           ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
           : err.message;
-      throw new AppError(toAppError(err).code, `${what}; train them first: alignda train ${how} --preset ${opts.preset}`, {
-        cause: err,
-      });
+      throw new AppError(
+        toAppError(err).code,
+        `${what}; train them first: alignda train ${how} --preset ${opts.preset}`,
+        {
+          cause: err,
+        },
+      );
     });
   const src = await openSource(config, choice);
   progress.stop();
@@ -81,7 +85,9 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   mkdirSync(out, { recursive: true });
   const stationFile = src.kind === 'dataset' ? await readStations(config.dataDir) : undefined;
   const stations =
-    stationFile === undefined ? undefined : createStationVerifier(stationFile, src.grid, src.shape, src.validMask);
+    stationFile === undefined
+      ? undefined
+      : createStationVerifier(stationFile, src.grid, src.shape, src.validMask);
   console.log(
     `${src.title}; models ${dir} (VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps)`,
   );
@@ -111,7 +117,11 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     },
   });
   progress.stop();
-  const tuneLine = (label: string, rows: readonly { value: number; mse: number }[], used: number | undefined): string =>
+  const tuneLine = (
+    label: string,
+    rows: readonly { value: number; mse: number }[],
+    used: number | undefined,
+  ): string =>
     `${label} ${used ?? 'default'}${rows.length === 0 ? ' (given)' : ` (tuned: ${rows.map((r) => `${r.value}:${r.mse.toFixed(4)}`).join(' ')})`}`;
   console.log(
     `${tuneLine('DPS zeta', res.latentTuning.dps, res.zeta)}; ${tuneLine('Repaint blend', res.latentTuning.repaint, res.blend)}`,
@@ -168,7 +178,9 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     console.log(`registry: evaluation ${id}`);
   } catch (err) {
     // The results are on disk already; a registry that cannot be reached must not lose them.
-    console.error(`alignda: warning: the evaluation was not recorded in the registry: ${(err as Error).message}`);
+    console.error(
+      `alignda: warning: the evaluation was not recorded in the registry: ${(err as Error).message}`,
+    );
   }
   console.log(`results: ${json}; done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { json, summary, stations: stationScores ?? null };

@@ -23,7 +23,11 @@ export function osseCaseJson(c: QgOsseResult['cases'][number]): Record<string, u
 }
 
 /** The tuning table and the verification table, indented for the demo. */
-export function osseReport(osse: QgOsseResult, channels: readonly string[], units: readonly string[]): string[] {
+export function osseReport(
+  osse: QgOsseResult,
+  channels: readonly string[],
+  units: readonly string[],
+): string[] {
   const c = osse.cases;
   const pmx = (xs: number[]): string => `${mean(xs).toFixed(4)} +- ${std(xs).toFixed(4)}`;
   return [
@@ -41,7 +45,11 @@ export function osseReport(osse: QgOsseResult, channels: readonly string[], unit
     formatTable(
       ['', 'background', '3D-Var analysis'],
       [
-        ['MSE (normalised, all channels)', pmx(c.map((x) => x.backgroundMse)), pmx(c.map((x) => x.analysisMse))],
+        [
+          'MSE (normalised, all channels)',
+          pmx(c.map((x) => x.backgroundMse)),
+          pmx(c.map((x) => x.analysisMse)),
+        ],
         [
           'MSE of the 48 h forecast from it',
           pmx(c.map((x) => x.forecastFromBackgroundMse)),

@@ -39,7 +39,8 @@ function modelLine(r: ModelReport): string {
     return `${r.model}: interrupted at step ${r.step}, checkpoint ${r.checkpoint}; re-run to continue`;
   if (r.stepsRun === 0) return `${r.model}: already trained (${r.step} steps), ${r.checkpoint}`;
   const from = r.resumedFrom > 0 ? ` (resumed at step ${r.resumedFrom})` : '';
-  const held = r.heldOutLoss === undefined ? '' : `, ${r.heldOutPeriod}-period batch loss ${fmt(r.heldOutLoss)}`;
+  const held =
+    r.heldOutLoss === undefined ? '' : `, ${r.heldOutPeriod}-period batch loss ${fmt(r.heldOutLoss)}`;
   return (
     `${r.model}: ${r.step} steps${from} in ${r.seconds.toFixed(1)} s; train loss (last ${r.recentSteps}) ` +
     `${fmt(r.trainLoss)}${held}; ${r.checkpoint}`
@@ -70,7 +71,10 @@ function skillLines(o: TrainOutcome): string[] {
 export async function runTrain(opts: TrainRunOptions): Promise<void> {
   const config = loadConfig();
   const progress = createProgress();
-  const src = await openSource(config, sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)));
+  const src = await openSource(
+    config,
+    sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)),
+  );
   progress.stop();
   const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset));
   mkdirSync(out, { recursive: true });

@@ -115,18 +115,30 @@ export async function trainLatentModels(
   const held = loadPeriod(src, heldName, norm);
   const test = loadPeriod(src, 'test', norm);
   // UTC hour of each state of the stacks (entry k: state periodStart + k); undefined for the QG world.
-  const hours = { train: periodHours(src, 'train'), held: periodHours(src, heldName), test: periodHours(src, 'test') };
+  const hours = {
+    train: periodHours(src, 'train'),
+    held: periodHours(src, heldName),
+    test: periodHours(src, 'test'),
+  };
   const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
   const periods = { train: count(train), heldOut: count(held), test: count(test) };
   // Every period must hold at least one (state 48 h earlier, state) pair, or the score step fails after the others.
-  for (const [name, t] of [['train', train], [heldName, held], ['test', test]] as const) {
+  for (const [name, t] of [
+    ['train', train],
+    [heldName, held],
+    ['test', test],
+  ] as const) {
     if (count(t) <= BACKGROUND_LEAD_STEPS)
       throw new AppError(
         'INVALID_ARGUMENT',
         `the ${name} period holds ${count(t)} states; 48 h backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
       );
   }
-  const cfgs = presetConfigs(opts.preset, src.shape, src.kind === 'dataset' ? Array.from(src.grid.lonDeg) : undefined);
+  const cfgs = presetConfigs(
+    opts.preset,
+    src.shape,
+    src.kind === 'dataset' ? Array.from(src.grid.lonDeg) : undefined,
+  );
   const want = (m: ModelName): boolean => model === 'all' || model === m;
   const stepsOf = (m: ModelName): number => opts.steps ?? preset[m].steps;
   const maskOpt = src.validMask === undefined ? {} : { mask: src.validMask };
@@ -148,7 +160,19 @@ export async function trainLatentModels(
     nextBatch: (step: number, rng: Rng) => Feeds,
     evalBatch: Feeds,
   ): Promise<ParamMap | undefined> =>
-    trainOne({ name, graph, init, modelConfig, config, norm: stats, nextBatch, evalBatch, heldName, store, opts });
+    trainOne({
+      name,
+      graph,
+      init,
+      modelConfig,
+      config,
+      norm: stats,
+      nextBatch,
+      evalBatch,
+      heldName,
+      store,
+      opts,
+    });
 
   let vaeParams: ParamMap | undefined;
   let emuParams: ParamMap | undefined;
@@ -208,7 +232,11 @@ export async function trainLatentModels(
       { steps: stepsOf('score'), peakLr: preset.score.peakLr, seed: opts.seed, emaDecay: SCORE_EMA_DECAY },
       latentNorm,
       scoreBatches(cfg, normalise(pairs.z, latentNorm), normalise(pairs.zb, latentNorm)),
-      scoreBatches(cfg, normalise(heldPairs.z, latentNorm), normalise(heldPairs.zb, latentNorm))(0, createRng(-1)),
+      scoreBatches(
+        cfg,
+        normalise(heldPairs.z, latentNorm),
+        normalise(heldPairs.zb, latentNorm),
+      )(0, createRng(-1)),
     );
     if (params === undefined) return outcome(false);
     skill.score = { pairs: count(pairs.z), latentStd: Array.from(latentNorm.std) };
