@@ -279,7 +279,7 @@ describe('evaluate with in-memory ports', () => {
 });
 
 describe('evaluate on a source with a valid-area mask', () => {
-  it('leaves the masked cells out of the scores and, given the mask, out of the observations', async () => {
+  it('leaves the masked cells out of the scores and out of the observations (the source mask by default)', async () => {
     // The eastern half of the grid is padding; the background is wrong by 100 there, by C_SHIFT elsewhere.
     const validMask = new Uint8Array(H * W);
     for (let i = 0; i < H; i++) for (let j = 0; j < W / 2; j++) validMask[i * W + j] = 1;
@@ -293,11 +293,8 @@ describe('evaluate on a source with a valid-area mask', () => {
           normalisedTruth(source, norm, i).map((v, k) => v + (validMask[k % (H * W)] === 1 ? C_SHIFT : 100)),
         ),
     };
-    const res = await evaluate(p, [echo(seen)], {
-      ...OPTS,
-      cases: [3],
-      observe: { ...OPTS.observe, validMask },
-    });
+    const res = await evaluate(p, [echo(seen)], { ...OPTS, cases: [3] });
+    expect(OPTS.observe.validMask).toBeUndefined(); // the mask comes from the source
     const c = res.cases[0];
     expect(Math.abs((c?.scores.background?.mse ?? NaN) - C_SHIFT ** 2)).toBeLessThan(1e-6);
     expect(c?.observations).toBe(Math.round(0.25 * 20) * 3);

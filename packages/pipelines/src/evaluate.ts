@@ -63,7 +63,7 @@ export interface EvaluateOptions {
   readonly cases: readonly number[];
   /** Seed of the evaluation: case k's seed is memberSeed(seed, k). */
   readonly seed: number;
-  /** How cases are observed (normalised units). */
+  /** How cases are observed (normalised units); the valid mask defaults to the source's. */
   readonly observe: ObserveOptions;
   /** Forecast lead in steps of the source, for the forecast-skill row. */
   readonly leadSteps: number;
@@ -128,6 +128,11 @@ export async function evaluate(
   const mask = source.validMask;
   const levels = geoLevels(source.channels);
   const metricOpts = mask === undefined ? {} : { mask };
+  // Observations only where the source holds data, unless the caller says otherwise.
+  const observeOpts: ObserveOptions =
+    opts.observe.validMask === undefined && mask !== undefined
+      ? { ...opts.observe, validMask: mask }
+      : opts.observe;
   const progress = opts.onProgress ?? (() => undefined);
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
   const physical = (x: Float32Array): Float32Array =>
@@ -144,7 +149,7 @@ export async function evaluate(
     const seed = memberSeed(opts.seed, k);
     const obs = observe(
       { ...truth, data: normalise({ data: truth.data, shape }, norm).data },
-      opts.observe,
+      observeOpts,
       createRng(seed),
     );
     const analyses: Record<string, Float32Array> = {};

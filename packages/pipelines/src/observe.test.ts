@@ -138,6 +138,11 @@ describe('observe', () => {
       { fraction: 0.5, noiseStd: 0.1, validMask: new Uint8Array(7) },
       /validMask has length 7, expected 200/,
     ],
+    [
+      'a validMask with no valid cell',
+      { fraction: 0.5, noiseStd: 0.1, validMask: new Uint8Array(200) },
+      /validMask has no valid cell/,
+    ],
   ])(
     'rejects %s with a DatasetError (an AppError, INVALID_ARGUMENT) naming the problem',
     (_what, opts, message) => {

@@ -1,3 +1,4 @@
+import { AppError } from '@alignda/errors';
 import { describe, expect, it } from 'vitest';
 
 import { backgroundTruthPairs } from './var3d-pairs.js';
@@ -40,5 +41,15 @@ describe('backgroundTruthPairs', () => {
     );
     expect(none.background.shape).toEqual([0, 1, 1, 2]);
     expect(none.truth.data).toHaveLength(0);
+  });
+
+  it('rejects a background or truth of the wrong length with AppError INVALID_ARGUMENT (no silent padding)', async () => {
+    const three = (): Float32Array => Float32Array.of(1, 2, 3);
+    await expect(backgroundTruthPairs([0], [1, 1, 3], () => Float32Array.of(1), three)).rejects.toThrow(
+      /state 0 has a background of 1 and a truth of 3 values; \[1, 1, 3\] needs 3/,
+    );
+    await expect(
+      backgroundTruthPairs([0], [1, 1, 3], three, () => Float32Array.of(1, 2, 3, 4)),
+    ).rejects.toBeInstanceOf(AppError);
   });
 });

@@ -3,10 +3,12 @@
  * by whatever forecast model the caller binds), stacked for `fit3DVar` of packages/da.
  */
 import type { BackgroundTruthPairs } from '@alignda/da';
+import { AppError } from '@alignda/errors';
 
 /**
  * Stacks `background(i)` and `truth(i)` of every state index, `[N, ...shape]` each.
  * @param shape - [C, H, W] of one state
+ * @throws AppError `INVALID_ARGUMENT` when a background or truth does not hold C x H x W values
  */
 export async function backgroundTruthPairs(
   indices: readonly number[],
@@ -20,8 +22,15 @@ export async function backgroundTruthPairs(
   const bgs = new Float32Array(n * size);
   const truths = new Float32Array(n * size);
   for (const [k, i] of indices.entries()) {
-    bgs.set(await background(i), k * size);
-    truths.set(truth(i), k * size);
+    const b = await background(i);
+    const t = truth(i);
+    if (b.length !== size || t.length !== size)
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `backgroundTruthPairs: state ${i} has a background of ${b.length} and a truth of ${t.length} values; [${shape.join(', ')}] needs ${size}`,
+      );
+    bgs.set(b, k * size);
+    truths.set(t, k * size);
     onProgress?.((k + 1) / n);
   }
   return { background: { data: bgs, shape: [n, ...shape] }, truth: { data: truths, shape: [n, ...shape] } };

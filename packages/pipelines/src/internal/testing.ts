@@ -1,3 +1,4 @@
+import { AppError } from '@alignda/errors';
 /**
  * Test fixtures of packages/pipelines (not exported from the package): the analytic Gaussian prior and the three
  * observations of packages/da's guidance tests (re-created here, since da keeps its fixtures internal, so that
@@ -158,7 +159,7 @@ export function solveDense(A: ArrayLike<number>, B: ArrayLike<number>, n: number
     for (let r = c + 1; r < n; r++)
       if (Math.abs(a[r * n + c] as number) > Math.abs(a[p * n + c] as number)) p = r;
     if (!(Math.abs(a[p * n + c] as number) > 0))
-      throw new Error(`solveDense: singular matrix at column ${c}`);
+      throw new AppError('INTERNAL', `solveDense: singular matrix at column ${c}`);
     if (p !== c) {
       for (let j = 0; j < n; j++)
         [a[c * n + j], a[p * n + j]] = [a[p * n + j] as number, a[c * n + j] as number];

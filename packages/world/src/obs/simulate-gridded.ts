@@ -93,6 +93,8 @@ export function simulateGriddedObs(field: Field, opts: SimulateGriddedOptions): 
   }
   const cells: number[] = [];
   for (let k = 0; k < H * W; k++) if (opts.validMask === undefined || opts.validMask[k] !== 0) cells.push(k);
+  if (cells.length === 0)
+    throw new DatasetError('OUT_OF_RANGE', 'simulateGriddedObs: validMask has no valid cell to observe');
   const m = Math.max(1, Math.round(fraction * cells.length));
   for (let k = 0; k < m; k++) {
     const r = k + opts.rng.int(cells.length - k);
