@@ -19,7 +19,7 @@ import { pickCases } from './cases.js';
 import { evaluate } from './evaluate.js';
 import type { EvalCase, EvalMethod } from './evaluate.js';
 import { encodeState, forecastState, latentPrior } from './latent-models.js';
-import { observe } from './observe.js';
+import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
@@ -53,7 +53,7 @@ export const TUNE_CASES = 6;
 
 /** Options of {@link evaluateLatent}. */
 export interface LatentEvalOptions {
-  /** Share of grid columns observed (every channel). @defaultValue 0.01 (the paper's 1 %) */
+  /** Share of grid columns observed (every channel). @defaultValue {@link DEFAULT_OBS_FRACTION} (the paper's 1 %) */
   readonly obsFraction?: number;
   /** Std of the observation noise, normalised units; 0 = noise-free (the paper's default). @defaultValue 0 */
   readonly noiseStd?: number;
@@ -117,7 +117,7 @@ export async function evaluateLatent(
   const noiseStd = opts.noiseStd ?? 0;
   const obsErrorStd = Math.max(noiseStd, 0.02);
   const observeOpts: ObserveOptions = {
-    fraction: opts.obsFraction ?? 0.01,
+    fraction: opts.obsFraction ?? DEFAULT_OBS_FRACTION,
     noiseStd,
     errorStd: obsErrorStd,
     ...(source.validMask === undefined ? {} : { validMask: source.validMask }),

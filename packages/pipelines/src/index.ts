@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { observe, griddedFromBatch } from './observe.js';
+export { DEFAULT_OBS_FRACTION, observe, griddedFromBatch } from './observe.js';
 export type { ObserveOptions } from './observe.js';
 export { ASSIMILATION_METHODS, LATENT_MODES, assimilate } from './assimilate.js';
 export type {

@@ -11,6 +11,12 @@ import type { Field, Rng } from '@alignda/tensor';
 import { simulateGriddedObs } from '@alignda/world';
 import type { ObsBatch } from '@alignda/world';
 
+/**
+ * The share of grid columns observed unless a use case is told otherwise: the paper's 1 % (METHOD.md section 1).
+ * Every use case and every door (CLI flags, later the API) takes it from here.
+ */
+export const DEFAULT_OBS_FRACTION = 0.01;
+
 /** How a case is observed. No defaults here: each use case states its own in its options type. */
 export interface ObserveOptions {
   /** Share of grid columns observed (every channel of a column), in (0, 1]. */

@@ -15,13 +15,13 @@ import type { NatureRun, QgForecastModel } from '@alignda/world';
 
 import { assimilate } from './assimilate.js';
 import { pickPhasedCases } from './cases.js';
-import { observe } from './observe.js';
+import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
 /** Settings of an observing-system simulation experiment (OSSE) on a QG nature run. */
 export interface QgOsseOptions {
-  /** Share of grid columns observed (all channels). @defaultValue 0.01 (the paper's 1 %) */
+  /** Share of grid columns observed (all channels). @defaultValue {@link DEFAULT_OBS_FRACTION} (the paper's 1 %) */
   readonly obsFraction?: number;
   /**
    * Observation noise standard deviation in normalised units (per channel std = 1). Also the error std R
@@ -79,7 +79,10 @@ function normField(f: Field, norm: NormStats): Float32Array {
 export async function runVar3dOsse(run: NatureRun, opts: QgOsseOptions = {}): Promise<QgOsseResult> {
   const leadHours = opts.leadHours ?? 48;
   const leadSteps = leadHours / 6;
-  const observeOpts: ObserveOptions = { fraction: opts.obsFraction ?? 0.01, noiseStd: opts.noiseStd ?? 0.02 };
+  const observeOpts: ObserveOptions = {
+    fraction: opts.obsFraction ?? DEFAULT_OBS_FRACTION,
+    noiseStd: opts.noiseStd ?? 0.02,
+  };
   const nTrain = opts.trainCases ?? 24;
   const nTune = Math.min(opts.tuneCases ?? 6, nTrain);
   const nTest = opts.testCases ?? 8;

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
 import { openDatabase } from '@alignda/db';
-import { runNcepCheck, runVar3dOsse } from '@alignda/pipelines';
+import { DEFAULT_OBS_FRACTION, runNcepCheck, runVar3dOsse } from '@alignda/pipelines';
 import { loadOrGenerateNatureRun } from '@alignda/world';
 
 import { intArg, numArg, positiveArg } from '../args.js';
@@ -38,7 +38,7 @@ export function registerDemoCommand(program: Command): void {
       '--obs-fraction <f>',
       'share of grid columns observed',
       numArg('--obs-fraction', 0, 1, true),
-      0.01,
+      DEFAULT_OBS_FRACTION,
     )
     .action(async (opts: DemoOptions) => {
       await runDemo(loadConfig(), opts);

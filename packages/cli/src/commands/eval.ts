@@ -1,4 +1,4 @@
-import { PRESETS } from '@alignda/pipelines';
+import { DEFAULT_OBS_FRACTION, PRESETS } from '@alignda/pipelines';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
@@ -24,7 +24,7 @@ export function registerEvalCommand(program: Command): void {
       '--obs-fraction <f>',
       'share of grid columns observed',
       numArg('--obs-fraction', 0, 1, true),
-      0.01,
+      DEFAULT_OBS_FRACTION,
     )
     .option(
       '--noise <sigma>',
