@@ -8,7 +8,7 @@ import { buildProgram } from './program.js';
 // set) with the exit status of its error code (sysexits, packages/errors). Commander has printed its own usage
 // errors already; they exit 64 (EX_USAGE), help and version 0.
 try {
-  await buildProgram().exitOverride().parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : ExitStatus.USAGE;

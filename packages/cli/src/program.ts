@@ -12,7 +12,9 @@ import { registerWorldCommand } from './commands/world.js';
 export function buildProgram(): Command {
   const program = new Command('alignda')
     .description('alignda: score-based atmospheric data assimilation in a learned latent space')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors throw a CommanderError (main.ts exits 64) instead of exiting; subcommands inherit it.
+    .exitOverride();
   registerDemoCommand(program);
   registerCheckCommand(program);
   registerWorldCommand(program);
