@@ -1,19 +1,12 @@
-import { EARTH_RADIUS_M } from '@alignda/tensor';
 import type { Grid } from '@alignda/tensor';
 import type { BackgroundErrorStats } from './background-error.js';
+import type { CorrelationModel } from './correlation.js';
+import { createSpatialSqrt } from './spatial-sqrt.js';
 import { symSqrt } from '../internal/linalg.js';
 import { invalidArgument } from '../internal/errors.js';
 
-/** Correlation function of distance: Gaussian exp(-d^2 / 2L^2) or SOAR (1 + d/L) exp(-d/L). */
-export type CorrelationKind = 'gaussian' | 'soar';
-
-/** The spatial correlation model of B. */
-export interface CorrelationModel {
-  /** @defaultValue 'gaussian' */
-  readonly kind?: CorrelationKind;
-  /** Length scale L in metres, > 0. */
-  readonly lengthScaleM: number;
-}
+export { correlation } from './correlation.js';
+export type { CorrelationKind, CorrelationModel } from './correlation.js';
 
 /**
  * The square root U = B^(1/2) of a background-error covariance B = U U^T in control-variable form
@@ -25,12 +18,6 @@ export interface BSqrt {
   apply(v: Float64Array): Float64Array;
   /** v = U^T x. */
   applyT(x: Float64Array): Float64Array;
-}
-
-/** Value of the correlation function at distance d. */
-export function correlation(kind: CorrelationKind, d: number, L: number): number {
-  const r = d / L;
-  return kind === 'gaussian' ? Math.exp(-0.5 * r * r) : (1 + r) * Math.exp(-r);
 }
 
 /**
@@ -59,51 +46,11 @@ export function createBSqrt(grid: Grid, stats: BackgroundErrorStats, model: Corr
       `the grid is ${grid.latDeg.length} x ${grid.lonDeg.length} but the statistics are for ${H} x ${W}`,
     );
   }
-  const L = model.lengthScaleM;
-  if (!(L > 0) || !Number.isFinite(L))
-    throw invalidArgument(fn, `lengthScaleM must be finite and > 0, got ${L}`);
-  const kind = model.kind ?? 'gaussian';
+  const spatial = createSpatialSqrt(fn, grid, model.kind ?? 'gaussian', model.lengthScaleM);
   stats.variance.forEach((v, i) => {
     if (!(v >= 0) || !Number.isFinite(v))
       throw invalidArgument(fn, `variance[${i}] = ${v} must be finite and >= 0`);
   });
-  const rad = Math.PI / 180;
-  const rowDist = (i: number, j: number): number =>
-    grid.kind === 'beta-plane'
-      ? grid.dyM * Math.abs(i - j)
-      : EARTH_RADIUS_M * rad * Math.abs((grid.latDeg[i] as number) - (grid.latDeg[j] as number));
-  const cLat = new Float64Array(H * H);
-  for (let i = 0; i < H; i++)
-    for (let j = 0; j < H; j++) cLat[i * H + j] = correlation(kind, rowDist(i, j), L);
-  const lLat = symSqrt(cLat, H);
-  // Zonal square roots per row, shared between rows of equal radius (e.g. mirror latitudes).
-  const cache = new Map<number, Float64Array>();
-  const lLon: Float64Array[] = [];
-  const dLon = W > 1 ? ((grid.lonDeg[W - 1] as number) - (grid.lonDeg[0] as number)) / (W - 1) : 0;
-  for (let i = 0; i < H; i++) {
-    let zonal: (k: number) => number;
-    let key: number;
-    if (grid.kind === 'beta-plane') {
-      const radius = (W * grid.dxM) / (2 * Math.PI);
-      zonal = (k) => 2 * radius * Math.abs(Math.sin((Math.PI * k) / W));
-      key = 0;
-    } else {
-      const r = EARTH_RADIUS_M * Math.cos(rad * (grid.latDeg[i] as number));
-      zonal = grid.periodicLon
-        ? (k) => 2 * r * Math.abs(Math.sin((rad * dLon * k) / 2))
-        : (k) => r * rad * dLon * k;
-      key = Math.round(Math.abs(r));
-    }
-    let m = cache.get(key);
-    if (m === undefined) {
-      const c = new Float64Array(W * W);
-      for (let a = 0; a < W; a++)
-        for (let b = 0; b < W; b++) c[a * W + b] = correlation(kind, zonal(Math.abs(a - b)), L);
-      m = symSqrt(c, W);
-      cache.set(key, m);
-    }
-    lLon.push(m);
-  }
   const lChan = stats.channelCorrelation === undefined ? undefined : symSqrt(stats.channelCorrelation, C);
   const sd = new Float64Array(C * H);
   for (let c = 0; c < C; c++) {
@@ -115,41 +62,19 @@ export function createBSqrt(grid: Grid, stats: BackgroundErrorStats, model: Corr
     if (a.length !== n)
       throw invalidArgument(fn, `${name} has length ${a.length} but the state [${C}, ${H}, ${W}] has ${n}`);
   };
-  // All factors are symmetric, so U^T applies the same factors in reverse order.
-  const zonal = (a: Float64Array): Float64Array => {
+  const HW = H * W;
+  // All factors are symmetric except the spatial one, whose transpose applies its factors in reverse order.
+  const space = (a: Float64Array, transposed: boolean): Float64Array => {
     const out = new Float64Array(n);
     for (let c = 0; c < C; c++) {
-      for (let i = 0; i < H; i++) {
-        const M = lLon[i] as Float64Array;
-        const o = (c * H + i) * W;
-        for (let k = 0; k < W; k++) {
-          let s = 0;
-          for (let l = 0; l < W; l++) s += (M[k * W + l] as number) * (a[o + l] as number);
-          out[o + k] = s;
-        }
-      }
-    }
-    return out;
-  };
-  const meridional = (a: Float64Array): Float64Array => {
-    const out = new Float64Array(n);
-    for (let c = 0; c < C; c++) {
-      const o = c * H * W;
-      for (let i = 0; i < H; i++) {
-        for (let j = 0; j < H; j++) {
-          const m = lLat[i * H + j] as number;
-          if (m === 0) continue;
-          for (let k = 0; k < W; k++)
-            out[o + i * W + k] = (out[o + i * W + k] as number) + m * (a[o + j * W + k] as number);
-        }
-      }
+      if (transposed) spatial.applyT(a, c * HW, out, c * HW);
+      else spatial.apply(a, c * HW, out, c * HW);
     }
     return out;
   };
   const channel = (a: Float64Array): Float64Array => {
     if (lChan === undefined) return a;
     const out = new Float64Array(n);
-    const HW = H * W;
     for (let c = 0; c < C; c++) {
       for (let d = 0; d < C; d++) {
         const m = lChan[c * C + d] as number;
@@ -173,11 +98,11 @@ export function createBSqrt(grid: Grid, stats: BackgroundErrorStats, model: Corr
     stateShape: [C, H, W],
     apply(v) {
       check('v', v);
-      return scale(channel(meridional(zonal(v))));
+      return scale(channel(space(v, false)));
     },
     applyT(x) {
       check('x', x);
-      return zonal(meridional(channel(scale(x))));
+      return space(channel(scale(x)), true);
     },
   };
 }
