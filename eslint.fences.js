@@ -3,7 +3,7 @@
  * Fences that keep the layering of docs/ARCHITECTURE.md ("Layers") in `npm run lint`:
  *
  * - no import cycles, type-only imports included ({@link noCycle});
- * - pure modules (tensor, da, world/qg, the nn model definitions, any `domain/` folder) import no fs, net,
+ * - pure modules (tensor, da, world/qg, world/l96, the nn model definitions, any `domain/` folder) import no fs, net,
  *   child_process, worker_threads or database code;
  * - packages/pipelines reaches files, the registry, models and the database only through the ports it declares;
  * - only packages/graph's runtime loads onnxruntime-node;
@@ -113,6 +113,7 @@ const PURE_FILES = [
   'packages/tensor/src/**/*.ts',
   'packages/da/src/**/*.ts',
   'packages/world/src/qg/**/*.ts',
+  'packages/world/src/l96/**/*.ts',
   'packages/nn/src/{layers,vae,emulator,score,model}.ts',
   '**/domain/**/*.ts',
 ];
