@@ -36,3 +36,15 @@ export { tune3DVar } from './var3d/tune.js';
 export type { Tune3DVarInput, Tune3DVarResult, Tune3DVarRow, Var3DCase } from './var3d/tune.js';
 export { etkf } from './etkf.js';
 export type { EtkfOptions } from './etkf.js';
+export { letkf } from './letkf.js';
+export type { LetkfOptions } from './letkf.js';
+export { gaspariCohnLocalisation } from './letkf-localisation.js';
+export type {
+  GaspariCohnLocalisationOptions,
+  LetkfLocalisation,
+  LocalObservations,
+} from './letkf-localisation.js';
+export { gaspariCohn, gaspariCohnHalfWidth } from './gaspari-cohn.js';
+export { randomMeanPreservingRotation } from './ensemble-rotation.js';
+export { staticKalmanGain } from './static-kalman.js';
+export type { StaticKalmanUpdate } from './static-kalman.js';
