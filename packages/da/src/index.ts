@@ -32,8 +32,16 @@ export { solve3DVar } from './var3d/var3d.js';
 export type { Var3DInput, Var3DResult } from './var3d/var3d.js';
 export { fit3DVar } from './var3d/fit.js';
 export type { BackgroundTruthPairs, Fit3DVarOptions, Fit3DVarResult } from './var3d/fit.js';
-export { tune3DVar } from './var3d/tune.js';
-export type { Tune3DVarInput, Tune3DVarResult, Tune3DVarRow, Var3DCase } from './var3d/tune.js';
+export { tune3DVar, tuneBSqrt } from './var3d/tune.js';
+export type {
+  Tune3DVarInput,
+  Tune3DVarResult,
+  Tune3DVarRow,
+  TuneBSqrtInput,
+  TuneBSqrtRow,
+  Var3DCase,
+} from './var3d/tune.js';
+export { biasCorrect } from './var3d/bias.js';
 export { etkf } from './etkf.js';
 export type { EtkfOptions } from './etkf.js';
 export { letkf } from './letkf.js';

@@ -3,6 +3,7 @@ import type { Grid, Tensor } from '@alignda/tensor';
 import { createBSqrt } from './b-sqrt.js';
 import type { BSqrt, CorrelationKind } from './b-sqrt.js';
 import { estimateBackgroundError } from './background-error.js';
+import { biasCorrect } from './bias.js';
 import type { BackgroundErrorOptions, BackgroundErrorStats } from './background-error.js';
 import type { CgOptions } from './cg.js';
 import { tune3DVar } from './tune.js';
@@ -24,6 +25,12 @@ export interface Fit3DVarOptions {
   readonly stats?: BackgroundErrorOptions;
   /** Correlation function. @defaultValue 'gaussian' (tune3DVar's) */
   readonly kind?: CorrelationKind;
+  /**
+   * Remove the training pairs' mean background error ({@link biasCorrect}) from the tuning cases' backgrounds
+   * before tuning; the caller corrects its own backgrounds with `correctBackground`.
+   * @defaultValue false (3D-Var on the raw background, as before the option existed)
+   */
+  readonly biasCorrection?: boolean;
   readonly cg?: CgOptions;
   readonly onProgress?: (fraction: number) => void;
 }
@@ -33,12 +40,18 @@ export interface Fit3DVarResult {
   readonly stats: BackgroundErrorStats;
   readonly tuning: Tune3DVarResult;
   readonly bSqrt: BSqrt;
+  /**
+   * What to do to a background, shape [C, H, W], before solving with `bSqrt`: {@link biasCorrect} with `stats`
+   * when `biasCorrection` was asked, a float64 copy otherwise.
+   */
+  readonly correctBackground: (background: FloatArray) => Float64Array;
 }
 
 /**
  * Fits 3D-Var the one way every caller does: B's variances (and channel correlations) from background-minus-truth
  * statistics of `pairs` ({@link estimateBackgroundError}), the correlation length scale chosen by analysis MSE on
- * `tuneCases` ({@link tune3DVar}), and B^(1/2) built at that length scale ({@link createBSqrt}). Pure: making the
+ * `tuneCases` ({@link tune3DVar}, on bias-corrected backgrounds with `biasCorrection`), and B^(1/2) built at that
+ * length scale ({@link createBSqrt}). Pure: making the
  * pairs needs a forecast model and belongs to the caller.
  * @param pairs - training-period backgrounds and truths, each `[N, C, H, W]`
  * @param tuneCases - cases (background, observations, truth) on which the length scale is chosen
@@ -50,10 +63,18 @@ export function fit3DVar(
   options: Fit3DVarOptions,
 ): Fit3DVarResult {
   const stats = estimateBackgroundError(pairs.background, pairs.truth, options.stats);
+  const correctBackground =
+    (options.biasCorrection ?? false)
+      ? (background: FloatArray): Float64Array => biasCorrect(background, stats)
+      : (background: FloatArray): Float64Array => Float64Array.from(background);
+  const cases =
+    (options.biasCorrection ?? false)
+      ? tuneCases.map((c) => ({ ...c, background: correctBackground(c.background) }))
+      : tuneCases;
   const tuning = tune3DVar({
     grid,
     stats,
-    cases: tuneCases,
+    cases,
     lengthScalesM: options.lengthScalesM,
     ...(options.kind === undefined ? {} : { kind: options.kind }),
     ...(options.cg === undefined ? {} : { cg: options.cg }),
@@ -63,5 +84,5 @@ export function fit3DVar(
     lengthScaleM: tuning.best.lengthScaleM,
     ...(options.kind === undefined ? {} : { kind: options.kind }),
   });
-  return { stats, tuning, bSqrt };
+  return { stats, tuning, bSqrt, correctBackground };
 }

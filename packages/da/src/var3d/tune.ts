@@ -3,7 +3,7 @@ import type { FloatArray, Grid } from '@alignda/tensor';
 import type { Observations } from '../ports.js';
 import type { BackgroundErrorStats } from './background-error.js';
 import { createBSqrt } from './b-sqrt.js';
-import type { CorrelationKind } from './b-sqrt.js';
+import type { BSqrt, CorrelationKind } from './b-sqrt.js';
 import type { CgOptions } from './cg.js';
 import { solve3DVar } from './var3d.js';
 import { invalidArgument } from '../internal/errors.js';
@@ -46,19 +46,43 @@ export interface Tune3DVarResult {
   readonly best: Tune3DVarRow;
 }
 
+/** Input of {@link tuneBSqrt}: any family of B^(1/2), one per candidate. */
+export interface TuneBSqrtInput<TCandidate> {
+  readonly cases: readonly Var3DCase[];
+  /** The candidates searched, in order. */
+  readonly candidates: readonly TCandidate[];
+  /** Builds B^(1/2) for a candidate (e.g. a length scale, or a multiplier of per-variable length scales). */
+  readonly build: (candidate: TCandidate) => BSqrt;
+  readonly cg?: CgOptions;
+  /** Called after each candidate with (fraction done, candidate index). */
+  readonly onProgress?: (fraction: number, index: number) => void;
+}
+
+/** One row of {@link tuneBSqrt}'s table. */
+export interface TuneBSqrtRow<TCandidate> {
+  readonly candidate: TCandidate;
+  /** Analysis MSE against the truth, averaged over cases and all values (the units of the fields given). */
+  readonly mse: number;
+  /** Mean CG iterations per case. */
+  readonly meanIterations: number;
+}
+
 /**
- * Tunes the correlation length scale of 3D-Var by grid search: for each candidate L, the analysis MSE
- * against the truth averaged over the training cases; the best is the smallest MSE. Give normalised fields
- * so that every channel counts (MSE in physical units is dominated by geopotential).
+ * Grid search over a family of B^(1/2): for each candidate, the 3D-Var analysis MSE against the truth averaged
+ * over the cases; the best is the smallest MSE (the first of equals). The tuning budget is
+ * `candidates.length x cases.length` analyses.
  */
-export function tune3DVar(input: Tune3DVarInput): Tune3DVarResult {
-  const fn = 'tune3DVar';
+export function tuneBSqrt<TCandidate>(input: TuneBSqrtInput<TCandidate>): {
+  readonly table: readonly TuneBSqrtRow<TCandidate>[];
+  readonly best: TuneBSqrtRow<TCandidate>;
+} {
+  const fn = 'tuneBSqrt';
   if (input.cases.length === 0) throw invalidArgument(fn, 'no tuning cases given');
-  if (input.lengthScalesM.length === 0) throw invalidArgument(fn, 'no candidate length scales given');
-  const shape = [...input.stats.stateShape];
-  const table: Tune3DVarRow[] = [];
-  input.lengthScalesM.forEach((L, index) => {
-    const bSqrt = createBSqrt(input.grid, input.stats, { kind: input.kind ?? 'gaussian', lengthScaleM: L });
+  if (input.candidates.length === 0) throw invalidArgument(fn, 'no candidates given');
+  const table: TuneBSqrtRow<TCandidate>[] = [];
+  input.candidates.forEach((candidate, index) => {
+    const bSqrt = input.build(candidate);
+    const shape = [...bSqrt.stateShape];
     let sum = 0;
     let iters = 0;
     for (const c of input.cases) {
@@ -77,13 +101,33 @@ export function tune3DVar(input: Tune3DVarInput): Tune3DVarResult {
       sum += mse({ data: res.analysis, shape }, { data: c.truth, shape }).overall;
       iters += res.iterations;
     }
-    table.push({
-      lengthScaleM: L,
-      mse: sum / input.cases.length,
-      meanIterations: iters / input.cases.length,
-    });
-    input.onProgress?.((index + 1) / input.lengthScalesM.length, index);
+    table.push({ candidate, mse: sum / input.cases.length, meanIterations: iters / input.cases.length });
+    input.onProgress?.((index + 1) / input.candidates.length, index);
   });
   const best = table.reduce((a, b) => (b.mse < a.mse ? b : a));
   return { table, best };
+}
+
+/**
+ * Tunes the correlation length scale of 3D-Var by grid search: for each candidate L, the analysis MSE
+ * against the truth averaged over the training cases; the best is the smallest MSE. Give normalised fields
+ * so that every channel counts (MSE in physical units is dominated by geopotential).
+ */
+export function tune3DVar(input: Tune3DVarInput): Tune3DVarResult {
+  const fn = 'tune3DVar';
+  if (input.cases.length === 0) throw invalidArgument(fn, 'no tuning cases given');
+  if (input.lengthScalesM.length === 0) throw invalidArgument(fn, 'no candidate length scales given');
+  const res = tuneBSqrt({
+    cases: input.cases,
+    candidates: input.lengthScalesM,
+    build: (L) => createBSqrt(input.grid, input.stats, { kind: input.kind ?? 'gaussian', lengthScaleM: L }),
+    ...(input.cg ? { cg: input.cg } : {}),
+    ...(input.onProgress ? { onProgress: input.onProgress } : {}),
+  });
+  const row = (r: TuneBSqrtRow<number>): Tune3DVarRow => ({
+    lengthScaleM: r.candidate,
+    mse: r.mse,
+    meanIterations: r.meanIterations,
+  });
+  return { table: res.table.map(row), best: row(res.best) };
 }
