@@ -42,6 +42,19 @@ export type {
   Var3DCase,
 } from './var3d/tune.js';
 export { biasCorrect } from './var3d/bias.js';
+export type { BalanceSpec, CoriolisSpec, GeostrophicLevel, HydrostaticLayer } from './var3d/balance.js';
+export { createBalancedBSqrt } from './var3d/balanced-b.js';
+export type { BalancedCorrelationModel } from './var3d/balanced-b.js';
+export { estimateBalancedStats } from './var3d/balanced-stats.js';
+export type { BalancedStats, BalancedStatsOptions, ControlCorrelation } from './var3d/balanced-stats.js';
+export { estimateLengthScales } from './var3d/length-scale.js';
+export type { LengthScaleOptions } from './var3d/length-scale.js';
+export { fitBalanced3DVar, DEFAULT_LENGTH_SCALE_MULTIPLIERS } from './var3d/fit-balanced.js';
+export type {
+  BalancedTuneRow,
+  FitBalanced3DVarOptions,
+  FitBalanced3DVarResult,
+} from './var3d/fit-balanced.js';
 export { etkf } from './etkf.js';
 export type { EtkfOptions } from './etkf.js';
 export { letkf } from './letkf.js';
