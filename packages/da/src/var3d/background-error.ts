@@ -9,7 +9,10 @@ export interface BackgroundErrorStats {
   readonly perLatitude: boolean;
   /** Error variance, shape [C] or [C, H] (perLatitude), >= 0. */
   readonly variance: Float64Array;
-  /** Mean background-minus-truth error, shape of `variance` (reported; 3D-Var assumes an unbiased background). */
+  /**
+   * Mean background-minus-truth error x_b - x_t, shape of `variance`. 3D-Var assumes an unbiased background:
+   * remove it with `biasCorrect`.
+   */
   readonly bias: Float64Array;
   /** Cross-channel correlation of the errors at one grid point, C x C row-major, when estimated. */
   readonly channelCorrelation?: Float64Array;
