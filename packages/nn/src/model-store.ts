@@ -5,6 +5,7 @@
  * (latent-sessions.ts) take those values and never touch files, so a worker can hold them in memory and a service
  * can load them from a registry.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ParamMap } from '@alignda/graph';
@@ -92,7 +93,21 @@ export async function loadLatentModels(dir: string): Promise<LatentModels> {
   return { vae, emulator, score };
 }
 
-/** A model folder as a store of one model set: `<dir>/{vae,emulator,score}.safetensors`. */
+/** What a model set was trained for, stored beside its checkpoints (`models.json`). */
+export interface ModelManifest {
+  /** The source the models were trained on (`qg` or a dataset's name). */
+  readonly source: string;
+  readonly preset: string;
+  /** The kind of backgrounds the score network learned from: `model` (physical) or `emulator`. */
+  readonly background: string;
+  /** Lead of those backgrounds, hours. */
+  readonly leadHours: number;
+}
+
+/** The manifest's file name inside a model folder. */
+export const MODEL_MANIFEST_FILE = 'models.json';
+
+/** A model folder as a store of one model set: `<dir>/{vae,emulator,score}.safetensors` and `models.json`. */
 export interface FileModelStore {
   /** The folder. */
   readonly location: string;
@@ -102,6 +117,9 @@ export interface FileModelStore {
   load<C>(model: keyof typeof MODEL_FILES): Promise<TrainedModel<C>>;
   /** {@link loadLatentModels} of the folder. */
   loadAll(): Promise<LatentModels>;
+  /** The folder's manifest; undefined for a folder trained before manifests existed. */
+  readManifest(): Promise<ModelManifest | undefined>;
+  writeManifest(manifest: ModelManifest): Promise<void>;
 }
 
 /** The model store of a folder (created by training when missing). */
@@ -111,5 +129,21 @@ export function fileModelStore(dir: string): FileModelStore {
     checkpointPath: (model) => path.join(dir, MODEL_FILES[model]),
     load: (model) => loadTrainedModel(path.join(dir, MODEL_FILES[model])),
     loadAll: () => loadLatentModels(dir),
+    readManifest: async () => {
+      const file = path.join(dir, MODEL_MANIFEST_FILE);
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch {
+        return undefined;
+      }
+      try {
+        return JSON.parse(text) as ModelManifest;
+      } catch (err) {
+        throw new TrainError('CHECKPOINT_CORRUPT', `${file} is not valid JSON`, { cause: err });
+      }
+    },
+    writeManifest: (manifest) =>
+      writeFile(path.join(dir, MODEL_MANIFEST_FILE), JSON.stringify(manifest, null, 1) + '\n'),
   };
 }

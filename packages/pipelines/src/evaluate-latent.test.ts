@@ -32,7 +32,7 @@ describe('the evaluation constants', () => {
     expect(new Set(EVAL_METHODS).size).toBe(EVAL_METHODS.length);
     expect(EVAL_METHODS[0]).toBe('background');
     for (const m of LATENT_MODES) expect(EVAL_METHODS).toContain(m);
-    expect(EVAL_METHODS).toEqual(['background', 'obsfree', 'repaint', 'dps', '3dvar']);
+    expect(EVAL_METHODS).toEqual(['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar']);
   });
 
   it('have a 48 h lead, a positive Geo-Score scale and increasing guidance grids in their ranges', () => {

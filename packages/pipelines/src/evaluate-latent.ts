@@ -7,10 +7,12 @@
  */
 import { fit3DVar, memberSeed } from '@alignda/da';
 import type { Var3DCase } from '@alignda/da';
+import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
-import { createRng, mse, normalise } from '@alignda/tensor';
+import { createRng, denormalise, mse, normalise } from '@alignda/tensor';
 import type { Field } from '@alignda/tensor';
+import { forecastModel } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import { LATENT_MODES, assimilate } from './assimilate.js';
@@ -18,14 +20,29 @@ import type { LatentMode } from './assimilate.js';
 import { pickCases } from './cases.js';
 import { evaluate } from './evaluate.js';
 import type { EvalCase, EvalMethod } from './evaluate.js';
-import { encodeState, forecastState, latentPrior } from './latent-models.js';
+import { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
-import type { ObserveOptions } from './observe.js';
+import type { ObsLayout, ObserveOptions } from './observe.js';
+import { protocolCard } from './protocol.js';
+import type { ProtocolCard } from './protocol.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
-/** The analysis methods of the latent evaluation, in table order (`background` is the background's row). */
-export const EVAL_METHODS = ['background', 'obsfree', 'repaint', 'dps', '3dvar'] as const;
+/**
+ * The rows of the latent evaluation, in table order: the background, the VAE reconstruction of the truth (the floor
+ * of any latent method: it sees the truth, so it is a diagnostic, never a competitor), the latent modes and 3D-Var.
+ * Repaint needs gridded observations and is left out for point observations.
+ */
+export const EVAL_METHODS = ['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar'] as const;
 export type EvalMethodId = (typeof EVAL_METHODS)[number];
+
+/** Where backgrounds come from: the imperfect physical model (the QG world) or the learned emulator. */
+export const BACKGROUND_KINDS = ['model', 'emulator'] as const;
+export type BackgroundKind = (typeof BACKGROUND_KINDS)[number];
+
+/** The default background of a source: the physical model where it has one (the QG world), else the emulator. */
+export function defaultBackground(source: Pick<DaSource, 'kind'>): BackgroundKind {
+  return source.kind === 'world' ? 'model' : 'emulator';
+}
 
 /** Lead of backgrounds and verifying forecasts, 6-hourly steps (48 h). */
 export const LEAD_STEPS = 8;
@@ -53,10 +70,25 @@ export const TUNE_CASES = 6;
 
 /** Options of {@link evaluateLatent}. */
 export interface LatentEvalOptions {
-  /** Share of grid columns observed (every channel). @defaultValue {@link DEFAULT_OBS_FRACTION} (the paper's 1 %) */
+  /** Share observed (of the single values, or of the columns). @defaultValue {@link DEFAULT_OBS_FRACTION} (1 %) */
   readonly obsFraction?: number;
-  /** Std of the observation noise, normalised units; 0 = noise-free (the paper's default). @defaultValue 0 */
+  /** What is observed. @defaultValue 'values' (any channel at any point, as users' observations come) */
+  readonly obsLayout?: ObsLayout;
+  /** Std of the observation noise, normalised units; 0 = noise-free (only when asked). @defaultValue 0.02 */
   readonly noiseStd?: number;
+  /**
+   * Where the backgrounds (and the 48 h forecasts that score analyses) come from. The models must have been
+   * trained on backgrounds of the same kind. @defaultValue {@link defaultBackground}
+   */
+  readonly background?: BackgroundKind;
+  /** Sampler seeds per case for the latent modes (scores averaged within a case). @defaultValue 1 */
+  readonly samplerSeeds?: number;
+  /**
+   * The backgrounds the score network was trained on (its model set's manifest): evaluating it on another kind is
+   * refused, since a prior trained on one error distribution says nothing fair about another.
+   * @defaultValue unchecked
+   */
+  readonly modelBackground?: BackgroundKind;
   /** Held-out cases. @defaultValue 8 */
   readonly cases?: number;
   /** Ensemble members per latent analysis (the analysis is their mean). @defaultValue 1 */
@@ -85,6 +117,10 @@ export interface LatentEvalOptions {
 
 /** Result of {@link evaluateLatent}: the value `eval.json` serialises (with the command's options). */
 export interface LatentEvalResult {
+  /** The rows evaluated, in table order (a subset of {@link EVAL_METHODS}). */
+  readonly methods: readonly EvalMethodId[];
+  /** How the comparison was made: observations, truth, backgrounds, cycling, each method's tuning budget. */
+  readonly protocol: ProtocolCard;
   readonly cases: readonly EvalCase[];
   /** 3D-Var length-scale tuning (km -> MSE). */
   readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
@@ -114,9 +150,22 @@ export async function evaluateLatent(
   models: LatentModels,
   opts: LatentEvalOptions = {},
 ): Promise<LatentEvalResult> {
-  const noiseStd = opts.noiseStd ?? 0;
+  const noiseStd = opts.noiseStd ?? 0.02;
   const obsErrorStd = Math.max(noiseStd, 0.02);
+  const layout = opts.obsLayout ?? 'values';
+  const backgroundKind = opts.background ?? defaultBackground(source);
+  if (backgroundKind === 'model' && source.kind !== 'world')
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${source.name} has no dynamical model for backgrounds: use the emulator (background 'emulator')`,
+    );
+  if (opts.modelBackground !== undefined && opts.modelBackground !== backgroundKind)
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `the score network was trained on ${opts.modelBackground} backgrounds; evaluating it on ${backgroundKind} backgrounds would not be fair: train a model set with --background ${backgroundKind}`,
+    );
   const observeOpts: ObserveOptions = {
+    layout,
     fraction: opts.obsFraction ?? DEFAULT_OBS_FRACTION,
     noiseStd,
     errorStd: obsErrorStd,
@@ -138,8 +187,19 @@ export async function evaluateLatent(
   const ens = members === 1 ? one : await createLatentSessions(models, members, { leadSteps: LEAD_STEPS });
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
   const hourOf = (i: number): number | undefined => source.hourOf?.(i);
+  // The forecast model of backgrounds and of the 48 h skill row: the physical model or the emulator.
+  const physicalModel = backgroundKind === 'model' ? forecastModel() : undefined;
+  const forecast48 = (x: Float32Array, i: number): Promise<Float32Array> => {
+    if (physicalModel === undefined) return forecastState(one, x, hourOf(i));
+    const start: Field = {
+      ...source.field(i),
+      data: denormalise({ data: Float32Array.from(x), shape }, norm).data,
+    };
+    const end = physicalModel.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
+    return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
+  };
   const background = (i: number): Promise<Float32Array> =>
-    forecastState(one, normState(i - LEAD_STEPS), hourOf(i - LEAD_STEPS));
+    forecast48(normState(i - LEAD_STEPS), i - LEAD_STEPS);
   const observeAt = (i: number, caseSeed: number) =>
     observe({ ...source.field(i), data: normState(i) }, observeOpts, createRng(caseSeed));
 
@@ -171,7 +231,9 @@ export async function evaluateLatent(
   };
   const latentTuning: LatentEvalResult['latentTuning'] = { repaint: [], dps: [] };
   const grids = { repaint: REPAINT_BLENDS, dps: DPS_ZETAS } as const;
-  const toTune = (['repaint', 'dps'] as const).filter((m) => tuned[m] === undefined);
+  const toTune = (['repaint', 'dps'] as const).filter(
+    (m) => tuned[m] === undefined && (m !== 'repaint' || layout !== 'points'),
+  );
   const tuneTotal = toTune.reduce((n, m) => n + grids[m].length * tuneCases.length, 0);
   let tuneDone = 0;
   const tuneLatents: Float32Array[] = [];
@@ -232,7 +294,12 @@ export async function evaluateLatent(
       });
       // Every latent analysis needs the encoded background: its time is counted in each.
       const seconds = (performance.now() - t0) / 1000 + zb.seconds;
-      return { analysis: a.mean, seconds, ...(a.spread === undefined ? {} : { spread: a.spread }) };
+      return {
+        analysis: a.mean,
+        seconds,
+        ...(a.spread === undefined ? {} : { spread: a.spread }),
+        ...(members > 1 && a.members !== undefined ? { members: a.members } : {}),
+      };
     },
   });
   const var3dMethod: EvalMethod = {
@@ -243,23 +310,56 @@ export async function evaluateLatent(
       ).mean,
     }),
   };
+  // The floor of any latent method: the decoded posterior mean of the truth's own encoding.
+  const vaeFloor: EvalMethod = {
+    id: 'vae',
+    analyse: async (c) => ({
+      analysis: await decodeState(one, await encodeState(one, normState(c.stateIndex))),
+    }),
+  };
+  const modes = LATENT_MODES.filter((m) => m !== 'repaint' || layout !== 'points');
+  const methods: EvalMethodId[] = ['background', 'vae', ...modes, '3dvar'];
   const [testLo, testHi] = source.periods.test;
+  const samplerSeeds = opts.samplerSeeds ?? 1;
   const res = await evaluate(
-    { source, norm, background, forecast: (x, i) => forecastState(one, x, hourOf(i)) },
-    [...LATENT_MODES.map(latentMethod), var3dMethod],
+    { source, norm, background, forecast: forecast48 },
+    [vaeFloor, ...modes.map((m) => ({ ...latentMethod(m), stochastic: true })), var3dMethod],
     {
       cases: pickCases(testLo + LEAD_STEPS, testHi - LEAD_STEPS, opts.cases ?? 8, opts.wholeDays ?? false),
       seed,
       observe: observeOpts,
       leadSteps: LEAD_STEPS,
       geoScoreScale: GEO_SCORE_SCALE,
+      samplerSeeds,
       onProgress: progress,
       ...(opts.onAnalysis === undefined
         ? {}
         : { onAnalysis: (k, i, m, f) => opts.onAnalysis?.(k, i, m as EvalMethodId, f) }),
     },
   );
+  const tuneTrials = (n: number): string => `${n} values x ${tuneCases.length} ${tunedOn}-period cases`;
   return {
+    methods,
+    protocol: protocolCard({
+      source,
+      observe: observeOpts,
+      obsErrorStd,
+      background:
+        backgroundKind === 'model'
+          ? 'the imperfect physical model (QG, perturbed parameters)'
+          : 'the learned emulator',
+      leadHours: LEAD_STEPS * 6,
+      cases: res.cases.length,
+      samplerSeeds,
+      members,
+      tuning: {
+        '3dvar': `length scale: ${opts.lengthScaleKm === undefined ? tuneTrials(LENGTH_SCALES_M.length) : 'given'}; B from ${nTrain} train-period pairs`,
+        dps: `zeta': ${opts.zeta === undefined ? tuneTrials(DPS_ZETAS.length) : 'given'}`,
+        repaint: `blend: ${opts.blend === undefined ? tuneTrials(REPAINT_BLENDS.length) : 'given'}`,
+        obsfree: 'none',
+        vae: 'none (sees the truth: the floor of latent methods, not a competitor)',
+      },
+    }),
     cases: res.cases,
     tuning: var3d.tuning.table.map((r) => ({ lengthScaleKm: r.lengthScaleM / 1000, mse: r.mse })),
     lengthScaleKm: var3d.tuning.best.lengthScaleM / 1000,

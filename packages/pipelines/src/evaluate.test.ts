@@ -119,7 +119,7 @@ function echo(seen: Seen[]): EvalMethod {
 const OPTS: EvaluateOptions = {
   cases: [2, 5, 7],
   seed: 9,
-  observe: { fraction: 0.25, noiseStd: 0.05 },
+  observe: { layout: 'columns', fraction: 0.25, noiseStd: 0.05 },
   leadSteps: 2,
   geoScoreScale: 0.1,
 };
@@ -222,6 +222,7 @@ describe('evaluate with in-memory ports', () => {
         'obs',
         'onProgress',
         'seed',
+        'seedIndex',
         'stateIndex',
       ]);
       // The observations come from the case seed alone: observe() of the normalised truth with that seed.
@@ -317,5 +318,57 @@ describe('evaluate rejects', () => {
     const e = await rejection(evaluate(ports(source, norm), [background], OPTS));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toMatch(/'background' is the background's row/);
+  });
+});
+
+describe('evaluate with several sampler seeds', () => {
+  const source = memorySource();
+  const norm = normStatsOf(source);
+
+  it('runs a stochastic method once per seed with the same observations, and averages its scores within the case', async () => {
+    const seen: EvalCaseInput[] = [];
+    // Analysis = truth + (seed index + 1) * 0.1: per-seed MSE (0.1 (s + 1))^2, so the average is known.
+    const noisy: EvalMethod = {
+      id: 'noisy',
+      stochastic: true,
+      analyse: (c) => {
+        seen.push(c);
+        const shift = 0.1 * (c.seedIndex + 1);
+        return Promise.resolve({
+          analysis: normalisedTruth(source, norm, c.stateIndex).map((v) => v + shift),
+          members: Float32Array.from([
+            ...normalisedTruth(source, norm, c.stateIndex).map((v) => v + 2 * shift),
+            ...normalisedTruth(source, norm, c.stateIndex),
+          ]),
+        });
+      },
+    };
+    const once: EvalMethod = { ...echo([]), id: 'once' };
+    const res = await evaluate(ports(source, norm), [noisy, once], {
+      ...OPTS,
+      cases: [3, 6],
+      samplerSeeds: 3,
+    });
+    expect(seen).toHaveLength(2 * 3);
+    for (const k of [0, 1]) {
+      const runs = seen.filter((c) => c.caseIndex === k);
+      expect(runs.map((c) => c.seedIndex)).toEqual([0, 1, 2]);
+      expect(runs[0]?.seed).toBe(memberSeed(OPTS.seed, k)); // the first sampler seed is the case seed
+      expect(new Set(runs.map((c) => c.seed)).size).toBe(3);
+      for (const c of runs) expect(c.obs).toBe(runs[0]?.obs); // observations from the case seed alone
+    }
+    const expected = (0.01 + 0.04 + 0.09) / 3;
+    for (const c of res.cases) {
+      expect(Math.abs((c.scores.noisy?.mse ?? NaN) - expected)).toBeLessThan(1e-6);
+      // Single members: one at twice the shift, one exact: mean MSE (4 shift^2 + 0) / 2, averaged over seeds.
+      expect(Math.abs((c.scores.noisy?.memberMse ?? NaN) - 2 * expected)).toBeLessThan(1e-6);
+      expect(c.scores.once?.memberMse).toBeUndefined();
+    }
+  });
+
+  it('rejects a sampler-seed count that is not a positive integer', async () => {
+    const e = await rejection(evaluate(ports(source, norm), [echo([])], { ...OPTS, samplerSeeds: 0 }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toMatch(/samplerSeeds must be an integer >= 1, got 0/);
   });
 });

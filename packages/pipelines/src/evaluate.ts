@@ -21,8 +21,13 @@ export interface EvalCaseInput {
   readonly caseIndex: number;
   /** State index of the valid time. */
   readonly stateIndex: number;
-  /** The case seed: the observations' stream and every method's sampler seed. */
+  /**
+   * The sampler seed of this run of the method: the case seed for the first (or only) sampler seed, a seed derived
+   * from it for the others. The observations come from the case seed alone, whatever the sampler seed.
+   */
   readonly seed: number;
+  /** Which sampler seed of the case this run is, 0-based. */
+  readonly seedIndex: number;
   /** The normalised background, [C, H, W] flattened. */
   readonly background: Float32Array;
   readonly obs: Observations;
@@ -35,6 +40,8 @@ export interface MethodAnalysis {
   readonly analysis: Float32Array;
   /** Ensemble spread (RMS member std, normalised) for ensemble methods. */
   readonly spread?: number;
+  /** The ensemble members, [M, C, H, W] flattened (normalised), for single-member scores. */
+  readonly members?: Float32Array;
   /** Wall seconds to report, when the method counts shared work itself. @defaultValue the measured call */
   readonly seconds?: number;
 }
@@ -43,6 +50,8 @@ export interface MethodAnalysis {
 export interface EvalMethod {
   /** Key of its scores, e.g. `dps`. `background` is reserved for the background row. */
   readonly id: string;
+  /** Its analysis depends on the sampler seed: run once per sampler seed, scores averaged within the case. */
+  readonly stochastic?: boolean;
   analyse(c: EvalCaseInput): Promise<MethodAnalysis>;
 }
 
@@ -69,6 +78,8 @@ export interface EvaluateOptions {
   readonly leadSteps: number;
   /** Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s). */
   readonly geoScoreScale: number;
+  /** Sampler seeds per case for stochastic methods (their scores are averaged within the case). @defaultValue 1 */
+  readonly samplerSeeds?: number;
   readonly onProgress?: (stage: string, fraction: number) => void;
   /** Called with every analysis (physical units) for extra verification (stations). */
   readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: string, field: Field) => void;
@@ -89,6 +100,8 @@ export interface MethodScores {
   readonly geoDeviation: number;
   /** Ensemble spread (RMS member std, normalised) for ensemble methods with members > 1. */
   readonly spread?: number;
+  /** Mean MSE (normalised) of the single members, for ensemble methods. */
+  readonly memberMse?: number;
   /** Wall seconds of the analysis. */
   readonly seconds: number;
 }
@@ -138,57 +151,45 @@ export async function evaluate(
   const physical = (x: Float32Array): Float32Array =>
     denormalise({ data: Float32Array.from(x), shape }, norm).data;
 
+  const S = opts.samplerSeeds ?? 1;
+  if (!Number.isInteger(S) || S < 1)
+    throw new AppError('INVALID_ARGUMENT', `evaluate: samplerSeeds must be an integer >= 1, got ${S}`);
   const cases: EvalCase[] = [];
   let example: EvaluateResult['example'] | undefined;
-  const total = opts.cases.length * methods.length;
+  const runs = methods.reduce((n, m) => n + (m.stochastic === true ? S : 1), 0);
+  const total = opts.cases.length * runs;
   let done = 0;
   for (const [k, i] of opts.cases.entries()) {
     const truth = source.field(i);
     const truthN = normState(i);
     const laterN = normState(i + opts.leadSteps);
+    const dTruth = levelDeviations(truth.data, levels, source.grid, shape, mask);
     const seed = memberSeed(opts.seed, k);
     const obs = observe(
       { ...truth, data: normalise({ data: truth.data, shape }, norm).data },
       observeOpts,
       createRng(seed),
     );
-    const analyses: Record<string, Float32Array> = {};
-    const seconds: Record<string, number> = {};
-    const spreads: Record<string, number> = {};
-    let t0 = performance.now();
-    const background = await ports.background(i);
-    analyses.background = background;
-    seconds.background = (performance.now() - t0) / 1000;
-    for (const method of methods) {
-      t0 = performance.now();
-      const a = await method.analyse({
-        caseIndex: k,
-        stateIndex: i,
-        seed,
-        background,
-        obs,
-        onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
-      });
-      analyses[method.id] = a.analysis;
-      seconds[method.id] = a.seconds ?? (performance.now() - t0) / 1000;
-      if (a.spread !== undefined) spreads[method.id] = a.spread;
-      progress('assimilate (test cases)', ++done / total);
-    }
-
-    const dTruth = levelDeviations(truth.data, levels, source.grid, shape, mask);
-    const scores: Record<string, MethodScores> = {};
     const fields: Record<string, Field> = {};
-    for (const id of ['background', ...methods.map((m) => m.id)]) {
-      const a = analyses[id] as Float32Array;
-      const phys = physical(a);
-      fields[id] = { ...truth, data: phys };
-      opts.onAnalysis?.(k, i, id, fields[id]);
-      const fc = await ports.forecast(a, i);
+    const scoreOf = async (
+      id: string,
+      a: MethodAnalysis,
+      seconds: number,
+      first: boolean,
+    ): Promise<MethodScores> => {
+      const x = a.analysis;
+      const phys = physical(x);
+      if (first) {
+        fields[id] = { ...truth, data: phys };
+        opts.onAnalysis?.(k, i, id, fields[id]);
+      }
+      const fc = await ports.forecast(x, i);
       const dev = levelDeviations(phys, levels, source.grid, shape, mask);
-      const spread = spreads[id];
-      scores[id] = {
-        mse: mse({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
-        mae: mae({ data: a, shape }, { data: truthN, shape }, metricOpts).overall,
+      const memberMse =
+        a.members === undefined ? undefined : membersMse(a.members, truthN, shape, metricOpts);
+      return {
+        mse: mse({ data: x, shape }, { data: truthN, shape }, metricOpts).overall,
+        mae: mae({ data: x, shape }, { data: truthN, shape }, metricOpts).overall,
         wrmse: Array.from(
           latWeightedRmse({ data: phys, shape }, { data: truth.data, shape }, source.grid.latDeg, metricOpts)
             .perChannel,
@@ -196,9 +197,38 @@ export async function evaluate(
         forecastMse: mse({ data: fc, shape }, { data: laterN, shape }, metricOpts).overall,
         geoScore: meanGeoScore(dev, dTruth, opts.geoScoreScale),
         geoDeviation: meanOrNaN(dev),
-        seconds: seconds[id] as number,
-        ...(spread === undefined ? {} : { spread }),
+        seconds,
+        ...(a.spread === undefined ? {} : { spread: a.spread }),
+        ...(memberMse === undefined ? {} : { memberMse }),
       };
+    };
+    const scores: Record<string, MethodScores> = {};
+    let t0 = performance.now();
+    const background = await ports.background(i);
+    scores.background = await scoreOf(
+      'background',
+      { analysis: background },
+      (performance.now() - t0) / 1000,
+      true,
+    );
+    for (const method of methods) {
+      const perSeed: MethodScores[] = [];
+      for (let s = 0; s < (method.stochastic === true ? S : 1); s++) {
+        t0 = performance.now();
+        const a = await method.analyse({
+          caseIndex: k,
+          stateIndex: i,
+          seed: s === 0 ? seed : memberSeed(seed ^ 0x5eed5, s),
+          seedIndex: s,
+          background,
+          obs,
+          onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
+        });
+        const seconds = a.seconds ?? (performance.now() - t0) / 1000;
+        perSeed.push(await scoreOf(method.id, a, seconds, s === 0));
+        progress('assimilate (test cases)', ++done / total);
+      }
+      scores[method.id] = averageScores(perSeed);
     }
     example ??= { truth, analyses: fields };
     cases.push({
@@ -210,4 +240,46 @@ export async function evaluate(
     });
   }
   return { cases, example: example as EvaluateResult['example'] };
+}
+
+/** Mean MSE of the members `[M, ...shape]` against the truth. */
+function membersMse(
+  members: Float32Array,
+  truth: Float32Array,
+  shape: readonly [number, number, number],
+  metricOpts: { mask?: Uint8Array },
+): number {
+  const size = truth.length;
+  const M = members.length / size;
+  let sum = 0;
+  for (let m = 0; m < M; m++)
+    sum += mse(
+      { data: members.subarray(m * size, (m + 1) * size), shape },
+      { data: truth, shape },
+      metricOpts,
+    ).overall;
+  return sum / M;
+}
+
+/** The scores of several sampler seeds of one case, averaged field by field (one seed: returned as it is). */
+function averageScores(xs: readonly MethodScores[]): MethodScores {
+  const first = xs[0];
+  if (first === undefined) throw new AppError('INTERNAL', 'evaluate: no scores to average');
+  if (xs.length === 1) return first;
+  const avg = (f: (s: MethodScores) => number): number => xs.reduce((a, s) => a + f(s), 0) / xs.length;
+  const opt = (f: (s: MethodScores) => number | undefined): number | undefined =>
+    f(first) === undefined ? undefined : avg((s) => f(s) ?? Number.NaN);
+  const spread = opt((s) => s.spread);
+  const memberMse = opt((s) => s.memberMse);
+  return {
+    mse: avg((s) => s.mse),
+    mae: avg((s) => s.mae),
+    wrmse: first.wrmse.map((_, c) => avg((s) => s.wrmse[c] as number)),
+    forecastMse: avg((s) => s.forecastMse),
+    geoScore: avg((s) => s.geoScore),
+    geoDeviation: avg((s) => s.geoDeviation),
+    seconds: avg((s) => s.seconds),
+    ...(spread === undefined ? {} : { spread }),
+    ...(memberMse === undefined ? {} : { memberMse }),
+  };
 }

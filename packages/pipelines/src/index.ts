@@ -5,8 +5,10 @@
  *
  * @packageDocumentation
  */
-export { DEFAULT_OBS_FRACTION, observe, griddedFromBatch } from './observe.js';
-export type { ObserveOptions } from './observe.js';
+export { DEFAULT_OBS_FRACTION, OBS_LAYOUTS, observe, griddedFromBatch } from './observe.js';
+export type { ObsLayout, ObserveOptions } from './observe.js';
+export { protocolCard } from './protocol.js';
+export type { ProtocolCard, ProtocolInput } from './protocol.js';
 export { ASSIMILATION_METHODS, LATENT_MODES, assimilate } from './assimilate.js';
 export type {
   Analysis,
@@ -16,7 +18,7 @@ export type {
   LatentMode,
   LatentPrior,
 } from './assimilate.js';
-export { encodeState, forecastState, latentPrior } from './latent-models.js';
+export { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
 export { evaluate } from './evaluate.js';
 export type {
   EvalCase,
@@ -29,8 +31,10 @@ export type {
   MethodScores,
 } from './evaluate.js';
 export {
+  BACKGROUND_KINDS,
   DPS_ZETAS,
   EVAL_METHODS,
+  defaultBackground,
   GEO_SCORE_SCALE,
   LEAD_STEPS,
   LENGTH_SCALES_M,
@@ -38,7 +42,7 @@ export {
   TUNE_CASES,
   evaluateLatent,
 } from './evaluate-latent.js';
-export type { EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent.js';
+export type { BackgroundKind, EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent.js';
 export { pickCases, pickPhasedCases } from './cases.js';
 export { geoLevels, levelDeviations, meanGeoScore } from './geo.js';
 export type { GeoLevel } from './geo.js';
@@ -49,7 +53,8 @@ export { runNcepCheck } from './ncep-check.js';
 export type { NcepCheckResult } from './ncep-check.js';
 export { createStationVerifier } from './station-verify.js';
 export type { StationScore, StationVerifier } from './station-verify.js';
-export { mean, std } from './stats.js';
+export { mean, pairedComparison, std } from './stats.js';
+export type { PairedComparison } from './stats.js';
 export type { ModelStore, TrainElsewhere } from './ports.js';
 export {
   BACKGROUND_LEAD_STEPS,
@@ -63,3 +68,32 @@ export {
 export type { ModelName, Preset } from './train/presets.js';
 export { trainLatentModels } from './train/train.js';
 export type { ModelReport, TrainOptions, TrainOutcome, TrainSkill } from './train/train.js';
+export {
+  DAPPER_GC_FACTOR,
+  L96_CONFIGS,
+  L96_DEFAULT_SEED,
+  L96_OWN_INFLATION,
+  L96_SOURCE,
+  L96_TUNE_SEED,
+  l96Localisation,
+  runL96Benchmark,
+  runL96Method,
+  tuneL96Inflation,
+} from './l96.js';
+export type {
+  L96BenchmarkOptions,
+  L96BenchmarkResult,
+  L96Config,
+  L96Method,
+  L96Row,
+  L96TuneOptions,
+  L96TuneRow,
+} from './l96.js';
+export {
+  l96Climatology,
+  runL96Constant,
+  runL96Ensemble,
+  runL96StaticGain,
+  simulateL96Twin,
+} from './l96-twin.js';
+export type { L96EnsembleSettings, L96Score, L96Twin } from './l96-twin.js';

@@ -26,6 +26,11 @@ export function encodeState(s: LatentSessions, x: Float32Array): Promise<Float32
   return runOne(s, 'encoder', x);
 }
 
+/** The decoded state D(z) (normalised) of one standardised latent, with the sessions (member 0's output). */
+export function decodeState(s: LatentSessions, z: Float32Array): Promise<Float32Array> {
+  return runOne(s, 'decoder', z);
+}
+
 /**
  * The emulator's forecast (the sessions' lead) from one normalised state. `hour` is the UTC hour of `x`, fed to an
  * emulator with solar forcing.
@@ -38,21 +43,22 @@ export function forecastState(s: LatentSessions, x: Float32Array, hour?: number)
 /** Runs one frozen session on one sample (replicated over the session's members) and returns member 0's output. */
 async function runOne(
   s: LatentSessions,
-  which: 'forecast' | 'encoder',
+  which: 'forecast' | 'encoder' | 'decoder',
   x: Float32Array,
   hour?: number,
 ): Promise<Float32Array> {
   const n = s.members;
   const feed = new Float32Array(n * x.length);
   for (let i = 0; i < n; i++) feed.set(x, i * x.length);
-  const name = which === 'forecast' ? 'y' : 'z';
+  const input = which === 'decoder' ? 'z' : 'x';
+  const name = which === 'forecast' ? 'y' : which === 'encoder' ? 'z' : 'x';
   const clocked = which === 'forecast' && s.forecastTakesHour;
   if (clocked && (hour === undefined || !Number.isFinite(hour)))
     throw new AppError(
       'INVALID_ARGUMENT',
       `the emulator has solar forcing and needs the start state's UTC hour, got ${hour}; the source gives no hourOf`,
     );
-  const feeds: Record<string, Float32Array> = { x: feed };
+  const feeds: Record<string, Float32Array> = { [input]: feed };
   if (clocked) feeds.hour = new Float32Array(n).fill(hour as number);
   const out = await s[which].run(feeds, [name]);
   const data = out[name]?.data;

@@ -13,6 +13,7 @@ import type { OpenedDataset, StationFile } from '@alignda/world';
 
 import { assimilate } from './assimilate.js';
 import { observe } from './observe.js';
+import type { ObserveOptions } from './observe.js';
 import { mean } from './stats.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
@@ -88,7 +89,12 @@ export async function runNcepCheck(
   );
   const rng = createRng(11);
   const noiseK = 0.5;
-  const observeOpts = { fraction: 0.05, noiseStd: noiseK / (norm.std[0] ?? 1), validMask: ds.validMask };
+  const observeOpts: ObserveOptions = {
+    layout: 'columns',
+    fraction: 0.05,
+    noiseStd: noiseK / (norm.std[0] ?? 1),
+    validMask: ds.validMask,
+  };
   const observeTruth = (truth: Field | undefined) => {
     if (!truth) throw new AppError('INVALID_ARGUMENT', 'NCEP time index out of range');
     return observe({ ...truth, data: z(truth) }, observeOpts, rng);

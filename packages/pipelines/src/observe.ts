@@ -8,7 +8,7 @@ import { griddedObservations } from '@alignda/da';
 import type { Observations } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import type { Field, Rng } from '@alignda/tensor';
-import { simulateGriddedObs } from '@alignda/world';
+import { simulateGriddedObs, simulatePointObs } from '@alignda/world';
 import type { ObsBatch } from '@alignda/world';
 
 /**
@@ -17,9 +17,21 @@ import type { ObsBatch } from '@alignda/world';
  */
 export const DEFAULT_OBS_FRACTION = 0.01;
 
+/**
+ * What is observed:
+ * - `columns`: whole grid columns, every channel at each drawn cell (the paper's masking, H = selection);
+ * - `values`: single values, any channel at any valid cell (H = selection);
+ * - `points`: points off the grid, one channel each, located uniformly over the domain (H = bilinear
+ *   interpolation); as many as `values` would draw.
+ */
+export const OBS_LAYOUTS = ['columns', 'values', 'points'] as const;
+export type ObsLayout = (typeof OBS_LAYOUTS)[number];
+
 /** How a case is observed. No defaults here: each use case states its own in its options type. */
 export interface ObserveOptions {
-  /** Share of grid columns observed (every channel of a column), in (0, 1]. */
+  /** What is observed; see {@link OBS_LAYOUTS}. */
+  readonly layout: ObsLayout;
+  /** Share observed, in (0, 1]: of the grid columns, or of the single values (C x valid cells). */
   readonly fraction: number;
   /** Std of the Gaussian noise added to the truth, in the units of the field (normalised); 0 = noise-free. */
   readonly noiseStd: number;
@@ -36,7 +48,23 @@ export interface ObserveOptions {
  * @throws DatasetError for a fraction outside (0, 1] or an error std that is not > 0
  */
 export function observe(truth: Field, options: ObserveOptions, rng: Rng): Observations {
+  if (options.layout === 'points') {
+    const [C, H, W] = truth.shape;
+    const cells =
+      options.validMask === undefined ? H * W : options.validMask.reduce((n, v) => n + (v ? 1 : 0), 0);
+    if (!(options.fraction > 0 && options.fraction <= 1))
+      throw new AppError('INVALID_ARGUMENT', `observe: fraction ${options.fraction} is not in (0, 1]`);
+    const { batch, operator } = simulatePointObs(truth, {
+      count: Math.max(1, Math.round(options.fraction * C * cells)),
+      noiseStd: options.noiseStd,
+      rng,
+      ...(options.errorStd === undefined ? {} : { errorStd: options.errorStd }),
+      ...(options.validMask === undefined ? {} : { validMask: options.validMask }),
+    });
+    return { operator, values: batch.value, std: batch.errorStd };
+  }
   const { batch } = simulateGriddedObs(truth, {
+    layout: options.layout,
     fraction: options.fraction,
     noiseStd: options.noiseStd,
     rng,

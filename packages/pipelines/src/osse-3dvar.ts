@@ -16,11 +16,16 @@ import type { NatureRun, QgForecastModel } from '@alignda/world';
 import { assimilate } from './assimilate.js';
 import { pickPhasedCases } from './cases.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
-import type { ObserveOptions } from './observe.js';
+import type { ObsLayout, ObserveOptions } from './observe.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
 /** Settings of an observing-system simulation experiment (OSSE) on a QG nature run. */
 export interface QgOsseOptions {
+  /**
+   * What is observed. @defaultValue 'columns' (the paper's masking: whole columns; the demo's OSSE has reported on
+   * columns since it was written)
+   */
+  readonly obsLayout?: ObsLayout;
   /** Share of grid columns observed (all channels). @defaultValue {@link DEFAULT_OBS_FRACTION} (the paper's 1 %) */
   readonly obsFraction?: number;
   /**
@@ -80,6 +85,7 @@ export async function runVar3dOsse(run: NatureRun, opts: QgOsseOptions = {}): Pr
   const leadHours = opts.leadHours ?? 48;
   const leadSteps = leadHours / 6;
   const observeOpts: ObserveOptions = {
+    layout: opts.obsLayout ?? 'columns',
     fraction: opts.obsFraction ?? DEFAULT_OBS_FRACTION,
     noiseStd: opts.noiseStd ?? 0.02,
   };

@@ -3,7 +3,7 @@
  * tomorrow) and processes beside this one. Adapters implement them: the CLI with a model folder and a child process,
  * a worker with its own store, a test with in-memory values.
  */
-import type { LatentModels, TrainedModel } from '@alignda/nn';
+import type { LatentModels, ModelManifest, TrainedModel } from '@alignda/nn';
 
 import type { ModelName } from './train/presets.js';
 
@@ -26,6 +26,10 @@ export interface ModelStore {
    * @throws TrainError as {@link ModelStore.load}, or `CHECKPOINT_MISMATCH` when they do not fit each other
    */
   loadAll(): Promise<LatentModels>;
+  /** Records what the set was trained for (the backgrounds of the score network), when the store can. */
+  writeManifest?(manifest: ModelManifest): Promise<void>;
+  /** What the set was trained for; undefined when the store has no record (a set from before manifests). */
+  readManifest?(): Promise<ModelManifest | undefined>;
 }
 
 /**

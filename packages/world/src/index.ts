@@ -71,6 +71,8 @@ export type { ObsBatch, ObsValidation, ValidateObsOptions } from './obs/obs-batc
 export { bilinearOperator, locatePoint } from './obs/bilinear.js';
 export type { PointLocation, PointOperator, PointSet } from './obs/bilinear.js';
 export { simulateGriddedObs } from './obs/simulate-gridded.js';
+export { simulatePointObs } from './obs/simulate-points.js';
+export type { PointObs, SimulatePointOptions } from './obs/simulate-points.js';
 export type { GriddedObs, SimulateGriddedOptions } from './obs/simulate-gridded.js';
 export { KNOWN_STATIONS, parseStationCsv, readStationCsv, stationObsBatch } from './obs/stations.js';
 export type { Station, StationDay, StationFile } from './obs/stations.js';

@@ -13,6 +13,7 @@ export interface ChildTrainArgs {
   readonly preset: string;
   readonly seed: number;
   readonly out: string;
+  readonly background: string;
   readonly world?: string;
   readonly dataset?: string;
   readonly years?: number;
@@ -37,6 +38,8 @@ export function childProcessTrainer(opts: ChildTrainArgs): TrainElsewhere {
       String(opts.seed),
       '--out',
       opts.out,
+      '--background',
+      opts.background,
       ...(opts.dataset !== undefined ? ['--dataset', opts.dataset] : ['--world', opts.world ?? 'qg']),
       ...(opts.years !== undefined ? ['--years', String(opts.years)] : []),
       ...(opts.steps !== undefined ? ['--steps', String(opts.steps)] : []),

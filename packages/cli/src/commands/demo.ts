@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
 import { openDatabase } from '@alignda/db';
-import { DEFAULT_OBS_FRACTION, runNcepCheck, runVar3dOsse } from '@alignda/pipelines';
+import { DEFAULT_OBS_FRACTION, modelSetName, runNcepCheck, runVar3dOsse } from '@alignda/pipelines';
 import { loadOrGenerateNatureRun } from '@alignda/world';
 
 import { intArg, numArg, positiveArg } from '../args.js';
@@ -150,8 +150,9 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
 
     const latentDir = path.join(outDir, 'latent');
     console.log(
-      '\n5. Latent score-based DA: VAE, 48 h forecast emulator and background-conditioned score network (ci preset),\n' +
-        '   then ObsFree / Repaint / DPS against the background and 3D-Var on the same held-out cases',
+      '\n5. Latent score-based DA: VAE, 48 h forecast emulator and background-conditioned score network (ci preset)\n' +
+        '   trained on 48 h physical-model backgrounds, then ObsFree / Repaint / DPS against the background and\n' +
+        '   3D-Var on the same held-out cases, 1 % of single values observed with noise 0.02',
     );
     await runTrain({
       world: 'qg',
@@ -159,7 +160,8 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       seed,
       years,
       model: 'all',
-      out: path.join(latentDir, 'models'),
+      background: 'model',
+      out: path.join(latentDir, modelSetName('qg', 'ci', 'model')),
       jobs: Math.min(2, availableParallelism()),
     });
     const latent = await runEval({
@@ -167,9 +169,12 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       preset: 'ci',
       seed,
       years,
-      modelDir: path.join(latentDir, 'models'),
+      modelDir: path.join(latentDir, modelSetName('qg', 'ci', 'model')),
+      background: 'model',
+      obsLayout: 'values',
       obsFraction,
-      noise: 0,
+      noise: 0.02,
+      seeds: 1,
       cases: testCases,
       members: 4,
       steps: 64,

@@ -50,6 +50,8 @@ interface EvalJson {
   source: string;
   channels: string[];
   options: { cases: number; zeta: number | null; blend: number | null; obsFraction: number };
+  methods: string[];
+  protocol?: Record<string, unknown>;
   latentTuning: { repaint: unknown[]; dps: unknown[] };
   cases: { time: string; observations: number; scores: Record<string, Scores> }[];
 }
@@ -85,7 +87,11 @@ describe('alignda eval (end to end)', () => {
     );
     expect(ev.status, ev.stderr).toBe(0);
     expect(messages(ev.stderr)).toEqual([]);
-    expect(ev.stdout).toMatch(/^\s+background\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
+    expect(ev.stdout).toMatch(/^\s+background\s+VAE\(truth\) floor\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
+    // The paired comparisons with intervals and the protocol card are printed under the table.
+    expect(ev.stdout).toMatch(/^\s+DPS \/ 3D-Var\s+\d+\.\d{3}\s+\d+\.\d{3} \.\. \d+\.\d{3}\s/m);
+    expect(ev.stdout).toContain('background: 48 h forecasts of the imperfect physical model');
+    expect(ev.stdout).toContain('observations: 0.10 % single values');
     expect(ev.stdout).toContain('DPS zeta 1 (given); Repaint blend 0.5 (given)');
     expect(ev.stdout).toContain('3D-Var length scale 500 km (given)');
     // The evaluation is recorded in the (embedded SQLite) registry of the run's home.
@@ -96,12 +102,36 @@ describe('alignda eval (end to end)', () => {
     const out = path.join(home, 'eval', 'qg-ci');
     const json = JSON.parse(readFileSync(path.join(out, 'eval.json'), 'utf8')) as EvalJson;
     expect(json.source).toBe('qg');
-    expect(json.options).toMatchObject({ cases: 2, zeta: 1, blend: 0.5, obsFraction: 0.001 });
+    expect(json.options).toMatchObject({
+      cases: 2,
+      zeta: 1,
+      blend: 0.5,
+      obsFraction: 0.001,
+      noise: 0.02,
+      background: 'model',
+      obsLayout: 'values',
+    });
+    expect(json.methods).toEqual(['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar']);
+    expect(Object.keys(json.protocol ?? {})).toEqual([
+      'observations',
+      'truth',
+      'background',
+      'cycled',
+      'sample',
+      'tuning',
+    ]);
     expect(json.latentTuning).toEqual({ repaint: [], dps: [] });
     expect(json.cases).toHaveLength(2);
     for (const c of json.cases) {
       expect(c.observations).toBeGreaterThan(0);
-      expect(Object.keys(c.scores).sort()).toEqual(['3dvar', 'background', 'dps', 'obsfree', 'repaint']);
+      expect(Object.keys(c.scores).sort()).toEqual([
+        '3dvar',
+        'background',
+        'dps',
+        'obsfree',
+        'repaint',
+        'vae',
+      ]);
       for (const [method, s] of Object.entries(c.scores)) {
         const values = [s.mse, s.mae, s.forecastMse, ...s.wrmse];
         expect(s.wrmse, method).toHaveLength(json.channels.length);

@@ -1,4 +1,4 @@
-import { DEFAULT_OBS_FRACTION, PRESETS } from '@alignda/pipelines';
+import { BACKGROUND_KINDS, DEFAULT_OBS_FRACTION, OBS_LAYOUTS, PRESETS } from '@alignda/pipelines';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
@@ -19,10 +19,24 @@ export function registerEvalCommand(program: Command): void {
     .description('evaluate ObsFree, Repaint and DPS against the background and 3D-Var on held-out cases');
   addSourceOptions(cmd)
     .addOption(new Option('--preset <preset>', 'which trained models').choices(PRESETS).default('ci'))
-    .option('--model-dir <dir>', 'model folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
+    .option(
+      '--model-dir <dir>',
+      'model folder (default: <ALIGNDA_HOME>/models/<source>-<preset>-<background>)',
+    )
+    .addOption(
+      new Option(
+        '--background <kind>',
+        '48 h backgrounds from the physical model or the emulator (default: model on the qg world, emulator on a dataset)',
+      ).choices(BACKGROUND_KINDS),
+    )
+    .addOption(
+      new Option('--obs-layout <layout>', 'single values, whole columns, or points off the grid')
+        .choices(OBS_LAYOUTS)
+        .default('values'),
+    )
     .option(
       '--obs-fraction <f>',
-      'share of grid columns observed',
+      'share observed (of the single values, or of the columns)',
       numArg('--obs-fraction', 0, 1, true),
       DEFAULT_OBS_FRACTION,
     )
@@ -30,7 +44,13 @@ export function registerEvalCommand(program: Command): void {
       '--noise <sigma>',
       'observation noise std, normalised units (0: noise-free)',
       numArg('--noise', 0, 10, false),
-      0,
+      0.02,
+    )
+    .option(
+      '--seeds <n>',
+      'sampler seeds per case for the latent modes (scores averaged within a case)',
+      intArg('--seeds', 1, 64),
+      1,
     )
     .option('--cases <n>', 'held-out cases (whole days of 4 on real data)', intArg('--cases', 1, 1000), 8)
     .option(

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 
-import { PRESETS } from '@alignda/pipelines';
+import { BACKGROUND_KINDS, PRESETS } from '@alignda/pipelines';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
@@ -27,8 +27,17 @@ export function registerTrainCommand(program: Command): void {
         .choices(['vae', 'emulator', 'score', 'all'])
         .default('all'),
     )
+    .addOption(
+      new Option(
+        '--background <kind>',
+        'backgrounds the score network learns from (default: model on the qg world, emulator on a dataset)',
+      ).choices(BACKGROUND_KINDS),
+    )
     .option('--steps <n>', "optimiser steps per model (default: the preset's)", intArg('--steps', 1))
-    .option('--out <dir>', 'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>)')
+    .option(
+      '--out <dir>',
+      'checkpoint folder (default: <ALIGNDA_HOME>/models/<source>-<preset>-<background>)',
+    )
     .option(
       '--jobs <n>',
       'processes for --model all: 2 trains the emulator beside the VAE (default: 2 on a multi-core machine)',

@@ -2,8 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { EVAL_METHODS, LATENT_MODES, mean, std } from '@alignda/pipelines';
-import type { EvalMethodId, LatentEvalResult, MethodScores, StationScore } from '@alignda/pipelines';
+import { LATENT_MODES, mean, pairedComparison, std } from '@alignda/pipelines';
+import type {
+  EvalMethodId,
+  LatentEvalResult,
+  MethodScores,
+  ProtocolCard,
+  StationScore,
+} from '@alignda/pipelines';
 import type { DaSource } from '@alignda/world';
 
 import { analysisMapsPng } from '../adapters/analysis-maps.js';
@@ -12,6 +18,7 @@ import { formatTable, pm } from '../format.js';
 /** Column titles of the methods. */
 export const METHOD_TITLES: Record<EvalMethodId, string> = {
   background: 'background',
+  vae: 'VAE(truth) floor',
   obsfree: 'ObsFree',
   repaint: 'Repaint',
   dps: 'DPS',
@@ -35,7 +42,7 @@ function wins(
 /** The table: one row per metric, one column per method. */
 export function evalTable(res: LatentEvalResult, src: DaSource, showGeo: boolean): string {
   const col = (f: (s: MethodScores) => number): string[] =>
-    EVAL_METHODS.map((m) => pm(res.cases.map((c) => f(scoresOf(c, m)))));
+    res.methods.map((m) => pm(res.cases.map((c) => f(scoresOf(c, m)))));
   const rows: string[][] = [
     ['MSE (normalised)', ...col((s) => s.mse)],
     ['MAE (normalised)', ...col((s) => s.mae)],
@@ -54,31 +61,69 @@ export function evalTable(res: LatentEvalResult, src: DaSource, showGeo: boolean
     ]);
     rows.push(['Geo-Score', ...col((s) => s.geoScore)]);
   }
-  if (res.cases[0]?.scores.dps?.spread !== undefined)
-    rows.push([
-      'ensemble spread',
-      '-',
-      ...LATENT_MODES.map((m) => pm(res.cases.map((c) => scoresOf(c, m).spread ?? Number.NaN))),
-      '-',
-    ]);
+  const latent = (m: EvalMethodId): boolean => (LATENT_MODES as readonly string[]).includes(m);
+  if (res.cases[0]?.scores.dps?.spread !== undefined) {
+    const latentCol = (f: (s: MethodScores) => number | undefined): string[] =>
+      res.methods.map((m) => (latent(m) ? pm(res.cases.map((c) => f(scoresOf(c, m)) ?? Number.NaN)) : '-'));
+    rows.push(['single-member MSE', ...latentCol((s) => s.memberMse)]);
+    rows.push(['ensemble spread', ...latentCol((s) => s.spread)]);
+  }
   rows.push(['seconds per analysis', ...col((s) => s.seconds)]);
-  return formatTable(['', ...EVAL_METHODS.map((m) => METHOD_TITLES[m])], rows, '  ');
+  return formatTable(['', ...res.methods.map((m) => METHOD_TITLES[m])], rows, '  ');
 }
 
-/** The per-case win counts. */
+/**
+ * Paired comparisons of analysis MSE over cases (sampler seeds averaged within a case first): each latent mode
+ * against the background, ObsFree and 3D-Var, with a 95 % bootstrap interval of the ratio and a permutation p-value.
+ */
+export function comparisonTable(res: LatentEvalResult): string {
+  const per = (m: EvalMethodId): number[] => res.cases.map((c) => scoresOf(c, m).mse);
+  const pairs: [EvalMethodId, EvalMethodId][] = [];
+  for (const m of res.methods.filter((x) => (LATENT_MODES as readonly string[]).includes(x)))
+    for (const ref of ['background', '3dvar', ...(m === 'obsfree' ? [] : ['obsfree'])] as EvalMethodId[])
+      pairs.push([m, ref]);
+  pairs.push(['3dvar', 'background']);
+  return formatTable(
+    ['analysis MSE', 'ratio', '95 % interval', 'p', 'wins'],
+    pairs.map(([a, b]) => {
+      const r = pairedComparison(per(a), per(b));
+      return [
+        `${METHOD_TITLES[a]} / ${METHOD_TITLES[b]}`,
+        r.ratio.toFixed(3),
+        `${r.lo.toFixed(3)} .. ${r.hi.toFixed(3)}`,
+        r.p < 1e-3 ? '< 0.001' : r.p.toFixed(3),
+        `${r.wins}/${r.n}`,
+      ];
+    }),
+    '  ',
+  );
+}
+
+/** The protocol card under a table. */
+export function protocolLines(card: ProtocolCard): string[] {
+  return [
+    'protocol:',
+    `  observations: ${card.observations}`,
+    `  truth: ${card.truth}`,
+    `  background: ${card.background}`,
+    `  cycled: ${card.cycled}`,
+    `  sample: ${card.sample}`,
+    ...Object.entries(card.tuning).map(([m, t]) => `  tuning ${m}: ${t}`),
+  ];
+}
+
+/** The paired comparisons with intervals, and the forecast wins. */
 export function pairedLines(res: LatentEvalResult): string[] {
-  const mseOf = (s: MethodScores): number => s.mse;
   const fcOf = (s: MethodScores): number => s.forecastMse;
   return [
-    `cases where (lower MSE): ObsFree < background ${wins(res, 'obsfree', 'background', mseOf)}, Repaint < background ${wins(res, 'repaint', 'background', mseOf)}, ` +
-      `DPS < background ${wins(res, 'dps', 'background', mseOf)}, DPS < ObsFree ${wins(res, 'dps', 'obsfree', mseOf)}, DPS < 3D-Var ${wins(res, 'dps', '3dvar', mseOf)}`,
-    `cases where the 48 h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
+    comparisonTable(res),
+    `  cases where the 48 h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
   ];
 }
 
 /** The station verification table. */
-export function stationTable(scores: Record<string, StationScore>): string {
-  const names = ['reanalysis (truth)', ...EVAL_METHODS.map((m) => METHOD_TITLES[m])];
+export function stationTable(scores: Record<string, StationScore>, methods: readonly EvalMethodId[]): string {
+  const names = ['reanalysis (truth)', ...methods.map((m) => METHOD_TITLES[m])];
   return formatTable(
     ['', 'station-days', 'bias K', 'scatter K', 'RMSE K'],
     names.map((n) => {
@@ -94,7 +139,7 @@ export function stationTable(scores: Record<string, StationScore>): string {
 /** Mean and std over cases per method and metric (the summary of eval.json and the registry). */
 export function evalSummary(res: LatentEvalResult, channels: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(
-    EVAL_METHODS.map((m) => {
+    res.methods.map((m) => {
       const get = (f: (s: MethodScores) => number): { mean: number; std: number } => {
         const xs = res.cases.map((c) => f(scoresOf(c, m)));
         return { mean: mean(xs), std: std(xs) };
@@ -117,7 +162,7 @@ export function evalSummary(res: LatentEvalResult, channels: readonly string[]):
 /** Maps of the first case, first channel, one figure per method; returns the files. */
 export function writeEvalMaps(res: LatentEvalResult, src: DaSource, out: string): string[] {
   const maps: string[] = [];
-  for (const m of EVAL_METHODS) {
+  for (const m of res.methods) {
     if (m === 'background') continue;
     const file = path.join(out, `case0-${m}.png`);
     const background = res.example.analyses.background;

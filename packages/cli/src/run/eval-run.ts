@@ -10,8 +10,8 @@ import path from 'node:path';
 import { loadConfig } from '@alignda/config';
 import { AppError, toAppError } from '@alignda/errors';
 import { TrainError, fileModelStore } from '@alignda/nn';
-import { createStationVerifier, evaluateLatent, geoLevels } from '@alignda/pipelines';
-import type { Preset, StationScore } from '@alignda/pipelines';
+import { createStationVerifier, defaultBackground, evaluateLatent, geoLevels } from '@alignda/pipelines';
+import type { BackgroundKind, ObsLayout, Preset, StationScore } from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
 
 import { recordEvaluation } from '../adapters/record-eval.js';
@@ -22,6 +22,7 @@ import type { SourceFlags } from '../source-options.js';
 import {
   METHOD_TITLES,
   evalSummary,
+  protocolLines,
   evalTable,
   pairedLines,
   stationTable,
@@ -33,9 +34,12 @@ import { modelDir } from './train-run.js';
 /** Options of `alignda eval`. */
 export interface EvalRunOptions extends SourceFlags {
   preset: Preset;
-  /** Model folder. @defaultValue `<home>/models/<source>-<preset>` */
+  /** Model folder. @defaultValue `<home>/models/<source>-<preset>-<background>` */
   modelDir?: string;
+  background?: BackgroundKind;
+  obsLayout: ObsLayout;
   obsFraction: number;
+  seeds: number;
   noise: number;
   cases: number;
   members: number;
@@ -61,24 +65,28 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   const progress = createProgress();
   const choice = sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f));
   const name = choice.dataset ?? choice.world ?? 'qg';
-  const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset));
-  const models = await fileModelStore(dir)
-    .loadAll()
-    .catch((err: unknown) => {
-      if (!(err instanceof TrainError)) throw err;
-      const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
-      const what =
-        err.reason === 'CHECKPOINT_MISSING'
-          ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
-          : err.message;
-      throw new AppError(
-        toAppError(err).code,
-        `${what}; train them first: alignda train ${how} --preset ${opts.preset}`,
-        {
-          cause: err,
-        },
-      );
-    });
+  const background =
+    opts.background ?? defaultBackground({ kind: choice.dataset !== undefined ? 'dataset' : 'world' });
+  const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset, background));
+  const store = fileModelStore(dir);
+  const models = await store.loadAll().catch((err: unknown) => {
+    if (!(err instanceof TrainError)) throw err;
+    const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
+    const what =
+      err.reason === 'CHECKPOINT_MISSING'
+        ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
+        : err.message;
+    throw new AppError(
+      toAppError(err).code,
+      `${what}; train them first: alignda train ${how} --preset ${opts.preset}`,
+      {
+        cause: err,
+      },
+    );
+  });
+  // A folder trained before manifests existed holds a score network of emulator backgrounds (all there was).
+  const manifest = await store.readManifest();
+  const modelBackground = (manifest?.background ?? 'emulator') as BackgroundKind;
   const src = await openSource(config, choice);
   progress.stop();
   const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
@@ -92,13 +100,16 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     `${src.title}; models ${dir} (VAE ${models.vae.steps}, emulator ${models.emulator.steps}, score ${models.score.steps} steps)`,
   );
   console.log(
-    `${opts.cases} test cases, ${(opts.obsFraction * 100).toFixed(2)} % of columns observed, noise ${opts.noise} (R std ${Math.max(opts.noise, 0.02)}), ` +
-      `${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s), 48 h emulator backgrounds`,
+    `${opts.cases} test cases x ${opts.seeds} sampler seed(s), ${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s)`,
   );
   const t0 = performance.now();
   const res = await evaluateLatent(src, models, {
     obsFraction: opts.obsFraction,
+    obsLayout: opts.obsLayout,
     noiseStd: opts.noise,
+    background,
+    modelBackground,
+    samplerSeeds: opts.seeds,
     cases: opts.cases,
     members: opts.members,
     steps: opts.steps,
@@ -130,12 +141,13 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     `3D-Var length scale ${res.lengthScaleKm} km (${opts.lengthScaleKm !== undefined ? 'given' : `tuned on ${res.tunedOn}-period cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')}`})`,
   );
   console.log(evalTable(res, src, geoLevels(src.channels).length > 0));
-  for (const l of pairedLines(res)) console.log(`  ${l}`);
+  for (const l of pairedLines(res)) console.log(l);
+  for (const l of protocolLines(res.protocol)) console.log(l);
   let stationScores: Record<string, StationScore> | undefined;
   if (stations !== undefined) {
     stationScores = stations.scores();
     console.log(`station verification (daily means at ${stations.stations.join(', ')}; never assimilated):`);
-    console.log(stationTable(stationScores));
+    console.log(stationTable(stationScores, res.methods));
   }
   const maps = writeEvalMaps(res, src, out);
   const summary = evalSummary(res, src.channels);
@@ -145,7 +157,12 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     title: src.title,
     preset: opts.preset,
     models: dir,
+    protocol: res.protocol,
+    methods: res.methods,
     options: {
+      background,
+      obsLayout: opts.obsLayout,
+      samplerSeeds: opts.seeds,
       obsFraction: opts.obsFraction,
       noise: opts.noise,
       obsErrorStd: res.obsErrorStd,

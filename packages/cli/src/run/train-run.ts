@@ -8,8 +8,8 @@ import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
 import { fileModelStore } from '@alignda/nn';
-import { modelSetName, trainLatentModels } from '@alignda/pipelines';
-import type { ModelName, ModelReport, Preset, TrainOutcome } from '@alignda/pipelines';
+import { defaultBackground, modelSetName, trainLatentModels } from '@alignda/pipelines';
+import type { BackgroundKind, ModelName, ModelReport, Preset, TrainOutcome } from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
 
 import { childProcessTrainer } from '../adapters/local-scheduler.js';
@@ -21,6 +21,8 @@ import type { SourceFlags } from '../source-options.js';
 /** Options of `alignda train`. */
 export interface TrainRunOptions extends SourceFlags {
   preset: Preset;
+  /** The backgrounds the score network learns from. @defaultValue the source's (defaultBackground) */
+  background?: BackgroundKind;
   model: ModelName | 'all';
   steps?: number;
   out?: string;
@@ -28,9 +30,9 @@ export interface TrainRunOptions extends SourceFlags {
   jobs?: number;
 }
 
-/** The model folder of a source and preset: `<home>/models/<source>-<preset>`. */
-export function modelDir(homeDir: string, source: string, preset: string): string {
-  return path.join(homeDir, 'models', modelSetName(source, preset));
+/** The model folder of a source, preset and background kind: `<home>/models/<source>-<preset>-<background>`. */
+export function modelDir(homeDir: string, source: string, preset: string, background: string): string {
+  return path.join(homeDir, 'models', modelSetName(source, preset, background));
 }
 
 /** One line per model: steps, time, losses and the checkpoint (or why it did not train). */
@@ -76,12 +78,13 @@ export async function runTrain(opts: TrainRunOptions): Promise<void> {
     sourceChoice(opts, opts.preset, (s, f) => progress.update(s, f)),
   );
   progress.stop();
-  const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset));
+  const background = opts.background ?? defaultBackground(src);
+  const out = path.resolve(opts.out ?? modelDir(config.homeDir, src.name, opts.preset, background));
   mkdirSync(out, { recursive: true });
   const span = (p: readonly [number, number] | undefined): number => (p === undefined ? 0 : p[1] - p[0]);
   const { train, alignment, test } = src.periods;
   console.log(
-    `${src.title}: ${src.count} states (train ${span(train)}, ${alignment !== undefined ? `alignment ${span(alignment)}, ` : ''}test ${span(test)}); out ${out}`,
+    `${src.title}: ${src.count} states (train ${span(train)}, ${alignment !== undefined ? `alignment ${span(alignment)}, ` : ''}test ${span(test)}); score network on 48 h ${background} backgrounds; out ${out}`,
   );
   const ctl = new AbortController();
   const onSigint = (): void => ctl.abort();
@@ -94,6 +97,7 @@ export async function runTrain(opts: TrainRunOptions): Promise<void> {
         preset: opts.preset,
         model: opts.model,
         seed: opts.seed,
+        background,
         signal: ctl.signal,
         ...(opts.steps === undefined ? {} : { steps: opts.steps }),
         onProgress: (s, f) => progress.update(s, f),
@@ -107,6 +111,7 @@ export async function runTrain(opts: TrainRunOptions): Promise<void> {
             preset: opts.preset,
             seed: opts.seed,
             out,
+            background,
             ...(opts.dataset !== undefined ? { dataset: opts.dataset } : { world: opts.world ?? 'qg' }),
             ...(opts.years === undefined ? {} : { years: opts.years }),
             ...(opts.steps === undefined ? {} : { steps: opts.steps }),

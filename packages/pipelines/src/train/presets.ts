@@ -48,9 +48,12 @@ export const BACKGROUND_LEAD_STEPS = 8;
 /** EMA decay of the score network's weights (the sampler uses the average, as ADM and EDM do). */
 export const SCORE_EMA_DECAY = 0.999;
 
-/** The name of a source's model set for a preset, `<source>-<preset>` (the model store's folder name). */
-export function modelSetName(source: string, preset: string): string {
-  return `${source}-${preset}`;
+/**
+ * The name of a source's model set for a preset and background kind, `<source>-<preset>-<background>` (the model
+ * store's folder name), so that sets trained on model and on emulator backgrounds coexist.
+ */
+export function modelSetName(source: string, preset: string, background: string): string {
+  return `${source}-${preset}-${background}`;
 }
 
 /**

@@ -31,7 +31,7 @@ import type { NormStats, Rng, Tensor } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
 
 import type { ModelStore, TrainElsewhere } from '../ports.js';
-import { latentPairs } from './latent-pairs.js';
+import { emulatorBackgrounds, latentPairs, modelBackgrounds } from './latent-pairs.js';
 import { BACKGROUND_LEAD_STEPS, SCORE_EMA_DECAY, TRAIN_PRESETS, presetConfigs } from './presets.js';
 import type { ModelName, Preset } from './presets.js';
 
@@ -44,6 +44,11 @@ export interface TrainOptions {
   readonly steps?: number;
   /** Seed of initial parameters and batches. */
   readonly seed: number;
+  /**
+   * The backgrounds the score network learns from: 48 h forecasts of the physical model (only a synthetic world
+   * has one) or of the trained emulator. @defaultValue 'model' on a synthetic world, 'emulator' on a dataset
+   */
+  readonly background?: 'model' | 'emulator';
   /** Stops training at the next step; the checkpoint is kept and the next run resumes from it. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: string, fraction: number) => void;
@@ -92,6 +97,8 @@ export interface TrainOutcome {
   readonly skill: TrainSkill;
   /** Skill is over valid cells only (the source has a mask). */
   readonly masked: boolean;
+  /** The backgrounds the score network learned from. */
+  readonly background: 'model' | 'emulator';
 }
 
 /**
@@ -108,6 +115,12 @@ export async function trainLatentModels(
 ): Promise<TrainOutcome> {
   const preset = TRAIN_PRESETS[opts.preset];
   const model = opts.model ?? 'all';
+  const backgroundKind = opts.background ?? (src.kind === 'world' ? 'model' : 'emulator');
+  if (backgroundKind === 'model' && src.kind !== 'world')
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${src.name} has no dynamical model for backgrounds: train on emulator backgrounds (background 'emulator')`,
+    );
   const progress = opts.onProgress ?? (() => undefined);
   const norm = fitTrainNorm(src);
   const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
@@ -149,6 +162,7 @@ export async function trainLatentModels(
     completed,
     skill,
     masked: src.validMask !== undefined,
+    background: backgroundKind,
   });
   const one = (
     name: ModelName,
@@ -218,10 +232,21 @@ export async function trainLatentModels(
     skill.emulator = { cases: s.cases, mse: s.mse, persistence: s.persistence };
   }
   if (want('score')) {
+    // A score network of another background kind in the store must not be resumed or taken as trained.
+    const recorded = await store.readManifest?.();
+    if (recorded !== undefined && recorded.background !== backgroundKind)
+      throw new AppError(
+        'FAILED_PRECONDITION',
+        `${store.location} holds a score network trained on ${recorded.background} backgrounds; train ${backgroundKind} backgrounds into another folder`,
+      );
     const vae = await trainedOrStored(store, 'vae', cfgs.vae, vaeParams, norm);
     const emulator = await trainedOrStored(store, 'emulator', cfgs.emulator, emuParams, norm);
-    const pairs = await latentPairs(vae, emulator, train, hours.train, progress, 'train');
-    const heldPairs = await latentPairs(vae, emulator, held, hours.held, progress, heldName);
+    const maker = (period: 'train' | 'alignment' | 'test') =>
+      backgroundKind === 'model'
+        ? modelBackgrounds(src, norm, (src.periods[period] as readonly [number, number])[0])
+        : emulatorBackgrounds(emulator);
+    const pairs = await latentPairs(vae, maker('train'), train, hours.train, progress, 'train');
+    const heldPairs = await latentPairs(vae, maker(heldName), held, hours.held, progress, heldName);
     const latentNorm = fitLatentNorm(pairs.z);
     const cfg = cfgs.score;
     const params = await one(
@@ -240,6 +265,12 @@ export async function trainLatentModels(
     );
     if (params === undefined) return outcome(false);
     skill.score = { pairs: count(pairs.z), latentStd: Array.from(latentNorm.std) };
+    await store.writeManifest?.({
+      source: src.name,
+      preset: opts.preset,
+      background: backgroundKind,
+      leadHours: BACKGROUND_LEAD_STEPS * 6,
+    });
   }
   return outcome(true);
 }

@@ -25,6 +25,12 @@ export interface SimulateGriddedOptions {
   readonly validMask?: Uint8Array;
   /** Valid time written into the batch. @defaultValue '1970-01-01T00:00:00Z' */
   readonly validTime?: string;
+  /**
+   * What is drawn: whole columns (every chosen channel at each drawn grid cell, the paper's masking) or single
+   * values (any chosen channel at any valid cell, as users' observing systems report them).
+   * @defaultValue 'columns'
+   */
+  readonly layout?: 'columns' | 'values';
 }
 
 /** Simulated gridded observations: the batch and the observation mask over the state. */
@@ -52,8 +58,9 @@ function perChannel(
 }
 
 /**
- * Observes a random share of the grid columns of a field: every chosen channel at each drawn column
- * (y = x + e, e ~ N(0, noiseStd^2)). Columns are drawn without replacement (partial Fisher-Yates).
+ * Observes a random share of the grid columns of a field — every chosen channel at each drawn column — or, with
+ * `layout: 'values'`, a random share of the single (channel, cell) values (y = x + e, e ~ N(0, noiseStd^2)). Draws
+ * are without replacement (partial Fisher-Yates); with columns the draw is the same as before values existed.
  * @param field - the true state [C, H, W]
  * @throws DatasetError for an unknown channel, a fraction outside (0, 1], or an error std that is not > 0
  */
@@ -95,15 +102,19 @@ export function simulateGriddedObs(field: Field, opts: SimulateGriddedOptions): 
   for (let k = 0; k < H * W; k++) if (opts.validMask === undefined || opts.validMask[k] !== 0) cells.push(k);
   if (cells.length === 0)
     throw new DatasetError('OUT_OF_RANGE', 'simulateGriddedObs: validMask has no valid cell to observe');
-  const m = Math.max(1, Math.round(fraction * cells.length));
+  // Draw `m` of the candidates without replacement (partial Fisher-Yates): cells for columns, (channel, cell)
+  // pairs for single values.
+  const perValue = opts.layout === 'values';
+  const candidates = perValue ? chans.flatMap((c) => cells.map((cell) => c * H * W + cell)) : cells;
+  const m = Math.max(1, Math.round(fraction * candidates.length));
   for (let k = 0; k < m; k++) {
-    const r = k + opts.rng.int(cells.length - k);
-    const t = cells[k] as number;
-    cells[k] = cells[r] as number;
-    cells[r] = t;
+    const r = k + opts.rng.int(candidates.length - k);
+    const t = candidates[k] as number;
+    candidates[k] = candidates[r] as number;
+    candidates[r] = t;
   }
-  const chosen = cells.slice(0, m).sort((a, b) => a - b);
-  const n = m * chans.length;
+  const chosen = candidates.slice(0, m).sort((a, b) => a - b);
+  const n = perValue ? m : m * chans.length;
   const channelIndex = new Int32Array(n);
   const row = new Int32Array(n);
   const col = new Int32Array(n);
@@ -113,20 +124,24 @@ export function simulateGriddedObs(field: Field, opts: SimulateGriddedOptions): 
   const errorStd = new Float64Array(n);
   const mask = new Uint8Array(C * H * W);
   let o = 0;
-  for (const cell of chosen) {
+  const put = (c: number, k: number, cell: number): void => {
     const i = Math.floor(cell / W);
     const j = cell % W;
-    chans.forEach((c, k) => {
-      channelIndex[o] = c;
-      row[o] = i;
-      col[o] = j;
-      latDeg[o] = field.grid.latDeg[i] as number;
-      lonDeg[o] = field.grid.lonDeg[j] as number;
-      value[o] = (field.data[c * H * W + cell] as number) + (noise[k] as number) * opts.rng.normal();
-      errorStd[o] = errStd[k] as number;
-      mask[c * H * W + cell] = 1;
-      o++;
-    });
+    channelIndex[o] = c;
+    row[o] = i;
+    col[o] = j;
+    latDeg[o] = field.grid.latDeg[i] as number;
+    lonDeg[o] = field.grid.lonDeg[j] as number;
+    value[o] = (field.data[c * H * W + cell] as number) + (noise[k] as number) * opts.rng.normal();
+    errorStd[o] = errStd[k] as number;
+    mask[c * H * W + cell] = 1;
+    o++;
+  };
+  for (const pick of chosen) {
+    if (perValue) {
+      const c = Math.floor(pick / (H * W));
+      put(c, chans.indexOf(c), pick % (H * W));
+    } else chans.forEach((c, k) => put(c, k, pick));
   }
   return {
     batch: {
