@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerL96Command } from './commands/l96.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerWorldCommand } from './commands/world.js';
 
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerWorldCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
+  registerL96Command(program);
   return program;
 }

@@ -54,10 +54,13 @@ export function staticKalmanGain(
         `observation ${p} has error standard deviation ${s}; it must be finite and > 0`,
       );
   }
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(B[i * n + i] as number));
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const v = B[i * n + j] as number;
-      if (!Number.isFinite(v) || Math.abs(v - (B[j * n + i] as number)) > 1e-12 * Math.abs(v))
+      // symmetric up to round-off relative to the largest variance
+      if (!Number.isFinite(v) || Math.abs(v - (B[j * n + i] as number)) > 1e-10 * scale)
         throw invalidArgument(fn, `B must be finite and symmetric; entry (${i}, ${j}) is ${v}`);
     }
   }

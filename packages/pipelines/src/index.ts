@@ -72,23 +72,16 @@ export {
   DAPPER_GC_FACTOR,
   L96_CONFIGS,
   L96_DEFAULT_SEED,
-  L96_OWN_INFLATION,
+  L96_OWN_SETTINGS,
   L96_SOURCE,
   L96_TUNE_SEED,
   l96Localisation,
   runL96Benchmark,
   runL96Method,
-  tuneL96Inflation,
 } from './l96.js';
-export type {
-  L96BenchmarkOptions,
-  L96BenchmarkResult,
-  L96Config,
-  L96Method,
-  L96Row,
-  L96TuneOptions,
-  L96TuneRow,
-} from './l96.js';
+export type { L96BenchmarkOptions, L96BenchmarkResult, L96Config, L96Method, L96Row } from './l96.js';
+export { tuneL96Inflation } from './l96-tune.js';
+export type { L96TuneOptions, L96TuneRow } from './l96-tune.js';
 export {
   l96Climatology,
   runL96Constant,

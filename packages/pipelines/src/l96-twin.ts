@@ -4,7 +4,8 @@
  * a constant estimate). Scores are DAPPER's `rmse.a`: per cycle the RMSE of the estimate (ensemble mean) over the
  * variables, averaged over the cycles after the burn-in.
  */
-import { letkf, selectionOperator, staticKalmanGain } from '@alignda/da';
+import { AppError } from '@alignda/errors';
+import { letkf, memberSeed, selectionOperator, staticKalmanGain } from '@alignda/da';
 import type { LetkfLocalisation, Observations } from '@alignda/da';
 import { createRng } from '@alignda/tensor';
 import { createL96Step } from '@alignda/world';
@@ -25,6 +26,30 @@ export interface L96Twin {
   readonly obsStd: number;
   /** Seed of the initial conditions of the methods (each method forks its own stream). */
   readonly seed: number;
+}
+
+/** Number of variables of the sakov2008 setup. */
+export const L96_NX = 40;
+
+/** Independent seeds of the truth, the noise, the climatology run and each method, from the run's seed. */
+export function streams(seed: number): {
+  truth: number;
+  obs: number;
+  climatology: number;
+  method: (i: number) => number;
+} {
+  return {
+    truth: memberSeed(seed, 0),
+    obs: memberSeed(seed, 1),
+    climatology: memberSeed(seed, 2),
+    method: (i) => memberSeed(seed, 10 + i),
+  };
+}
+
+/** Throws unless `v` is an integer >= `min`, naming it. */
+export function checkCount(name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min)
+    throw new AppError('INVALID_ARGUMENT', `l96: ${name} must be an integer >= ${min}, got ${v}`);
 }
 
 /** DAPPER's X0 for Lorenz-96: N(x0, 0.001 I) with x0 = (1, 0, ..., 0) (`mods/Lorenz96/__init__.py`, sakov2008). */
