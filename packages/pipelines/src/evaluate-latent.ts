@@ -5,8 +5,8 @@
  * from train-period background-minus-truth statistics of the same emulator backgrounds. 3D-Var's length scale,
  * DPS's step and Repaint's blend are tuned the same way, on the same held-out alignment-period cases.
  */
-import { fit3DVar, memberSeed } from '@alignda/da';
-import type { Var3DCase } from '@alignda/da';
+import { biasCorrect, fit3DVar, fitBalanced3DVar, memberSeed } from '@alignda/da';
+import type { BalanceSpec, FitBalanced3DVarResult, Var3DCase } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
@@ -18,8 +18,10 @@ import type { DaSource } from '@alignda/world';
 import { LATENT_MODES, assimilate } from './assimilate.js';
 import type { LatentMode } from './assimilate.js';
 import { pickCases } from './cases.js';
+import { geoLevels } from './geo.js';
 import { evaluate } from './evaluate.js';
 import type { EvalCase, EvalMethod } from './evaluate.js';
+import { columnLocalisation, forecastEnsemble, letkfMean } from './ensemble.js';
 import { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
 import type { ObsLayout, ObserveOptions } from './observe.js';
@@ -28,11 +30,29 @@ import type { ProtocolCard } from './protocol.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
 
 /**
- * The rows of the latent evaluation, in table order: the background, the VAE reconstruction of the truth (the floor
- * of any latent method: it sees the truth, so it is a diagnostic, never a competitor), the latent modes and 3D-Var.
- * Repaint needs gridded observations and is left out for point observations.
+ * The rows of the latent evaluation, in table order: the background and the background with the training period's
+ * mean error removed (`background-bc`), the VAE reconstruction of the truth (the floor of any latent method: it sees
+ * the truth, so it is a diagnostic, never a competitor), the latent modes, 3D-Var with the separable univariate B
+ * (`3dvar`, as before) and the fair 3D-Var (`3dvar-bal`: bias-corrected backgrounds, a multivariate balanced B with
+ * per-variable statistics, where the source declares its balance). Repaint needs gridded observations and is left
+ * out for point observations.
  */
-export const EVAL_METHODS = ['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar'] as const;
+export const EVAL_METHODS = [
+  'background',
+  'background-bc',
+  'vae',
+  'obsfree',
+  'repaint',
+  'dps',
+  '3dvar',
+  '3dvar-bal',
+  'letkf',
+] as const;
+
+/** LETKF candidates tuned on the tuning cases: initial-perturbation scale x Gaspari-Cohn half-width (metres). */
+export const LETKF_GRID = [0.5, 1].flatMap((scale) =>
+  [500e3, 1000e3, 2000e3].map((halfWidthM) => ({ scale, halfWidthM })),
+);
 export type EvalMethodId = (typeof EVAL_METHODS)[number];
 
 /** Where backgrounds come from: the imperfect physical model (the QG world) or the learned emulator. */
@@ -83,6 +103,8 @@ export interface LatentEvalOptions {
   readonly background?: BackgroundKind;
   /** Sampler seeds per case for the latent modes (scores averaged within a case). @defaultValue 1 */
   readonly samplerSeeds?: number;
+  /** LETKF ensemble size; 0 leaves the LETKF out. @defaultValue 16 */
+  readonly ensembleMembers?: number;
   /**
    * The backgrounds the score network was trained on (its model set's manifest): evaluating it on another kind is
    * refused, since a prior trained on one error distribution says nothing fair about another.
@@ -125,6 +147,21 @@ export interface LatentEvalResult {
   /** 3D-Var length-scale tuning (km -> MSE). */
   readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
   readonly lengthScaleKm: number;
+  /** The LETKF: ensemble size, the tuning table and the chosen perturbation scale and half-width. */
+  readonly letkf?: {
+    readonly members: number;
+    readonly tuning: readonly {
+      readonly scale: number;
+      readonly halfWidthKm: number;
+      readonly mse: number;
+    }[];
+    readonly best: { readonly scale: number; readonly halfWidthKm: number };
+  };
+  /** The balanced 3D-Var: its per-variable length scales (km) and the tuning of their common multiplier. */
+  readonly balanced?: {
+    readonly lengthScalesKm: readonly number[];
+    readonly tuning: readonly { readonly multiplier: number; readonly mse: number }[];
+  };
   /** The period whose cases the length scale and the guidance strengths were tuned on. */
   readonly tunedOn: 'alignment' | 'train';
   /** Guidance-strength tuning (value -> MSE), empty for a mode whose value was given. */
@@ -209,19 +246,28 @@ export async function evaluateLatent(
   const pairs = await backgroundTruthPairs(trainIdx, shape, background, normState, (f) =>
     progress('3D-Var: train backgrounds', f),
   );
-  const { cases: tuneCases, period: tunedOn } = await tuningCases(
-    source,
-    trainIdx,
-    pairs,
-    background,
-    normState,
-    (i, k) => observeAt(i, memberSeed(seed ^ 0x5eed, k)),
+  const {
+    cases: tuneCases,
+    indices: tuneIdx,
+    period: tunedOn,
+  } = await tuningCases(source, trainIdx, pairs, background, normState, (i, k) =>
+    observeAt(i, memberSeed(seed ^ 0x5eed, k)),
   );
   const var3d = fit3DVar(pairs, tuneCases, source.grid, {
     lengthScalesM: opts.lengthScaleKm === undefined ? LENGTH_SCALES_M : [opts.lengthScaleKm * 1000],
     stats: { perLatitude: true, crossChannel: shape[0] > 1 },
     onProgress: (f) => progress('3D-Var: tune length scale', f),
   });
+  // The fair 3D-Var: bias-corrected, balanced where the source declares its dynamics' balance.
+  const balance = balanceSpec(source, norm.std);
+  const balanced: FitBalanced3DVarResult | undefined =
+    balance === undefined
+      ? undefined
+      : fitBalanced3DVar(pairs, tuneCases, source.grid, {
+          balance,
+          stats: { perLatitude: true },
+          onProgress: (f) => progress('3D-Var: balanced B, tune length scales', f),
+        });
 
   // The guidance strengths, tuned like 3D-Var's length scale: on the same cases, one member, best MSE.
   const tuned: Record<LatentMode, number | undefined> = {
@@ -310,6 +356,82 @@ export async function evaluateLatent(
       ).mean,
     }),
   };
+  const backgroundBc: EvalMethod = {
+    id: 'background-bc',
+    analyse: (c) => Promise.resolve({ analysis: Float32Array.from(biasCorrect(c.background, var3d.stats)) }),
+  };
+  const var3dBalanced: EvalMethod | undefined =
+    balanced === undefined
+      ? undefined
+      : {
+          id: '3dvar-bal',
+          analyse: async (c) => ({
+            analysis: (
+              await assimilate({
+                method: '3dvar',
+                background: balanced.correctBackground(c.background),
+                obs: c.obs,
+                bSqrt: balanced.bSqrt,
+              })
+            ).mean,
+          }),
+        };
+  // The LETKF: an ensemble of model forecasts from perturbed initial states, tuned like the others.
+  const nEns = opts.ensembleMembers ?? 16;
+  const useLetkf = nEns >= 2 && layout !== 'points';
+  const ensembleOf = (i: number, bg: Float32Array, scale: number, ensSeed: number): Promise<Float32Array> =>
+    forecastEnsemble(normState(i - LEAD_STEPS), bg, var3d.bSqrt, {
+      members: nEns,
+      scale,
+      rng: createRng(ensSeed),
+      forecast: (x) => forecast48(x, i - LEAD_STEPS),
+    });
+  const letkfTuning: { scale: number; halfWidthKm: number; mse: number }[] = [];
+  let letkfBest = LETKF_GRID[0] as (typeof LETKF_GRID)[number];
+  if (useLetkf) {
+    const sums = new Float64Array(LETKF_GRID.length);
+    let doneT = 0;
+    for (const [k, c] of tuneCases.entries()) {
+      const i = tuneIdx[k] as number;
+      const bg = Float32Array.from(c.background);
+      for (const scale of [...new Set(LETKF_GRID.map((g) => g.scale))]) {
+        const ens = await ensembleOf(i, bg, scale, memberSeed(seed ^ 0x1e7f, k));
+        for (const [g, cand] of LETKF_GRID.entries()) {
+          if (cand.scale !== scale) continue;
+          const loc = columnLocalisation(source.grid, shape, c.obs, cand.halfWidthM);
+          const a = letkfMean(ens, nEns, c.obs, loc, 1);
+          sums[g] =
+            (sums[g] as number) +
+            mse({ data: a.mean, shape }, { data: Float32Array.from(c.truth), shape }, metricOpts).overall;
+          progress(`LETKF: tune (${tunedOn} cases)`, ++doneT / (tuneCases.length * LETKF_GRID.length));
+        }
+      }
+    }
+    LETKF_GRID.forEach((cand, g) =>
+      letkfTuning.push({
+        scale: cand.scale,
+        halfWidthKm: cand.halfWidthM / 1000,
+        mse: (sums[g] as number) / tuneCases.length,
+      }),
+    );
+    const bestRow = letkfTuning.reduce((b, r) => (r.mse < b.mse ? r : b));
+    letkfBest = { scale: bestRow.scale, halfWidthM: bestRow.halfWidthKm * 1000 };
+  }
+  const letkfMethod: EvalMethod = {
+    id: 'letkf',
+    stochastic: true,
+    analyse: async (c) => {
+      const ens = await ensembleOf(c.stateIndex, c.background, letkfBest.scale, c.seed ^ 0x1e7f);
+      const a = letkfMean(
+        ens,
+        nEns,
+        c.obs,
+        columnLocalisation(source.grid, shape, c.obs, letkfBest.halfWidthM),
+        1,
+      );
+      return { analysis: a.mean, spread: a.spread };
+    },
+  };
   // The floor of any latent method: the decoded posterior mean of the truth's own encoding.
   const vaeFloor: EvalMethod = {
     id: 'vae',
@@ -318,12 +440,27 @@ export async function evaluateLatent(
     }),
   };
   const modes = LATENT_MODES.filter((m) => m !== 'repaint' || layout !== 'points');
-  const methods: EvalMethodId[] = ['background', 'vae', ...modes, '3dvar'];
+  const methods: EvalMethodId[] = [
+    'background',
+    'background-bc',
+    'vae',
+    ...modes,
+    '3dvar',
+    ...(var3dBalanced === undefined ? [] : (['3dvar-bal'] as const)),
+    ...(useLetkf ? (['letkf'] as const) : []),
+  ];
   const [testLo, testHi] = source.periods.test;
   const samplerSeeds = opts.samplerSeeds ?? 1;
   const res = await evaluate(
     { source, norm, background, forecast: forecast48 },
-    [vaeFloor, ...modes.map((m) => ({ ...latentMethod(m), stochastic: true })), var3dMethod],
+    [
+      backgroundBc,
+      vaeFloor,
+      ...modes.map((m) => ({ ...latentMethod(m), stochastic: true })),
+      var3dMethod,
+      ...(var3dBalanced === undefined ? [] : [var3dBalanced]),
+      ...(useLetkf ? [letkfMethod] : []),
+    ],
     {
       cases: pickCases(testLo + LEAD_STEPS, testHi - LEAD_STEPS, opts.cases ?? 8, opts.wholeDays ?? false),
       seed,
@@ -353,16 +490,44 @@ export async function evaluateLatent(
       samplerSeeds,
       members,
       tuning: {
-        '3dvar': `length scale: ${opts.lengthScaleKm === undefined ? tuneTrials(LENGTH_SCALES_M.length) : 'given'}; B from ${nTrain} train-period pairs`,
+        'background-bc': `the mean background error of ${nTrain} train-period pairs removed`,
+        '3dvar': `separable univariate B from ${nTrain} train-period pairs; length scale: ${opts.lengthScaleKm === undefined ? tuneTrials(LENGTH_SCALES_M.length) : 'given'}`,
+        ...(balanced === undefined
+          ? {}
+          : {
+              '3dvar-bal': `bias-corrected backgrounds; balanced multivariate B (geostrophic winds, hydrostatic temperature), per-variable variances and length scales from ${nTrain} train-period pairs; a common length-scale multiplier: ${tuneTrials(balanced.tuning.table.length)}`,
+            }),
         dps: `zeta': ${opts.zeta === undefined ? tuneTrials(DPS_ZETAS.length) : 'given'}`,
         repaint: `blend: ${opts.blend === undefined ? tuneTrials(REPAINT_BLENDS.length) : 'given'}`,
+        ...(useLetkf
+          ? {
+              letkf: `${nEns} members: ${LEAD_STEPS * 6} h forecasts of the background's model from the truth ${LEAD_STEPS * 6} h earlier plus initial perturbations scale x U_clim v, recentred on the background; Gaspari-Cohn localisation over grid columns, no inflation; scale x half-width: ${tuneTrials(LETKF_GRID.length)}`,
+            }
+          : {}),
         obsfree: 'none',
         vae: 'none (sees the truth: the floor of latent methods, not a competitor)',
       },
     }),
     cases: res.cases,
     tuning: var3d.tuning.table.map((r) => ({ lengthScaleKm: r.lengthScaleM / 1000, mse: r.mse })),
+    ...(useLetkf
+      ? {
+          letkf: {
+            members: nEns,
+            tuning: letkfTuning,
+            best: { scale: letkfBest.scale, halfWidthKm: letkfBest.halfWidthM / 1000 },
+          },
+        }
+      : {}),
     lengthScaleKm: var3d.tuning.best.lengthScaleM / 1000,
+    ...(balanced === undefined
+      ? {}
+      : {
+          balanced: {
+            lengthScalesKm: Array.from(balanced.tuning.best.lengthScalesM, (l) => l / 1000),
+            tuning: balanced.tuning.table.map((r) => ({ multiplier: r.multiplier, mse: r.mse })),
+          },
+        }),
     latentTuning,
     tunedOn,
     blend: tuned.repaint,
@@ -384,13 +549,16 @@ async function tuningCases(
   background: (i: number) => Promise<Float32Array>,
   normState: (i: number) => Float32Array,
   observeAt: (i: number, k: number) => ReturnType<typeof observe>,
-): Promise<{ cases: Var3DCase[]; period: 'alignment' | 'train' }> {
+): Promise<{ cases: Var3DCase[]; indices: number[]; period: 'alignment' | 'train' }> {
   const tunePeriod = source.periods.alignment;
   const cases: Var3DCase[] = [];
+  const indices: number[] = [];
   if (tunePeriod !== undefined && tunePeriod[1] - tunePeriod[0] - LEAD_STEPS >= TUNE_CASES) {
-    for (const [k, i] of pickCases(tunePeriod[0] + LEAD_STEPS, tunePeriod[1], TUNE_CASES, false).entries())
+    for (const [k, i] of pickCases(tunePeriod[0] + LEAD_STEPS, tunePeriod[1], TUNE_CASES, false).entries()) {
       cases.push({ background: await background(i), truth: normState(i), obs: observeAt(i, k) });
-    return { cases, period: 'alignment' };
+      indices.push(i);
+    }
+    return { cases, indices, period: 'alignment' };
   }
   const size = source.shape[0] * source.shape[1] * source.shape[2];
   const every = Math.floor(trainIdx.length / TUNE_CASES);
@@ -401,6 +569,27 @@ async function tuningCases(
       truth: normState(i),
       obs: observeAt(i, k),
     });
+    indices.push(i);
   }
-  return { cases, period: 'train' };
+  return { cases, indices, period: 'train' };
+}
+
+/**
+ * The balance of a source for the balanced B: its geostrophic levels (z with u and v of the same suffix), its
+ * declared hydrostatic layers and Coriolis parameter, and the normalisation's std per channel. Undefined when the
+ * source declares no dynamics or has no geostrophic level (ncep-air: temperature only).
+ */
+export function balanceSpec(
+  source: Pick<DaSource, 'channels' | 'dynamics'>,
+  std: ArrayLike<number>,
+): BalanceSpec | undefined {
+  const levels = geoLevels(source.channels);
+  if (source.dynamics === undefined || levels.length === 0) return undefined;
+  return {
+    levels: levels.map((l) => ({ z: l.z, u: l.u, v: l.v })),
+    ...(source.dynamics.hydrostatic === undefined ? {} : { hydrostatic: source.dynamics.hydrostatic }),
+    coriolis: source.dynamics.coriolis,
+    channelStd: Array.from(std),
+    channels: source.channels,
+  };
 }

@@ -40,6 +40,7 @@ export {
   LENGTH_SCALES_M,
   REPAINT_BLENDS,
   TUNE_CASES,
+  balanceSpec,
   evaluateLatent,
 } from './evaluate-latent.js';
 export type { BackgroundKind, EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent.js';

@@ -125,7 +125,7 @@ describe('observe', () => {
     const validMask = new Uint8Array(HW);
     for (let i = 0; i < 10; i++) for (let j = 1; j < 10; j++) validMask[i * 20 + j] = 1;
     for (const fraction of [0.3, 1]) {
-      const obs = observe(truth, { fraction, noiseStd: 0.1, validMask }, createRng(7));
+      const obs = observe(truth, { layout: 'columns', fraction, noiseStd: 0.1, validMask }, createRng(7));
       const cols = columns(obs.gridIndex ?? new Int32Array(), HW);
       expect(cols.size).toBe(Math.round(fraction * 90)); // a share of the valid cells, not of the grid
       for (const cell of cols.keys()) expect(validMask[cell]).toBe(1);

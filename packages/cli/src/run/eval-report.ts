@@ -18,11 +18,14 @@ import { formatTable, pm } from '../format.js';
 /** Column titles of the methods. */
 export const METHOD_TITLES: Record<EvalMethodId, string> = {
   background: 'background',
+  'background-bc': 'bias-corrected bg',
   vae: 'VAE(truth) floor',
   obsfree: 'ObsFree',
   repaint: 'Repaint',
   dps: 'DPS',
   '3dvar': '3D-Var',
+  '3dvar-bal': 'balanced 3D-Var',
+  letkf: 'LETKF',
 };
 
 const scoresOf = (c: LatentEvalResult['cases'][number], m: EvalMethodId): MethodScores =>
@@ -80,9 +83,17 @@ export function comparisonTable(res: LatentEvalResult): string {
   const per = (m: EvalMethodId): number[] => res.cases.map((c) => scoresOf(c, m).mse);
   const pairs: [EvalMethodId, EvalMethodId][] = [];
   for (const m of res.methods.filter((x) => (LATENT_MODES as readonly string[]).includes(x)))
-    for (const ref of ['background', '3dvar', ...(m === 'obsfree' ? [] : ['obsfree'])] as EvalMethodId[])
+    for (const ref of [
+      'background',
+      '3dvar',
+      ...(res.methods.includes('3dvar-bal') ? ['3dvar-bal'] : []),
+      ...(res.methods.includes('letkf') ? ['letkf'] : []),
+      ...(m === 'obsfree' ? [] : ['obsfree']),
+    ] as EvalMethodId[])
       pairs.push([m, ref]);
   pairs.push(['3dvar', 'background']);
+  if (res.methods.includes('3dvar-bal')) pairs.push(['3dvar-bal', '3dvar']);
+  if (res.methods.includes('letkf')) pairs.push(['letkf', '3dvar']);
   return formatTable(
     ['analysis MSE', 'ratio', '95 % interval', 'p', 'wins'],
     pairs.map(([a, b]) => {

@@ -11,6 +11,8 @@ import { DatasetError } from '../dataset/dataset-error.js';
 import { createDatasetRegistry } from '../dataset/registry.js';
 import { NATURE_EPOCH_ISO } from '../nature/nature-run.js';
 import { loadOrGenerateNatureRun } from '../nature/nature-store.js';
+import { createQgCore } from '../qg/core.js';
+import { thicknessPerKelvin } from '../qg/output.js';
 import type { DaSource } from './state-source.js';
 
 /** The synthetic worlds {@link openSource} knows. */
@@ -60,6 +62,17 @@ export function qgSource(homeDir: string, choice: SourceChoice): DaSource {
     field: (i) => run.state(i),
     timeOf: (i) => new Date(epoch + (run.hours[i] ?? Number.NaN) * 3_600_000).toISOString().slice(0, 13),
     nature: run,
+    dynamics: {
+      coriolis: { kind: 'f0', f0PerS: run.grid.f0PerS },
+      hydrostatic: [
+        {
+          t: run.channels.indexOf('t'),
+          zUpper: run.channels.indexOf('z_upper'),
+          zLower: run.channels.indexOf('z_lower'),
+          thicknessPerKelvin: thicknessPerKelvin(createQgCore(run.params)),
+        },
+      ],
+    },
   };
 }
 

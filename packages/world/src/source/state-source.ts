@@ -29,6 +29,19 @@ export interface StateSource {
   hourOf?(index: number): number;
 }
 
+/** What a source's dynamics says about balance, for a balanced B (the QG world: f0 and the hypsometric thickness). */
+export interface SourceDynamics {
+  /** The Coriolis parameter of the dynamics: a constant f0 (1/s), or 2 Omega sin(lat) for real data. */
+  readonly coriolis: { readonly kind: 'f0'; readonly f0PerS: number } | { readonly kind: 'latitude' };
+  /** Layers whose temperature is their thickness over `thicknessPerKelvin` (J/(kg K)), by channel index. */
+  readonly hydrostatic?: readonly {
+    readonly t: number;
+    readonly zUpper: number;
+    readonly zLower: number;
+    readonly thicknessPerKelvin: number;
+  }[];
+}
+
 /** A state source with what assimilation and evaluation need besides the states. */
 export interface DaSource extends StateSource {
   /** `qg` or the dataset's registered name; model folders are `<name>-<preset>`. */
@@ -50,4 +63,6 @@ export interface DaSource extends StateSource {
   readonly dataset?: OpenedDataset;
   /** The nature run, for the synthetic world (its truth forecast model). */
   readonly nature?: NatureRun;
+  /** Balance relations of the source's dynamics. @defaultValue none known */
+  readonly dynamics?: SourceDynamics;
 }
