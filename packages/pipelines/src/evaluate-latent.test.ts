@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 
 import { LATENT_MODES } from './assimilate.js';
 import { pickCases } from './cases.js';
-import { DPS_ZETAS, EVAL_METHODS, GEO_SCORE_SCALE, LEAD_STEPS, REPAINT_BLENDS } from './evaluate-latent.js';
+import {
+  DPS_ZETAS,
+  EVAL_METHODS,
+  GEO_SCORE_SCALE,
+  LEAD_STEPS,
+  REPAINT_BLENDS,
+  balanceSpec,
+} from './evaluate-latent.js';
 import { geoLevels } from './geo.js';
 
 describe('geoLevels', () => {
@@ -32,7 +39,17 @@ describe('the evaluation constants', () => {
     expect(new Set(EVAL_METHODS).size).toBe(EVAL_METHODS.length);
     expect(EVAL_METHODS[0]).toBe('background');
     for (const m of LATENT_MODES) expect(EVAL_METHODS).toContain(m);
-    expect(EVAL_METHODS).toEqual(['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar']);
+    expect(EVAL_METHODS).toEqual([
+      'background',
+      'background-bc',
+      'vae',
+      'obsfree',
+      'repaint',
+      'dps',
+      '3dvar',
+      '3dvar-bal',
+      'letkf',
+    ]);
   });
 
   it('have a 48 h lead, a positive Geo-Score scale and increasing guidance grids in their ranges', () => {
@@ -107,5 +124,34 @@ describe('pickCases', () => {
     expect(pickCases(1, 11, 4, true)).toEqual([4, 5, 6, 7]);
     expect(() => pickCases(1, 11, 5, true)).toThrow('need 2 days in the test period, it has 1');
     expect(() => pickCases(1, 7, 1, true)).toThrow(AppError);
+  });
+});
+
+describe('balanceSpec', () => {
+  it('pairs each z level with its winds, takes the declared hydrostatic layers, f0 and the normalisation std', () => {
+    const spec = balanceSpec(
+      {
+        channels: QG_CHANNELS,
+        dynamics: {
+          coriolis: { kind: 'f0', f0PerS: 1e-4 },
+          hydrostatic: [{ t: 6, zUpper: 0, zLower: 1, thicknessPerKelvin: 199 }],
+        },
+      },
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    expect(spec?.levels).toEqual([
+      { z: 0, u: 2, v: 4 },
+      { z: 1, u: 3, v: 5 },
+    ]);
+    expect(spec?.hydrostatic).toEqual([{ t: 6, zUpper: 0, zLower: 1, thicknessPerKelvin: 199 }]);
+    expect(spec?.coriolis).toEqual({ kind: 'f0', f0PerS: 1e-4 });
+    expect(spec?.channelStd).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('is undefined for a source without declared dynamics or without geostrophic levels', () => {
+    expect(balanceSpec({ channels: QG_CHANNELS }, [1, 1, 1, 1, 1, 1, 1])).toBeUndefined();
+    expect(
+      balanceSpec({ channels: ['air'], dynamics: { coriolis: { kind: 'latitude' } } }, [1]),
+    ).toBeUndefined();
   });
 });
