@@ -91,3 +91,32 @@ export {
   simulateL96Twin,
 } from './l96-twin.js';
 export type { L96EnsembleSettings, L96Score, L96Twin } from './l96-twin.js';
+export { runCycle } from './cycle.js';
+export type { CycleResult } from './cycle.js';
+export {
+  CLASSICAL_CYCLE_METHODS,
+  CYCLE_FORECASTS,
+  CYCLE_LATENT_PRIORS,
+  CYCLE_METHODS,
+  LATENT_CYCLE_METHODS,
+} from './cycle-types.js';
+export type {
+  CarriedState,
+  CycleComparison,
+  CycleForecast,
+  CycleLatentPrior,
+  CycleMethod,
+  CycleMethodSummary,
+  CycleOptions,
+  CyclePorts,
+  CycleRecord,
+  CycleSetup,
+  CycleState,
+  CycleStore,
+  CycleTuneRow,
+  DiffStats,
+  LeadTime,
+  PlainErrorStats,
+  SkillRecord,
+} from './cycle-types.js';
+export { blockBootstrapRatio } from './cycle-summary.js';

@@ -1,0 +1,216 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { AppError } from '@alignda/errors';
+import { NATURE_EPOCH_ISO, createQgCore, loadOrGenerateNatureRun, thicknessPerKelvin } from '@alignda/world';
+import type { DaSource } from '@alignda/world';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { runCycle } from './cycle.js';
+import type { CycleResult } from './cycle.js';
+import { blockBootstrapRatio } from './cycle-summary.js';
+import type { CycleOptions, CycleRecord, CycleState, CycleStore } from './cycle-types.js';
+
+/**
+ * A short QG nature run (0.1 y = 146 states, 60 days of spin-up: about 5 s to generate) as a source, the way
+ * qgSource builds one (it takes no spin-up override).
+ */
+function shortQgSource(dir: string, seed: number): DaSource {
+  const run = loadOrGenerateNatureRun({ seed, years: 0.1, spinUpDays: 60, dir });
+  const epoch = Date.parse(NATURE_EPOCH_ISO);
+  return {
+    name: 'qg',
+    title: `world qg seed ${seed}, 0.1 y, 60 d spin-up`,
+    kind: 'world',
+    channels: run.channels,
+    units: run.units,
+    grid: run.grid,
+    shape: [run.channels.length, run.grid.latDeg.length, run.grid.lonDeg.length],
+    periods: run.periods,
+    count: run.count,
+    state: (i) => run.state(i),
+    field: (i) => run.state(i),
+    timeOf: (i) => new Date(epoch + (run.hours[i] ?? Number.NaN) * 3_600_000).toISOString().slice(0, 13),
+    nature: run,
+    dynamics: {
+      coriolis: { kind: 'f0', f0PerS: run.grid.f0PerS },
+      hydrostatic: [
+        {
+          t: run.channels.indexOf('t'),
+          zUpper: run.channels.indexOf('z_upper'),
+          zLower: run.channels.indexOf('z_lower'),
+          thicknessPerKelvin: thicknessPerKelvin(createQgCore(run.params)),
+        },
+      ],
+    },
+  };
+}
+
+/** An in-memory store that counts saves and, when told, fails the save of `failAt` (a killed process). */
+function memoryStore(failAt?: number): CycleStore & { saves: number; state?: CycleState } {
+  const store: CycleStore & { saves: number; state?: CycleState } = {
+    saves: 0,
+    load: () => Promise.resolve(store.state),
+    save: (state) => {
+      if (failAt !== undefined && state.nextCycle === failAt)
+        return Promise.reject(new AppError('CANCELLED', `killed before cycle ${failAt} was saved`));
+      store.saves++;
+      store.state = state;
+      return Promise.resolve();
+    },
+  };
+  return store;
+}
+
+/** CI-sized settings: no tuning (one candidate each), a short offline cycle, a small ensemble, loose CG. */
+const FAST: CycleOptions = {
+  methods: ['3dvar', 'letkf'],
+  members: 8,
+  pairs48: 8,
+  offlineCycles: 6,
+  offlineBurnIn: 2,
+  tuneCycles: 4,
+  lengthScalesKm: [1000],
+  inflations: [1],
+  rtps: [0.5],
+  halfWidthsKm: [4000],
+  skillEvery: 5,
+  maxLeadHours: 24,
+  cgTol: 1e-4,
+};
+
+/** A record without its wall time, the one field that is not a function of the seeds. */
+const timeless = (rs: readonly CycleRecord[]): Omit<CycleRecord, 'seconds'>[] =>
+  rs.map(({ seconds: _s, ...r }) => r);
+
+let dir: string;
+let training: DaSource;
+let scored: DaSource;
+let reference: CycleResult;
+let referenceStore: ReturnType<typeof memoryStore>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'alignda-cycle-'));
+  training = shortQgSource(dir, 1);
+  scored = shortQgSource(dir, 2);
+  referenceStore = memoryStore();
+  reference = await runCycle(scored, { ...FAST, cycles: 10 }, { training, store: referenceStore });
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runCycle on a short QG nature run', () => {
+  it('keeps 3D-Var and the LETKF analyses below their backgrounds on average, none diverged', () => {
+    for (const m of ['3dvar', 'letkf']) {
+      const s = reference.summary[m];
+      expect(s, m).toBeDefined();
+      expect(reference.series[m]?.length, m).toBe(10);
+      expect(s?.meanAnalysisRmse, m).toBeLessThan(s?.meanBackgroundRmse as number);
+      expect(s?.divergedCycles, m).toBe(0);
+      expect(s?.firstDiverged, m).toBeNull();
+    }
+    expect(reference.summary.letkf?.meanAnalysisSpread).toBeGreaterThan(0);
+  });
+
+  it('observes every method with the same observations each cycle and fits them better after the analysis', () => {
+    const a = reference.series['3dvar'] ?? [];
+    const b = reference.series.letkf ?? [];
+    a.forEach((r, k) => {
+      expect(r.observations).toBe(b[k]?.observations);
+      expect(r.oma.rms).toBeLessThan(r.omb.rms);
+    });
+  });
+
+  it('saves the state once before the first cycle and after every cycle, and scores skill every 5 cycles', () => {
+    expect(referenceStore.saves).toBe(11);
+    expect(referenceStore.state?.nextCycle).toBe(10);
+    expect(reference.skill.records.map((r) => r.cycle)).toEqual([4, 9]);
+    expect(reference.skill.channel).toBe('z_upper');
+    expect(reference.protocol.cycled).toMatch(/^yes: 10 cycles/);
+  });
+
+  it('gives the same series when stopped after 3 of 6 cycles and resumed', async () => {
+    const store = memoryStore(4);
+    await expect(runCycle(scored, { ...FAST, cycles: 6 }, { training, store })).rejects.toMatchObject({
+      code: 'CANCELLED',
+    });
+    expect(store.state?.nextCycle).toBe(3);
+    const resumed = await runCycle(
+      scored,
+      { ...FAST, cycles: 6, resume: true },
+      { training, store: { load: () => store.load(), save: (s) => memoryStore().save(s) } },
+    );
+    expect(resumed.resumedFrom).toBe(3);
+    for (const m of ['3dvar', 'letkf']) {
+      expect(resumed.series[m]?.length, m).toBe(6);
+      expect(timeless(resumed.series[m] ?? []), m).toEqual(timeless((reference.series[m] ?? []).slice(0, 6)));
+    }
+    expect(resumed.skill.records).toEqual(reference.skill.records.slice(0, 1));
+  });
+});
+
+describe('runCycle refuses bad input before writing anything', () => {
+  const refused: [string, CycleOptions, string][] = [
+    ['an unknown method', { methods: ['3dvar', 'kalman'] }, "unknown method 'kalman'"],
+    ['zero cycles', { cycles: 0 }, 'cycles must be an integer >= 1'],
+    ['a localisation radius of zero', { halfWidthsKm: [0] }, 'half-width'],
+    ['a non-positive observation error', { obsErrorStd: -0.1 }, 'observation error std must be > 0'],
+    ['noise-free observations with no error std', { noiseStd: 0 }, 'observation error std must be > 0'],
+    ['a latent method without an explicit prior', { methods: ['dps'] }, "latentPrior 'reuse-48h'"],
+  ];
+  for (const [what, options, message] of refused)
+    it(`rejects ${what} with INVALID_ARGUMENT`, async () => {
+      const store = memoryStore();
+      const err: unknown = await runCycle(scored, options, { training, store }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('INVALID_ARGUMENT');
+      expect((err as AppError).message).toContain(message);
+      expect(store.saves).toBe(0);
+    });
+
+  it('refuses to score on the training run, latent methods without models, and a resume under other options', async () => {
+    const store = memoryStore();
+    const cases: [CycleOptions, DaSource][] = [
+      [FAST, training],
+      [{ ...FAST, methods: ['dps'], latentPrior: 'reuse-48h' }, scored],
+    ];
+    for (const [options, src] of cases)
+      await expect(runCycle(src, options, { training, store })).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+      });
+    const other: CycleStore = { load: () => referenceStore.load(), save: (s) => store.save(s) };
+    await expect(
+      runCycle(scored, { ...FAST, members: 4, cycles: 12, resume: true }, { training, store: other }),
+    ).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    expect(store.saves).toBe(0);
+  });
+});
+
+describe('blockBootstrapRatio', () => {
+  it('gives a degenerate interval at the ratio for proportional series and widens with longer blocks', () => {
+    const b = Array.from({ length: 60 }, (_, k) => 1 + 0.5 * Math.sin(k / 3));
+    expect(
+      blockBootstrapRatio(
+        b.map((x) => 0.8 * x),
+        b,
+        6,
+      ),
+    ).toEqual({
+      lo: expect.closeTo(0.8, 12) as number,
+      hi: expect.closeTo(0.8, 12) as number,
+    });
+    // A slowly varying (serially correlated) ratio: blocks keep its runs together, so the interval is wider.
+    const a = b.map((x, k) => x * (1 + 0.3 * Math.sin(k / 5)));
+    const one = blockBootstrapRatio(a, b, 1);
+    const ten = blockBootstrapRatio(a, b, 10);
+    expect(ten.hi - ten.lo).toBeGreaterThan(one.hi - one.lo);
+  });
+
+  it('refuses series of different lengths and blocks longer than the series', () => {
+    expect(() => blockBootstrapRatio([1, 2], [1], 1)).toThrow(AppError);
+    expect(() => blockBootstrapRatio([1, 2], [1, 2], 3)).toThrow(AppError);
+  });
+});
