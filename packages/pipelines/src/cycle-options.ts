@@ -111,7 +111,7 @@ export function resolveCycleOptions(o: CycleOptions): ResolvedCycleOptions {
     bad(`unknown latent prior '${String(o.latentPrior)}' (known: ${CYCLE_LATENT_PRIORS.join(', ')})`);
   if (latent.length > 0 && o.latentPrior === undefined)
     bad(
-      `${latent.join(', ')} need a prior for ${intervalHours} h backgrounds and none trained on them exists: ` +
+      `${latent.join(', ')} ${latent.length === 1 ? 'needs' : 'need'} a prior for ${intervalHours} h backgrounds and none trained on them exists: ` +
         `ask explicitly for the 48 h prior with latentPrior 'reuse-48h' (--latent-prior reuse-48h); it is written in the protocol card`,
     );
   const noiseStd = o.noiseStd ?? 0.02;

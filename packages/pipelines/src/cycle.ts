@@ -103,6 +103,16 @@ function check(ok: boolean, code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION', wh
 }
 
 /**
+ * The states a scored run needs for these options: the initial state, the cycles and the last skill forecast.
+ * @throws AppError `INVALID_ARGUMENT` for bad options (as {@link runCycle})
+ */
+export function cycleStatesNeeded(options: CycleOptions): number {
+  const o = resolveCycleOptions(options);
+  const skillSteps = o.skillEvery > 0 ? o.maxLeadHours / o.intervalHours : 0;
+  return o.start + (o.cycles + skillSteps) * (o.intervalHours / 6) + 1;
+}
+
+/**
  * Runs (or resumes) the cycle; see the module comment.
  * @throws AppError `INVALID_ARGUMENT` for bad options (resolveCycleOptions) or a scored run too short for the
  *   cycles and the skill forecasts; `FAILED_PRECONDITION` when the scored run is the training run, a latent method or
@@ -118,7 +128,8 @@ export async function runCycle(
   const { training, models, store } = ports;
   const latent = o.methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
   check(
-    source.title !== training.title,
+    source.title !== training.title &&
+      (source.nature === undefined || source.nature.seed !== training.nature?.seed),
     'FAILED_PRECONDITION',
     `the scored run is the training run (${source.title}): cycle on a nature run never trained on (another seed)`,
   );
@@ -139,7 +150,7 @@ export async function runCycle(
   );
   const steps = o.intervalHours / 6;
   const skillSteps = o.skillEvery > 0 ? o.maxLeadHours / o.intervalHours : 0;
-  const need = o.start + (o.cycles + skillSteps) * steps + 1;
+  const need = cycleStatesNeeded(options);
   check(
     need <= source.count,
     'INVALID_ARGUMENT',

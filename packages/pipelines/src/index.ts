@@ -91,7 +91,7 @@ export {
   simulateL96Twin,
 } from './l96-twin.js';
 export type { L96EnsembleSettings, L96Score, L96Twin } from './l96-twin.js';
-export { runCycle } from './cycle.js';
+export { cycleStatesNeeded, runCycle } from './cycle.js';
 export type { CycleResult } from './cycle.js';
 export {
   CLASSICAL_CYCLE_METHODS,
