@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
+import { registerCycleCommand } from './commands/cycle.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerL96Command } from './commands/l96.js';
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerL96Command(program);
+  registerCycleCommand(program);
   return program;
 }
