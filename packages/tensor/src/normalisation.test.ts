@@ -89,6 +89,61 @@ describe('normalise and denormalise', () => {
   });
 });
 
+describe('a per-cell mean (climatology)', () => {
+  it('is the mean of every cell over the samples; mean and std are those fitted without it', () => {
+    const plain = fitNormStats(x, { mask });
+    const s = fitNormStats(x, { mask, perCellMean: true });
+    expect(s.mean).toEqual(plain.mean);
+    expect(s.std).toEqual(plain.std);
+    expect(s.meanField).toHaveLength(C * H * W);
+    for (const k of [0, 1, 7, C * H * W - 1]) {
+      let sum = 0;
+      for (let n = 0; n < N; n++) sum += x.data[n * C * H * W + k] ?? NaN;
+      expect(s.meanField?.[k]).toBeCloseTo(sum / N, 14);
+    }
+    expect(fitNormStats(x).meanField).toBeUndefined();
+  });
+
+  it('centres each cell on its own mean, leaves differences as they are, and inverts exactly', () => {
+    const plain = fitNormStats(x);
+    const s = fitNormStats(x, { perCellMean: true });
+    const z = normalise(x, s);
+    const zPlain = normalise(x, plain);
+    const size = C * H * W;
+    // Each cell's normalised values average to 0 over the samples.
+    for (let k = 0; k < size; k++) {
+      let sum = 0;
+      for (let n = 0; n < N; n++) sum += z.data[n * size + k] ?? NaN;
+      expect(sum / N).toBeCloseTo(0, 13);
+    }
+    // Differences between samples (errors, increments) are the same as with the per-channel mean.
+    for (let k = 0; k < size; k++) {
+      const d = (z.data[size + k] ?? NaN) - (z.data[k] ?? NaN);
+      expect(d).toBeCloseTo((zPlain.data[size + k] ?? NaN) - (zPlain.data[k] ?? NaN), 12);
+    }
+    denormalise(z, s).data.forEach((v, k) => expect(v).toBeCloseTo(x.data[k] ?? NaN, 12));
+    // One sample [C, H, W] takes the same field.
+    const one = { data: x.data.slice(0, size), shape: [C, H, W] };
+    expect(Array.from(normalise(one, s).data)).toEqual(Array.from(z.data.slice(0, size)));
+  });
+
+  it('survives a JSON round trip, and a field of the wrong size is refused', () => {
+    const s = fitNormStats(x, { channels: ['a', 'b'], perCellMean: true });
+    const parsed = parseNormStats(JSON.parse(JSON.stringify(s)));
+    expect(parsed).toEqual(s);
+    expect(normalise(x, parsed).data).toEqual(normalise(x, s).data);
+    expect(() => normalise(x, { ...s, meanField: [1, 2, 3, 4] })).toThrow(
+      /mean field of 4 values but x has shape \[3, 2, 4, 5\] \(40 per sample\)/,
+    );
+    expect(() => parseNormStats({ mean: [0, 0], std: [1, 1], meanField: [1, 2, 3] })).toThrow(
+      /meanField has 3 entries, not a whole number of 2-channel grids/,
+    );
+    expect(() => parseNormStats({ mean: [0], std: [1], meanField: [1, 'x'] })).toThrow(
+      /meanField is not an array of finite numbers/,
+    );
+  });
+});
+
 describe('parseNormStats', () => {
   it('rejects malformed statistics with the reason', () => {
     expect(() => parseNormStats(null)).toThrow(/not an object/);

@@ -12,6 +12,13 @@ export interface NormStats {
   readonly mean: readonly number[];
   /** Per-channel population standard deviation, length C, > 0 (see {@link fitNormStats}). */
   readonly std: readonly number[];
+  /**
+   * Per-cell mean (a climatology), length C*H*W in [C, H, W] order, in the channels' units. When present, a value is
+   * centred on its own cell's mean, (x - meanField[c, k]) / std_c, so that a model sees anomalies and need not
+   * carry the fixed geography; `std` stays per channel, so differences of normalised fields (errors, increments,
+   * observation noise) are exactly what they are without it. @defaultValue absent: centred on `mean`
+   */
+  readonly meanField?: readonly number[];
 }
 
 /** Options of {@link fitNormStats}. */
@@ -26,6 +33,12 @@ export interface FitNormStatsOptions {
    * @defaultValue every point valid
    */
   readonly mask?: Uint8Array;
+  /**
+   * Also fit {@link NormStats.meanField}: the mean of every cell over the samples (masked cells included, so that
+   * every value normalise sees has a centre). `mean` and `std` are fitted as without it.
+   * @defaultValue false
+   */
+  readonly perCellMean?: boolean;
 }
 
 /**
@@ -65,7 +78,13 @@ export function fitNormStats(x: Tensor<FloatArray>, options: FitNormStatsOptions
     mean.push(m);
     std.push(sd < 1e-12 * Math.max(1, Math.abs(m)) ? 1 : sd);
   }
-  return { channels: [...channels], mean, std };
+  if (options.perCellMean !== true) return { channels: [...channels], mean, std };
+  const field = new Float64Array(C * HW);
+  for (let n = 0; n < N; n++) {
+    const o = n * C * HW;
+    for (let k = 0; k < C * HW; k++) field[k] = (field[k] as number) + (a[o + k] as number);
+  }
+  return { channels: [...channels], mean, std, meanField: Array.from(field, (v) => v / N) };
 }
 
 /** Options of {@link normalise} and {@link denormalise}. */
@@ -78,7 +97,7 @@ export interface NormaliseOptions<T extends FloatArray> {
 }
 
 /**
- * z-scores each channel: (x - mean_c) / std_c.
+ * z-scores each channel: (x - mean_c) / std_c, or (x - meanField[c, k]) / std_c with a per-cell mean.
  * @param x - shape [N, C, H, W] or [C, H, W], C = stats.mean.length
  * @returns shape of `x`
  */
@@ -91,7 +110,7 @@ export function normalise<T extends FloatArray>(
 }
 
 /**
- * Inverse of {@link normalise}: x_c std_c + mean_c.
+ * Inverse of {@link normalise}: x_c std_c + mean_c (or + meanField[c, k]).
  * @param x - shape [N, C, H, W] or [C, H, W], C = stats.mean.length
  * @returns shape of `x`
  */
@@ -121,6 +140,10 @@ export function parseNormStats(value: unknown): NormStats {
   };
   const m = nums('mean', mean);
   const s = nums('std', std);
+  const { meanField } = value as Record<string, unknown>;
+  const field = meanField === undefined ? undefined : nums('meanField', meanField);
+  if (field !== undefined && (field.length === 0 || field.length % Math.max(1, m.length) !== 0))
+    fail(`meanField has ${field.length} entries, not a whole number of ${m.length}-channel grids`);
   if (s.length !== m.length) fail(`mean has ${m.length} entries but std has ${s.length}`);
   if (s.some((e) => e <= 0)) fail('std has an entry <= 0');
   const names = channels ?? [];
@@ -128,7 +151,12 @@ export function parseNormStats(value: unknown): NormStats {
     fail('channels is not an array of strings');
   const ch = names as string[];
   if (ch.length !== 0 && ch.length !== m.length) fail(`${ch.length} channel names for ${m.length} means`);
-  return { channels: [...ch], mean: [...m], std: [...s] };
+  return {
+    channels: [...ch],
+    mean: [...m],
+    std: [...s],
+    ...(field === undefined ? {} : { meanField: [...field] }),
+  };
 }
 
 function dims(fn: string, x: Tensor<FloatArray>): { N: number; C: number; H: number; W: number; HW: number } {
@@ -157,6 +185,13 @@ function affine<T extends FloatArray>(
       `${fn}: stats have ${stats.mean.length} means and ${stats.std.length} stds but x has shape ${fmtShape(x.shape)}`,
     );
   }
+  const field = stats.meanField;
+  if (field !== undefined && field.length !== C * HW) {
+    throw new TensorError(
+      'SHAPE_MISMATCH',
+      `${fn}: stats have a mean field of ${field.length} values but x has shape ${fmtShape(x.shape)} (${C * HW} per sample)`,
+    );
+  }
   const y = outOrAlloc(fn, x.data, x.data.length, out);
   const a = x.data;
   for (let n = 0; n < N; n++) {
@@ -164,7 +199,8 @@ function affine<T extends FloatArray>(
       const m = stats.mean[c] as number;
       const s = stats.std[c] as number;
       const o = (n * C + c) * HW;
-      for (let k = 0; k < HW; k++) y[o + k] = g(a[o + k] as number, m, s);
+      if (field === undefined) for (let k = 0; k < HW; k++) y[o + k] = g(a[o + k] as number, m, s);
+      else for (let k = 0; k < HW; k++) y[o + k] = g(a[o + k] as number, field[c * HW + k] as number, s);
     }
   }
   return { data: y, shape: [...x.shape] };
