@@ -27,6 +27,7 @@ export {
   stackStates,
   vaeBatches,
 } from './data.js';
+export type { TrainNormOptions } from './data.js';
 export { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 export type { BatchedRunOptions } from './pipeline.js';
 export { evaluateEmulator, evaluateVae } from './evaluate.js';

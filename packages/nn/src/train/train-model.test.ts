@@ -140,5 +140,15 @@ describe('trainModel on a QG nature run', () => {
       reason: 'CHECKPOINT_MISMATCH',
       message: expect.stringContaining('model config') as unknown,
     });
+    // Another normalisation (here a climatology of 10,000 values): named, its JSON cut short in the message.
+    const climate = { ...norm, meanField: Array.from({ length: 10_000 }, (_, k) => k / 7) };
+    const err = await trainModel(
+      emulatorOptions(3, { checkpointPath: path, resume: true, norm: climate }),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'CHECKPOINT_MISMATCH' });
+    expect((err as Error).message).toMatch(
+      /another normalisation \(data\) .*\.\.\. \(\d+ characters\) now\)/,
+    );
+    expect((err as Error).message.length).toBeLessThan(1000);
   });
 });

@@ -190,6 +190,12 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** JSON of a value for a message, cut to 240 characters (a normalisation's climatology has thousands of numbers). */
+function brief(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= 240 ? s : `${s.slice(0, 240)}... (${s.length} characters)`;
+}
+
 /**
  * Trains `graph` from `params` (or from a checkpoint) for `config.steps` AdamW steps and returns the parameters.
  * Deterministic: the same options give bit-identical parameters, and stopping (abort) then resuming gives exactly
@@ -225,7 +231,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
       const mismatch = (what: string, a: unknown, b: unknown): TrainError =>
         new TrainError(
           'CHECKPOINT_MISMATCH',
-          `checkpoint ${checkpointPath} was written with another ${what} (${JSON.stringify(a)} vs ${JSON.stringify(b)} now); delete it or use another output folder`,
+          `checkpoint ${checkpointPath} was written with another ${what} (${brief(a)} vs ${brief(b)} now); delete it or use another output folder`,
         );
       if (!sameJson(meta.model, options.modelConfig))
         throw mismatch('model config', meta.model, options.modelConfig);
