@@ -4,7 +4,8 @@ import { parseStationCsv } from '@alignda/world';
 import type { StationFile } from '@alignda/world';
 import { describe, expect, it } from 'vitest';
 
-import { createStationVerifier } from './station-verify.js';
+import { compareStationErrors, createStationVerifier } from './station-verify.js';
+import { pairedComparison } from './stats.js';
 
 /** A station file with `rows` (the real file's header). */
 function stationFile(rows: readonly string[]): StationFile {
@@ -133,5 +134,96 @@ describe('createStationVerifier', () => {
     for (const h of ['00', '06', '12', '18']) vm.add('m', `2013-01-01T${h}`, constant(K + 6));
     expect(vm.scores().m).toMatchObject({ count: 1 });
     expect(vm.scores().m?.bias).toBeCloseTo(1, 4);
+  });
+});
+
+describe('station-day errors and paired comparisons', () => {
+  /** A verifier with methods a and b on 2013-01-01 and -02 (both stations), analyses constant over each day. */
+  function twoMethods(a: readonly [number, number], b: readonly [number, number]) {
+    const v = createStationVerifier(stationFile(ROWS), grid, shape, undefined);
+    for (const h of ['00', '06', '12', '18']) {
+      v.add('a', `2013-01-01T${h}`, constant(K + a[0]));
+      v.add('a', `2013-01-02T${h}`, constant(K + a[1]));
+      v.add('b', `2013-01-01T${h}`, constant(K + b[0]));
+      v.add('b', `2013-01-02T${h}`, constant(K + b[1]));
+    }
+    return v;
+  }
+
+  it('lists each complete station-day error by date, then station', () => {
+    // Station means: 01-01 SEA 5, NYC 1; 01-02 SEA 5, NYC 3.
+    const v = twoMethods([4, 4], [0, 0]);
+    expect(v.errors('a').map((e) => [e.date, e.station, e.error])).toEqual([
+      ['2013-01-01', 'SEA', expect.closeTo(-1, 4)],
+      ['2013-01-01', 'NYC', expect.closeTo(3, 4)],
+      ['2013-01-02', 'SEA', expect.closeTo(-1, 4)],
+      ['2013-01-02', 'NYC', expect.closeTo(1, 4)],
+    ]);
+    expect(v.errors('nobody')).toEqual([]);
+  });
+
+  it('compares two methods pair by pair: RMSE ratio, bias difference, wins, permutation p-value', () => {
+    // a: 4 C -> errors -1, 3, -1, 1 (MSE 3); b: 0 C -> errors -5, -1, -5, -3 (MSE 15).
+    const v = twoMethods([4, 4], [0, 0]);
+    const c = v.compare('a', 'b');
+    expect(c).toMatchObject({ a: 'a', b: 'b', count: 4, wins: 3 });
+    expect(c.scoreA.rmse).toBeCloseTo(Math.sqrt(3), 4);
+    expect(c.scoreB.rmse).toBeCloseTo(Math.sqrt(15), 4);
+    expect(c.scoreA.bias).toBeCloseTo(0.5, 4);
+    expect(c.scoreB.bias).toBeCloseTo(-3.5, 4);
+    expect(c.rmseRatio).toBeCloseTo(Math.sqrt(3 / 15), 4);
+    expect(c.rmseLo).toBeLessThanOrEqual(c.rmseRatio);
+    expect(c.rmseHi).toBeGreaterThanOrEqual(c.rmseRatio);
+    // Every station-day is 4 K warmer in a: the bias difference is 4 in every resample.
+    expect(c.biasDiff).toBeCloseTo(4, 4);
+    expect(c.biasLo).toBeCloseTo(4, 4);
+    expect(c.biasHi).toBeCloseTo(4, 4);
+    // The p-value is the paired permutation test of the squared errors (exact values in the next test).
+    const sq = (m: string): number[] => v.errors(m).map((e) => e.error ** 2);
+    expect(c.p).toBe(pairedComparison(sq('a'), sq('b')).p);
+    // The verifier's scores are the same numbers.
+    expect(v.scores().a?.rmse).toBeCloseTo(c.scoreA.rmse, 10);
+  });
+
+  it('pairs only the station-days both methods have, and refuses methods with none in common', () => {
+    const v = twoMethods([4, 4], [0, 0]);
+    // c completes 2013-01-01 only.
+    for (const h of ['00', '06', '12', '18']) v.add('c', `2013-01-01T${h}`, constant(K + 6));
+    const c = v.compare('c', 'a');
+    expect(c.count).toBe(2);
+    expect(c.biasDiff).toBeCloseTo(2, 4); // 6 C vs 4 C on both station-days
+    for (const h of ['00', '06', '12']) v.add('short', `2013-01-02T${h}`, constant(K));
+    expect(() => v.compare('short', 'a')).toThrow(/short and a share no station-day/);
+  });
+
+  it('tests squared errors by exact sign flips for a few station-days', () => {
+    // Squared-error differences -24, 8, -24, -8 (sum -48): |sum| >= 48 when the 24s share a sign (2 of 4) and the
+    // 8s cancel (2 of 4) or share it too (1 of 4): 6 of the 16 flips.
+    const c = compareStationErrors('a', 'b', [-1, 3, -1, 1], [-5, -1, -5, -3]);
+    expect(c.p).toBeCloseTo(6 / 16, 12);
+    expect(c.rmseRatio).toBeCloseTo(Math.sqrt(12 / 60), 12);
+    expect(c.biasDiff).toBeCloseTo(4, 12);
+  });
+
+  it('gives a ratio of 1 with a zero-width interval and p = 1 for identical errors', () => {
+    const e = [0.5, -1.2, 2.0, 0.3, -0.7];
+    const c = compareStationErrors('x', 'y', e, e);
+    expect(c.rmseRatio).toBe(1);
+    expect(c.rmseLo).toBe(1);
+    expect(c.rmseHi).toBe(1);
+    expect(c.p).toBe(1);
+    expect(c.biasDiff).toBe(0);
+    expect(c.wins).toBe(0);
+  });
+
+  it('is seeded, and refuses error lists of different or zero length', () => {
+    const a = [1, -2, 0.5, 3, -1, 2, 0.1, -0.4];
+    const b = [2, -1, 1.5, 2, -3, 1, 0.9, -2.4];
+    expect(compareStationErrors('a', 'b', a, b)).toEqual(compareStationErrors('a', 'b', a, b));
+    expect(compareStationErrors('a', 'b', a, b, { seed: 1 }).rmseLo).not.toBe(
+      compareStationErrors('a', 'b', a, b, { seed: 2 }).rmseLo,
+    );
+    expect(() => compareStationErrors('a', 'b', [1], [1, 2])).toThrow(/1 and 2 station-day errors/);
+    expect(() => compareStationErrors('a', 'b', [], [])).toThrow(/need equal, > 0/);
   });
 });
