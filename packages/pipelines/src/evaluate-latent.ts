@@ -378,6 +378,11 @@ export async function evaluateLatent(
         };
   // The LETKF: an ensemble of model forecasts from perturbed initial states, tuned like the others.
   const nEns = opts.ensembleMembers ?? 16;
+  if (!Number.isInteger(nEns) || nEns < 0 || nEns === 1)
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `ensembleMembers must be 0 (no LETKF) or an integer >= 2, got ${nEns}`,
+    );
   const useLetkf = nEns >= 2 && layout !== 'points';
   const ensembleOf = (i: number, bg: Float32Array, scale: number, ensSeed: number): Promise<Float32Array> =>
     forecastEnsemble(normState(i - LEAD_STEPS), bg, var3d.bSqrt, {

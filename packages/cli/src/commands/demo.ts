@@ -175,6 +175,7 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       obsFraction,
       noise: 0.02,
       seeds: 1,
+      ensembleMembers: 16,
       cases: testCases,
       members: 4,
       steps: 64,

@@ -84,10 +84,14 @@ describe('alignda eval (end to end)', () => {
       '500',
       '--obs-fraction',
       '0.001',
+      '--ensemble-members',
+      '4',
     );
     expect(ev.status, ev.stderr).toBe(0);
     expect(messages(ev.stderr)).toEqual([]);
-    expect(ev.stdout).toMatch(/^\s+background\s+VAE\(truth\) floor\s+ObsFree\s+Repaint\s+DPS\s+3D-Var$/m);
+    expect(ev.stdout).toMatch(
+      /^\s+background\s+bias-corrected bg\s+VAE\(truth\) floor\s+ObsFree\s+Repaint\s+DPS\s+3D-Var\s+balanced 3D-Var\s+LETKF$/m,
+    );
     // The paired comparisons with intervals and the protocol card are printed under the table.
     expect(ev.stdout).toMatch(/^\s+DPS \/ 3D-Var\s+\d+\.\d{3}\s+\d+\.\d{3} \.\. \d+\.\d{3}\s/m);
     expect(ev.stdout).toContain('background: 48 h forecasts of the imperfect physical model');
@@ -111,7 +115,17 @@ describe('alignda eval (end to end)', () => {
       background: 'model',
       obsLayout: 'values',
     });
-    expect(json.methods).toEqual(['background', 'vae', 'obsfree', 'repaint', 'dps', '3dvar']);
+    expect(json.methods).toEqual([
+      'background',
+      'background-bc',
+      'vae',
+      'obsfree',
+      'repaint',
+      'dps',
+      '3dvar',
+      '3dvar-bal',
+      'letkf',
+    ]);
     expect(Object.keys(json.protocol ?? {})).toEqual([
       'observations',
       'truth',
@@ -124,14 +138,7 @@ describe('alignda eval (end to end)', () => {
     expect(json.cases).toHaveLength(2);
     for (const c of json.cases) {
       expect(c.observations).toBeGreaterThan(0);
-      expect(Object.keys(c.scores).sort()).toEqual([
-        '3dvar',
-        'background',
-        'dps',
-        'obsfree',
-        'repaint',
-        'vae',
-      ]);
+      expect(Object.keys(c.scores).sort()).toEqual([...json.methods].sort());
       for (const [method, s] of Object.entries(c.scores)) {
         const values = [s.mse, s.mae, s.forecastMse, ...s.wrmse];
         expect(s.wrmse, method).toHaveLength(json.channels.length);
@@ -141,7 +148,7 @@ describe('alignda eval (end to end)', () => {
         ).toBe(true);
       }
     }
-    for (const m of ['obsfree', 'repaint', 'dps', '3dvar']) {
+    for (const m of ['obsfree', 'repaint', 'dps', '3dvar', '3dvar-bal', 'letkf']) {
       const png = path.join(out, `case0-${m}.png`);
       expect(existsSync(png), png).toBe(true);
       expect(isPng(png), png).toBe(true);

@@ -47,6 +47,12 @@ export function registerEvalCommand(program: Command): void {
       0.02,
     )
     .option(
+      '--ensemble-members <n>',
+      'LETKF ensemble size (0 leaves the LETKF out)',
+      intArg('--ensemble-members', 0, 256),
+      16,
+    )
+    .option(
       '--seeds <n>',
       'sampler seeds per case for the latent modes (scores averaged within a case)',
       intArg('--seeds', 1, 64),

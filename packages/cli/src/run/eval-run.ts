@@ -40,6 +40,8 @@ export interface EvalRunOptions extends SourceFlags {
   obsLayout: ObsLayout;
   obsFraction: number;
   seeds: number;
+  /** LETKF ensemble size, 0 to leave it out. */
+  ensembleMembers: number;
   noise: number;
   cases: number;
   members: number;
@@ -110,6 +112,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     background,
     modelBackground,
     samplerSeeds: opts.seeds,
+    ensembleMembers: opts.ensembleMembers,
     cases: opts.cases,
     members: opts.members,
     steps: opts.steps,
