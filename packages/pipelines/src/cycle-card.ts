@@ -51,7 +51,7 @@ export function cycleCard(o: ResolvedCycleOptions, p: CycleCardInput): ProtocolC
   if (s.letkf !== undefined)
     tuning.letkf =
       `${o.members} members, each forecast by the cycle's model; initial members the common initial state plus ` +
-      `${o.initialError} x the climatological anomaly std (differences of two random training states over sqrt 2), recentred; Gaspari-Cohn over grid columns, ` +
+      `${o.initialError} x climatological perturbations (differences of two random training states over sqrt 2), recentred; Gaspari-Cohn over grid columns, ` +
       `no rotation; prior inflation ${s.letkf.inflation}, RTPS ${s.letkf.rtps} and half-width ${s.letkf.halfWidthKm} km: ` +
       `${budget(o.inflations.length * o.rtps.length * o.halfWidthsKm.length, o, `analyses of ${o.members} member forecasts`)}`;
   const latentPrior =
@@ -76,8 +76,8 @@ export function cycleCard(o: ResolvedCycleOptions, p: CycleCardInput): ProtocolC
   return {
     ...card,
     observations: card.observations.replace(
-      'drawn once per case from the case seed',
-      'drawn afresh each cycle from the truth at the valid time, seeded by the cycle alone',
+      'drawn once per case from the case seed, the same for every method and sampler seed',
+      'drawn afresh each cycle from the truth at the valid time, seeded by the cycle alone, the same for every method',
     ),
     truth: `${card.truth}; never trained or tuned on: B and every tuning come from ${p.training.title}`,
     background:

@@ -79,7 +79,7 @@ export interface CycleOptions {
   readonly initialError?: number;
   /** The summary's window: the last N cycles. @defaultValue min(100, cycles) */
   readonly summaryCycles?: number;
-  /** Forecast skill every K cycles; 0: none. @defaultValue 12 (twice a simulated week-half; ~10 scores in 120) */
+  /** Forecast skill every K cycles; 0: none. @defaultValue 12 (every 3 days: 10 starts in 120 cycles) */
   readonly skillEvery?: number;
   /** The skill threshold: this share of the climatological std of the upper geopotential. @defaultValue 0.5 */
   readonly skillFraction?: number;

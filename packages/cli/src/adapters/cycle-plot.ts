@@ -57,7 +57,7 @@ export function cycleRmseSvg(res: CycleResult, width = 1100, height = 520): stri
       subtext: `divergence threshold ${res.setup.threshold.toFixed(3)} (climatological anomaly std)`,
       left: 'center',
     },
-    legend: { bottom: 0, type: 'plain' },
+    legend: { bottom: 0, type: 'plain', itemGap: 22 },
     grid: { left: 70, right: 30, top: 70, bottom: 80 },
     xAxis: { type: 'value', name: 'cycle', nameLocation: 'middle', nameGap: 28, min: 1, max: res.cycles },
     yAxis: { type: 'log', name: 'RMSE', nameLocation: 'middle', nameGap: 50 },
