@@ -15,7 +15,6 @@ import { LATENT_CYCLE_METHODS, TRAIN_PRESETS, cycleStatesNeeded, mean, runCycle 
 import type { CycleForecast, CycleLatentPrior, CycleOptions, CycleResult, Preset } from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
 
-import { writeCycleRmsePng } from '../adapters/cycle-plot.js';
 import { fileCycleStore } from '../adapters/cycle-store.js';
 import { formatTable } from '../format.js';
 import { createProgress } from '../progress.js';
@@ -217,6 +216,8 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
   );
   let png: string | null = path.join(out, 'cycle-rmse.png');
   try {
+    // Loaded here, not at start-up: echarts and resvg are only needed once a cycle has run.
+    const { writeCycleRmsePng } = await import('../adapters/cycle-plot.js');
     writeCycleRmsePng(res, png);
   } catch (err) {
     // The numbers are on disk already; a plot that cannot be drawn must not lose them.
