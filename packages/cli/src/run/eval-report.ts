@@ -9,6 +9,7 @@ import type {
   MethodScores,
   ProtocolCard,
   StationScore,
+  StationVerifier,
 } from '@alignda/pipelines';
 import type { DaSource } from '@alignda/world';
 
@@ -143,6 +144,47 @@ export function stationTable(scores: Record<string, StationScore>, methods: read
         ? [n, '0', '-', '-', '-']
         : [n, String(s.count), s.bias.toFixed(2), s.scatter.toFixed(2), s.rmse.toFixed(2)];
     }),
+    '  ',
+  );
+}
+
+/** One paired station comparison (see `StationVerifier.compare`). */
+export type StationComparison = ReturnType<StationVerifier['compare']>;
+
+/**
+ * Every method against 3D-Var and against the background, pair by pair over the station-days both have: the RMSE
+ * ratio and the bias difference, each with a 95 % paired bootstrap interval, and the permutation p-value.
+ */
+export function stationComparisons(
+  verifier: Pick<StationVerifier, 'compare'>,
+  scores: Record<string, StationScore>,
+  methods: readonly EvalMethodId[],
+): StationComparison[] {
+  const out: StationComparison[] = [];
+  for (const ref of ['3dvar', 'background'] as const) {
+    if (!methods.includes(ref) || !((scores[METHOD_TITLES[ref]]?.count ?? 0) > 0)) continue;
+    for (const m of methods) {
+      if (m === ref || m === 'vae' || (ref === 'background' && m === '3dvar')) continue;
+      if (!((scores[METHOD_TITLES[m]]?.count ?? 0) > 0)) continue;
+      out.push(verifier.compare(METHOD_TITLES[m], METHOD_TITLES[ref]));
+    }
+  }
+  return out;
+}
+
+/** The paired station comparisons as a table. */
+export function stationComparisonTable(rows: readonly StationComparison[]): string {
+  return formatTable(
+    ['station RMSE', 'ratio', '95 % interval', 'p', 'wins', 'bias diff K', '95 % interval'],
+    rows.map((c) => [
+      `${c.a} / ${c.b}`,
+      c.rmseRatio.toFixed(3),
+      `${c.rmseLo.toFixed(3)} .. ${c.rmseHi.toFixed(3)}`,
+      c.p < 0.001 ? '< 0.001' : c.p.toFixed(3),
+      `${c.wins}/${c.count}`,
+      `${c.biasDiff >= 0 ? '+' : ''}${c.biasDiff.toFixed(2)}`,
+      `${c.biasLo.toFixed(2)} .. ${c.biasHi.toFixed(2)}`,
+    ]),
     '  ',
   );
 }

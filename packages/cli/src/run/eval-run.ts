@@ -25,6 +25,8 @@ import {
   protocolLines,
   evalTable,
   pairedLines,
+  stationComparisonTable,
+  stationComparisons,
   stationTable,
   writeEvalJson,
   writeEvalMaps,
@@ -147,10 +149,18 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   for (const l of pairedLines(res)) console.log(l);
   for (const l of protocolLines(res.protocol)) console.log(l);
   let stationScores: Record<string, StationScore> | undefined;
+  let stationPairs: ReturnType<typeof stationComparisons> | undefined;
   if (stations !== undefined) {
     stationScores = stations.scores();
     console.log(`station verification (daily means at ${stations.stations.join(', ')}; never assimilated):`);
     console.log(stationTable(stationScores, res.methods));
+    stationPairs = stationComparisons(stations, stationScores, res.methods);
+    if (stationPairs.length > 0) {
+      console.log(
+        '  paired over station-days (bootstrap 95 % intervals, sign-flip p of the squared errors):',
+      );
+      console.log(stationComparisonTable(stationPairs));
+    }
   }
   const maps = writeEvalMaps(res, src, out);
   const summary = evalSummary(res, src.channels);
@@ -185,6 +195,11 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     tunedOn: res.tunedOn,
     summary,
     stations: stationScores ?? null,
+    stationComparisons: stationPairs ?? null,
+    stationErrors:
+      stations === undefined
+        ? null
+        : Object.fromEntries(Object.keys(stationScores ?? {}).map((m) => [m, stations.errors(m)])),
     cases: res.cases,
   });
   console.log(`maps: ${maps.join(', ')}`);
