@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { EVAL_METHODS } from '@alignda/pipelines';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -115,17 +116,7 @@ describe('alignda eval (end to end)', () => {
       background: 'model',
       obsLayout: 'values',
     });
-    expect(json.methods).toEqual([
-      'background',
-      'background-bc',
-      'vae',
-      'obsfree',
-      'repaint',
-      'dps',
-      '3dvar',
-      '3dvar-bal',
-      'letkf',
-    ]);
+    expect(json.methods).toEqual([...EVAL_METHODS]); // every row: gridded observations, QG balance, an LETKF
     expect(Object.keys(json.protocol ?? {})).toEqual([
       'observations',
       'truth',
