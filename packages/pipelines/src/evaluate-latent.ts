@@ -1,16 +1,16 @@
 /**
- * The latent DA evaluation (METHOD.md section 7, issue 5): on held-out cases of a source, ObsFree, Repaint and DPS
- * (one prior, paired seeds) against the background and 3D-Var. Backgrounds are the emulator's 48 h forecast from
- * the truth 48 h earlier; observations a random share of grid columns of the truth (plus noise); 3D-Var's B comes
- * from train-period background-minus-truth statistics of the same emulator backgrounds. 3D-Var's length scale,
- * DPS's step and Repaint's blend are tuned the same way, on the same held-out alignment-period cases.
+ * The latent DA evaluation (METHOD.md section 7, issues 5 and 11): on held-out cases of a source, ObsFree, Repaint
+ * and DPS (one prior, paired seeds) against the background, the bias-corrected background, 3D-Var (separable and
+ * balanced) and an LETKF, with the VAE's reconstruction of the truth as the latent floor. Backgrounds are 48 h
+ * forecasts of the physical model (or the emulator) from the truth 48 h earlier; observations are drawn once per
+ * case from the case seed; every method's settings are tuned on the same held-out alignment-period cases.
  */
 import { biasCorrect, fit3DVar, fitBalanced3DVar, memberSeed } from '@alignda/da';
-import type { BalanceSpec, FitBalanced3DVarResult, Var3DCase } from '@alignda/da';
+import type { FitBalanced3DVarResult } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
-import { createRng, denormalise, mse, normalise } from '@alignda/tensor';
+import { createRng, denormalise, normalise } from '@alignda/tensor';
 import type { Field } from '@alignda/tensor';
 import { forecastModel } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
@@ -18,165 +18,42 @@ import type { DaSource } from '@alignda/world';
 import { LATENT_MODES, assimilate } from './assimilate.js';
 import type { LatentMode } from './assimilate.js';
 import { pickCases } from './cases.js';
-import { geoLevels } from './geo.js';
+import { LEAD_STEPS, TUNE_CASES, balanceSpec, tuneOnCases, tuningCases } from './evaluate-tuning.js';
 import { evaluate } from './evaluate.js';
-import type { EvalCase, EvalMethod } from './evaluate.js';
+import type { EvalMethod } from './evaluate.js';
 import { columnLocalisation, forecastEnsemble, letkfMean } from './ensemble.js';
 import { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
-import type { ObsLayout, ObserveOptions } from './observe.js';
+import type { ObserveOptions } from './observe.js';
 import { protocolCard } from './protocol.js';
-import type { ProtocolCard } from './protocol.js';
 import { backgroundTruthPairs } from './var3d-pairs.js';
+import {
+  DPS_ZETAS,
+  GEO_SCORE_SCALE,
+  LENGTH_SCALES_M,
+  LETKF_GRID,
+  REPAINT_BLENDS,
+  defaultBackground,
+} from './evaluate-latent-options.js';
+import type { EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent-options.js';
 
-/**
- * The rows of the latent evaluation, in table order: the background and the background with the training period's
- * mean error removed (`background-bc`), the VAE reconstruction of the truth (the floor of any latent method: it sees
- * the truth, so it is a diagnostic, never a competitor), the latent modes, 3D-Var with the separable univariate B
- * (`3dvar`, as before) and the fair 3D-Var (`3dvar-bal`: bias-corrected backgrounds, a multivariate balanced B with
- * per-variable statistics, where the source declares its balance). Repaint needs gridded observations and is left
- * out for point observations.
- */
-export const EVAL_METHODS = [
-  'background',
-  'background-bc',
-  'vae',
-  'obsfree',
-  'repaint',
-  'dps',
-  '3dvar',
-  '3dvar-bal',
-  'letkf',
-] as const;
-
-/** LETKF candidates tuned on the tuning cases: initial-perturbation scale x Gaspari-Cohn half-width (metres). */
-export const LETKF_GRID = [0.5, 1].flatMap((scale) =>
-  [500e3, 1000e3, 2000e3].map((halfWidthM) => ({ scale, halfWidthM })),
-);
-export type EvalMethodId = (typeof EVAL_METHODS)[number];
-
-/** Where backgrounds come from: the imperfect physical model (the QG world) or the learned emulator. */
-export const BACKGROUND_KINDS = ['model', 'emulator'] as const;
-export type BackgroundKind = (typeof BACKGROUND_KINDS)[number];
-
-/** The default background of a source: the physical model where it has one (the QG world), else the emulator. */
-export function defaultBackground(source: Pick<DaSource, 'kind'>): BackgroundKind {
-  return source.kind === 'world' ? 'model' : 'emulator';
-}
-
-/** Lead of backgrounds and verifying forecasts, 6-hourly steps (48 h). */
-export const LEAD_STEPS = 8;
-
-/**
- * Scale s of the Geo-Score 2 sigmoid(-|D - D_truth| / s) (METHOD.md section 5). [choice] 0.25: on the qg world
- * (ci models) the truth has D ~ 0.35, 48 h emulator backgrounds ~ 0.89 and analyses 0.45-0.9, so |D - D_truth|
- * spans 0.1-0.55; with s = 0.25 those map to scores of 0.2-0.9 (s = 0.05 put every method below 0.25).
- */
-export const GEO_SCORE_SCALE = 0.25;
-
-/**
- * Candidate DPS step scales zeta'. 0.2 is packages/da's default (chosen on a linear-Gaussian test), so the
- * default is always one of the candidates; the trained QG models chose 1 on both the ci and small presets.
- */
-export const DPS_ZETAS = [0.2, 0.25, 0.5, 1, 2, 4] as const;
-/** Candidate Repaint blend weights (1 = replace the latent by the re-noised observation-consistent one; the default). */
-export const REPAINT_BLENDS = [0.05, 0.1, 0.25, 0.5, 1] as const;
-
-/** Candidate 3D-Var correlation length scales, metres. */
-export const LENGTH_SCALES_M = [150e3, 300e3, 500e3, 750e3, 1000e3, 1500e3] as const;
-
-/** Cases on which 3D-Var's length scale, the DPS step and the Repaint blend are tuned. */
-export const TUNE_CASES = 6;
-
-/** Options of {@link evaluateLatent}. */
-export interface LatentEvalOptions {
-  /** Share observed (of the single values, or of the columns). @defaultValue {@link DEFAULT_OBS_FRACTION} (1 %) */
-  readonly obsFraction?: number;
-  /** What is observed. @defaultValue 'values' (any channel at any point, as users' observations come) */
-  readonly obsLayout?: ObsLayout;
-  /** Std of the observation noise, normalised units; 0 = noise-free (only when asked). @defaultValue 0.02 */
-  readonly noiseStd?: number;
-  /**
-   * Where the backgrounds (and the 48 h forecasts that score analyses) come from. The models must have been
-   * trained on backgrounds of the same kind. @defaultValue {@link defaultBackground}
-   */
-  readonly background?: BackgroundKind;
-  /** Sampler seeds per case for the latent modes (scores averaged within a case). @defaultValue 1 */
-  readonly samplerSeeds?: number;
-  /** LETKF ensemble size; 0 leaves the LETKF out. @defaultValue 16 */
-  readonly ensembleMembers?: number;
-  /**
-   * The backgrounds the score network was trained on (its model set's manifest): evaluating it on another kind is
-   * refused, since a prior trained on one error distribution says nothing fair about another.
-   * @defaultValue unchecked
-   */
-  readonly modelBackground?: BackgroundKind;
-  /** Held-out cases. @defaultValue 8 */
-  readonly cases?: number;
-  /** Ensemble members per latent analysis (the analysis is their mean). @defaultValue 1 */
-  readonly members?: number;
-  /** Predictor steps. @defaultValue 64 */
-  readonly steps?: number;
-  /** Langevin corrections per step. @defaultValue 1 */
-  readonly corrections?: number;
-  /** DPS step scale zeta'; undefined: tuned over {@link DPS_ZETAS}. */
-  readonly zeta?: number;
-  /** Repaint blend weight; undefined: tuned over {@link REPAINT_BLENDS}. */
-  readonly blend?: number;
-  /** 3D-Var correlation length scale, km; undefined: tuned over {@link LENGTH_SCALES_M}. */
-  readonly lengthScaleKm?: number;
-  /** Seed of case picks, observations and sampler noise. @defaultValue 7 */
-  readonly seed?: number;
-  /** Cases come in whole days (4 analyses at 00, 06, 12, 18 UTC) for station verification. @defaultValue false */
-  readonly wholeDays?: boolean;
-  /** Train cases for B statistics. @defaultValue 32 */
-  readonly trainCases?: number;
-  /** Progress as (stage, fraction). */
-  readonly onProgress?: (stage: string, fraction: number) => void;
-  /** Called with every analysis (physical units) for extra verification (stations). */
-  readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: EvalMethodId, field: Field) => void;
-}
-
-/** Result of {@link evaluateLatent}: the value `eval.json` serialises (with the command's options). */
-export interface LatentEvalResult {
-  /** The rows evaluated, in table order (a subset of {@link EVAL_METHODS}). */
-  readonly methods: readonly EvalMethodId[];
-  /** How the comparison was made: observations, truth, backgrounds, cycling, each method's tuning budget. */
-  readonly protocol: ProtocolCard;
-  readonly cases: readonly EvalCase[];
-  /** 3D-Var length-scale tuning (km -> MSE). */
-  readonly tuning: readonly { readonly lengthScaleKm: number; readonly mse: number }[];
-  readonly lengthScaleKm: number;
-  /** The LETKF: ensemble size, the tuning table and the chosen perturbation scale and half-width. */
-  readonly letkf?: {
-    readonly members: number;
-    readonly tuning: readonly {
-      readonly scale: number;
-      readonly halfWidthKm: number;
-      readonly mse: number;
-    }[];
-    readonly best: { readonly scale: number; readonly halfWidthKm: number };
-  };
-  /** The balanced 3D-Var: its per-variable length scales (km) and the tuning of their common multiplier. */
-  readonly balanced?: {
-    readonly lengthScalesKm: readonly number[];
-    readonly tuning: readonly { readonly multiplier: number; readonly mse: number }[];
-  };
-  /** The period whose cases the length scale and the guidance strengths were tuned on. */
-  readonly tunedOn: 'alignment' | 'train';
-  /** Guidance-strength tuning (value -> MSE), empty for a mode whose value was given. */
-  readonly latentTuning: {
-    readonly repaint: { readonly value: number; readonly mse: number }[];
-    readonly dps: { readonly value: number; readonly mse: number }[];
-  };
-  /** The Repaint blend and DPS zeta' used. */
-  readonly blend: number | undefined;
-  readonly zeta: number | undefined;
-  /** Observation error std assumed by R (normalised). */
-  readonly obsErrorStd: number;
-  /** Fields of the first case for maps (physical units). */
-  readonly example: { readonly truth: Field; readonly analyses: Readonly<Record<string, Field>> };
-}
+export { LEAD_STEPS, TUNE_CASES, balanceSpec };
+export {
+  BACKGROUND_KINDS,
+  DPS_ZETAS,
+  EVAL_METHODS,
+  GEO_SCORE_SCALE,
+  LENGTH_SCALES_M,
+  LETKF_GRID,
+  REPAINT_BLENDS,
+  defaultBackground,
+} from './evaluate-latent-options.js';
+export type {
+  BackgroundKind,
+  EvalMethodId,
+  LatentEvalOptions,
+  LatentEvalResult,
+} from './evaluate-latent-options.js';
 
 /**
  * Runs the evaluation on `source`'s test period with trained `models`. The samplers see the background latent and
@@ -286,27 +163,21 @@ export async function evaluateLatent(
   for (const c of toTune.length === 0 ? [] : tuneCases)
     tuneLatents.push(await encodeState(one, Float32Array.from(c.background)));
   for (const mode of toTune) {
-    let best = { value: Number.NaN, mse: Infinity };
-    for (const value of grids[mode]) {
-      let sum = 0;
-      for (const [k, c] of tuneCases.entries()) {
-        const a = await assimilate({
-          method: mode,
-          prior: latentPrior(one, tuneLatents[k] as Float32Array, zShape),
-          obs: c.obs,
-          seed: memberSeed(seed ^ 0x7e57, k),
-          steps,
-          corrections,
-          param: value,
-        });
-        sum += mse({ data: a.mean, shape }, { data: Float32Array.from(c.truth), shape }, metricOpts).overall;
-        progress(`tune guidance (${tunedOn} cases)`, ++tuneDone / tuneTotal);
-      }
-      const row = { value, mse: sum / tuneCases.length };
-      latentTuning[mode].push(row);
-      if (row.mse < best.mse) best = row;
-    }
-    tuned[mode] = best.value;
+    const t = await tuneOnCases(grids[mode], tuneCases, shape, metricOpts, async (value, c, k) => {
+      const a = await assimilate({
+        method: mode,
+        prior: latentPrior(one, tuneLatents[k] as Float32Array, zShape),
+        obs: c.obs,
+        seed: memberSeed(seed ^ 0x7e57, k),
+        steps,
+        corrections,
+        param: value,
+      });
+      progress(`tune guidance (${tunedOn} cases)`, ++tuneDone / tuneTotal);
+      return a.mean;
+    });
+    latentTuning[mode].push(...t.table.map((r) => ({ value: r.candidate, mse: r.mse })));
+    tuned[mode] = t.best;
   }
 
   // Test cases: every latent mode starts from the same background latent, encoded once per case.
@@ -391,36 +262,35 @@ export async function evaluateLatent(
       rng: createRng(ensSeed),
       forecast: (x) => forecast48(x, i - LEAD_STEPS),
     });
-  const letkfTuning: { scale: number; halfWidthKm: number; mse: number }[] = [];
+  let letkfTuning: { scale: number; halfWidthKm: number; mse: number }[] = [];
   let letkfBest = LETKF_GRID[0] as (typeof LETKF_GRID)[number];
   if (useLetkf) {
-    const sums = new Float64Array(LETKF_GRID.length);
+    // One ensemble per tuning case and perturbation scale, shared by the half-widths.
+    const ensembles = new Map<string, Promise<Float32Array>>();
     let doneT = 0;
-    for (const [k, c] of tuneCases.entries()) {
-      const i = tuneIdx[k] as number;
-      const bg = Float32Array.from(c.background);
-      for (const scale of [...new Set(LETKF_GRID.map((g) => g.scale))]) {
-        const ens = await ensembleOf(i, bg, scale, memberSeed(seed ^ 0x1e7f, k));
-        for (const [g, cand] of LETKF_GRID.entries()) {
-          if (cand.scale !== scale) continue;
-          const loc = columnLocalisation(source.grid, shape, c.obs, cand.halfWidthM);
-          const a = letkfMean(ens, nEns, c.obs, loc, 1);
-          sums[g] =
-            (sums[g] as number) +
-            mse({ data: a.mean, shape }, { data: Float32Array.from(c.truth), shape }, metricOpts).overall;
-          progress(`LETKF: tune (${tunedOn} cases)`, ++doneT / (tuneCases.length * LETKF_GRID.length));
-        }
+    const t = await tuneOnCases(LETKF_GRID, tuneCases, shape, metricOpts, async (cand, c, k) => {
+      const key = `${k}:${cand.scale}`;
+      let ens = ensembles.get(key);
+      if (ens === undefined) {
+        ens = ensembleOf(
+          tuneIdx[k] as number,
+          Float32Array.from(c.background),
+          cand.scale,
+          memberSeed(seed ^ 0x1e7f, k),
+        );
+        ensembles.set(key, ens);
       }
-    }
-    LETKF_GRID.forEach((cand, g) =>
-      letkfTuning.push({
-        scale: cand.scale,
-        halfWidthKm: cand.halfWidthM / 1000,
-        mse: (sums[g] as number) / tuneCases.length,
-      }),
-    );
-    const bestRow = letkfTuning.reduce((b, r) => (r.mse < b.mse ? r : b));
-    letkfBest = { scale: bestRow.scale, halfWidthM: bestRow.halfWidthKm * 1000 };
+      const loc = columnLocalisation(source.grid, shape, c.obs, cand.halfWidthM);
+      const a = letkfMean(await ens, nEns, c.obs, loc, 1);
+      progress(`LETKF: tune (${tunedOn} cases)`, ++doneT / (tuneCases.length * LETKF_GRID.length));
+      return a.mean;
+    });
+    letkfTuning = t.table.map((r) => ({
+      scale: r.candidate.scale,
+      halfWidthKm: r.candidate.halfWidthM / 1000,
+      mse: r.mse,
+    }));
+    letkfBest = t.best;
   }
   const letkfMethod: EvalMethod = {
     id: 'letkf',
@@ -539,62 +409,5 @@ export async function evaluateLatent(
     zeta: tuned.dps,
     obsErrorStd,
     example: res.example,
-  };
-}
-
-/**
- * The cases on which 3D-Var's length scale and the guidance strengths are tuned: from the alignment period when the
- * source has one (held out from every training, so a prior that has seen the train period's truths cannot flatter
- * its own guidance strength), else every (nTrain / TUNE_CASES)-th train case.
- */
-async function tuningCases(
-  source: DaSource,
-  trainIdx: readonly number[],
-  pairs: { readonly background: { readonly data: Float32Array | Float64Array } },
-  background: (i: number) => Promise<Float32Array>,
-  normState: (i: number) => Float32Array,
-  observeAt: (i: number, k: number) => ReturnType<typeof observe>,
-): Promise<{ cases: Var3DCase[]; indices: number[]; period: 'alignment' | 'train' }> {
-  const tunePeriod = source.periods.alignment;
-  const cases: Var3DCase[] = [];
-  const indices: number[] = [];
-  if (tunePeriod !== undefined && tunePeriod[1] - tunePeriod[0] - LEAD_STEPS >= TUNE_CASES) {
-    for (const [k, i] of pickCases(tunePeriod[0] + LEAD_STEPS, tunePeriod[1], TUNE_CASES, false).entries()) {
-      cases.push({ background: await background(i), truth: normState(i), obs: observeAt(i, k) });
-      indices.push(i);
-    }
-    return { cases, indices, period: 'alignment' };
-  }
-  const size = source.shape[0] * source.shape[1] * source.shape[2];
-  const every = Math.floor(trainIdx.length / TUNE_CASES);
-  for (const [k, i] of trainIdx.entries()) {
-    if (k % every !== 0 || cases.length >= TUNE_CASES) continue;
-    cases.push({
-      background: Float32Array.from(pairs.background.data.subarray(k * size, (k + 1) * size)),
-      truth: normState(i),
-      obs: observeAt(i, k),
-    });
-    indices.push(i);
-  }
-  return { cases, indices, period: 'train' };
-}
-
-/**
- * The balance of a source for the balanced B: its geostrophic levels (z with u and v of the same suffix), its
- * declared hydrostatic layers and Coriolis parameter, and the normalisation's std per channel. Undefined when the
- * source declares no dynamics or has no geostrophic level (ncep-air: temperature only).
- */
-export function balanceSpec(
-  source: Pick<DaSource, 'channels' | 'dynamics'>,
-  std: ArrayLike<number>,
-): BalanceSpec | undefined {
-  const levels = geoLevels(source.channels);
-  if (source.dynamics === undefined || levels.length === 0) return undefined;
-  return {
-    levels: levels.map((l) => ({ z: l.z, u: l.u, v: l.v })),
-    ...(source.dynamics.hydrostatic === undefined ? {} : { hydrostatic: source.dynamics.hydrostatic }),
-    coriolis: source.dynamics.coriolis,
-    channelStd: Array.from(std),
-    channels: source.channels,
   };
 }
