@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { AppError } from '@alignda/errors';
-import { NATURE_EPOCH_ISO, createQgCore, loadOrGenerateNatureRun, thicknessPerKelvin } from '@alignda/world';
+import { qgSource } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -12,42 +12,11 @@ import type { CycleResult } from './cycle.js';
 import { blockBootstrapRatio } from './cycle-summary.js';
 import type { CycleOptions, CycleRecord, CycleState, CycleStore } from './cycle-types.js';
 
-/**
- * A short QG nature run (0.1 y = 146 states, 60 days of spin-up: about 5 s to generate) as a source, the way
- * qgSource builds one (it takes no spin-up override).
- */
+/** A short QG nature run (0.1 y = 146 states, 60 days of spin-up: about 5 s to generate) as a source. */
 function shortQgSource(dir: string, seed: number): DaSource {
-  const run = loadOrGenerateNatureRun({ seed, years: 0.1, spinUpDays: 60, dir });
-  const epoch = Date.parse(NATURE_EPOCH_ISO);
-  return {
-    name: 'qg',
-    title: `world qg seed ${seed}, 0.1 y, 60 d spin-up`,
-    kind: 'world',
-    channels: run.channels,
-    units: run.units,
-    grid: run.grid,
-    shape: [run.channels.length, run.grid.latDeg.length, run.grid.lonDeg.length],
-    periods: run.periods,
-    count: run.count,
-    state: (i) => run.state(i),
-    field: (i) => run.state(i),
-    timeOf: (i) => new Date(epoch + (run.hours[i] ?? Number.NaN) * 3_600_000).toISOString().slice(0, 13),
-    nature: run,
-    dynamics: {
-      coriolis: { kind: 'f0', f0PerS: run.grid.f0PerS },
-      hydrostatic: [
-        {
-          t: run.channels.indexOf('t'),
-          zUpper: run.channels.indexOf('z_upper'),
-          zLower: run.channels.indexOf('z_lower'),
-          thicknessPerKelvin: thicknessPerKelvin(createQgCore(run.params)),
-        },
-      ],
-    },
-  };
+  return qgSource(dir, { world: 'qg', seed, years: 0.1, spinUpDays: 60 });
 }
 
-/** An in-memory store that counts saves and, when told, fails the save of `failAt` (a killed process). */
 function memoryStore(failAt?: number): CycleStore & { saves: number; state?: CycleState } {
   const store: CycleStore & { saves: number; state?: CycleState } = {
     saves: 0,

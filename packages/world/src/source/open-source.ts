@@ -28,6 +28,8 @@ export interface SourceChoice {
   readonly seed: number;
   /** Simulated years (synthetic world). */
   readonly years: number;
+  /** Spin-up of a newly generated nature run, days (synthetic world). @defaultValue the nature run's */
+  readonly spinUpDays?: number;
   readonly onProgress?: (stage: string, fraction: number) => void;
 }
 
@@ -44,6 +46,7 @@ export function qgSource(homeDir: string, choice: SourceChoice): DaSource {
   const run = loadOrGenerateNatureRun({
     seed: choice.seed,
     years: choice.years,
+    ...(choice.spinUpDays === undefined ? {} : { spinUpDays: choice.spinUpDays }),
     dir: path.join(homeDir, 'worlds'),
     onProgress: (done, total) => choice.onProgress?.('nature run', done / total),
   });
