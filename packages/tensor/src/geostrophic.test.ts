@@ -93,6 +93,20 @@ describe('geostrophicDeviation', () => {
     expect(r.d).toBeCloseTo(Math.sqrt(num / den) / 2, 12);
   });
 
+  it('is 0 with f0PerS for a wind balanced with f0 on a beta plane, and positive with the grid f = f0 + beta y', () => {
+    const g = betaPlaneGrid({ H: 16, W: 32, dxM: 100e3, dyM: 100e3, latCentreDeg: 45 });
+    const phi = {
+      data: Float64Array.from(
+        { length: 16 * 32 },
+        (_, k) => 1e4 * Math.sin((2 * Math.PI * (k % 32)) / 32) * Math.cos(Math.floor(k / 32) / 3),
+      ),
+      shape: [16, 32],
+    };
+    const { u, v } = geostrophicWind(phi, g, { f0PerS: g.f0PerS });
+    expect(geostrophicDeviation(u, v, phi, g, { f0PerS: g.f0PerS, tropicsDeg: 0 }).d).toBeCloseTo(0, 12);
+    expect(geostrophicDeviation(u, v, phi, g, { tropicsDeg: 0 }).d).toBeGreaterThan(0.01);
+  });
+
   it('ignores the tropics and masked points, whatever they hold', () => {
     const g = globe(33, 64);
     const phi = sample(g, phiFn);
@@ -183,6 +197,35 @@ describe('geostrophicWind', () => {
     const order = Math.log2((err[0] ?? NaN) / (err[1] ?? NaN));
     expect(order).toBeGreaterThan(1.8);
     expect(order).toBeLessThan(2.3);
+  });
+
+  it('uses the constant f0PerS on every row when given: Phi = -f0 U y gives exactly U on a beta plane', () => {
+    const g = betaPlaneGrid({ H: 8, W: 16, dxM: 50e3, dyM: 50e3, latCentreDeg: 45 });
+    expect(g.betaPerMS).toBeGreaterThan(0);
+    const U = 12;
+    const phi = {
+      data: Float64Array.from(
+        { length: 8 * 16 },
+        (_, k) => -g.f0PerS * U * (Math.floor(k / 16) - 3.5) * 50e3,
+      ),
+      shape: [8, 16],
+    };
+    const constant = geostrophicWind(phi, g, { f0PerS: g.f0PerS });
+    for (const x of constant.u.data) expect(x).toBeCloseTo(U, 9);
+    // With f0 + beta y the top row (y = 3.5 dy) reads U f0 / (f0 + beta y), not U.
+    const own = geostrophicWind(phi, g);
+    const y = 3.5 * 50e3;
+    expect(own.u.data[7 * 16]).toBeCloseTo((U * g.f0PerS) / (g.f0PerS + g.betaPerMS * y), 9);
+    expect(Math.abs((own.u.data[7 * 16] ?? NaN) - U)).toBeGreaterThan(0.05);
+  });
+
+  it('refuses an f0PerS of 0 or NaN, naming it', () => {
+    const g = betaPlaneGrid({ H: 8, W: 16, dxM: 50e3, dyM: 50e3, latCentreDeg: 45 });
+    const phi = { data: new Float64Array(8 * 16), shape: [8, 16] };
+    expect(() => geostrophicWind(phi, g, { f0PerS: 0 })).toThrow(/f0PerS must be finite and non-zero, got 0/);
+    expect(() => geostrophicDeviation(phi, phi, phi, g, { f0PerS: NaN })).toThrow(
+      /geostrophicDeviation: f0PerS .* got NaN/,
+    );
   });
 
   it('is NaN on the equator row, where f = 0', () => {

@@ -15,18 +15,35 @@ export interface GeostrophicWind {
   readonly v: Tensor<Float64Array>;
 }
 
+/** Options of {@link geostrophicWind}. */
+export interface GeostrophicWindOptions {
+  /**
+   * A constant Coriolis parameter f0, 1/s, finite and non-zero, used on every row in place of the grid's own f:
+   * the quasi-geostrophic balance of a beta-plane channel (Holton section 6.2), whose winds balance f0, not
+   * f0 + beta y (with f0 + beta y even the QG truth looks unbalanced).
+   * @defaultValue the grid's f ({@link coriolisPerS}): 2 Omega sin(lat) on lat-lon grids, f0 + beta y on a beta plane
+   */
+  readonly f0PerS?: number;
+}
+
 /**
  * Geostrophic wind from geopotential (METHOD.md section 5; Holton, An Introduction to Dynamic
  * Meteorology, eq. 3.2 with Phi on pressure surfaces): u_g = -(1/f) dPhi/dy, v_g = (1/f) dPhi/dx, with
- * f = 2 Omega sin(lat) on lat-lon grids and f0 + beta y on beta-plane grids ({@link coriolisPerS}), and
- * the derivatives of {@link ddx} / {@link ddy}. Rows where f = 0 are NaN in both components, and v_g is NaN on pole rows (dx = 0).
+ * f = 2 Omega sin(lat) on lat-lon grids and f0 + beta y on beta-plane grids ({@link coriolisPerS}), or the
+ * constant `options.f0PerS`, and the derivatives of {@link ddx} / {@link ddy}. Rows where f = 0 are NaN in
+ * both components, and v_g is NaN on pole rows (dx = 0).
  * @param phi - geopotential in m2 s-2, shape [..., H, W] on `grid`
  * @returns u_g and v_g in m/s, shape of `phi`
+ * @throws TensorError `OUT_OF_RANGE` when `options.f0PerS` is given and is 0 or not finite
  */
-export function geostrophicWind(phi: Tensor<FloatArray>, grid: Grid): GeostrophicWind {
+export function geostrophicWind(
+  phi: Tensor<FloatArray>,
+  grid: Grid,
+  options: GeostrophicWindOptions = {},
+): GeostrophicWind {
+  const f = coriolisOf('geostrophicWind', grid, options.f0PerS);
   const u = ddy(phi, grid);
   const v = ddx(phi, grid);
-  const f = coriolisPerS(grid);
   const H = gridHeight(grid);
   const W = gridWidth(grid);
   const n = u.data.length;
@@ -43,8 +60,16 @@ export function geostrophicWind(phi: Tensor<FloatArray>, grid: Grid): Geostrophi
   return { u, v };
 }
 
+/** The Coriolis parameter per row, shape [H]: the grid's own, or the constant f0PerS (checked). */
+function coriolisOf(fn: string, grid: Grid, f0PerS: number | undefined): Float64Array {
+  if (f0PerS === undefined) return coriolisPerS(grid);
+  if (f0PerS === 0 || !Number.isFinite(f0PerS))
+    throw new TensorError('OUT_OF_RANGE', `${fn}: f0PerS must be finite and non-zero, got ${f0PerS}`);
+  return new Float64Array(gridHeight(grid)).fill(f0PerS);
+}
+
 /** Options of {@link geostrophicDeviation}. */
-export interface GeostrophicDeviationOptions {
+export interface GeostrophicDeviationOptions extends GeostrophicWindOptions {
   /**
    * Rows with |lat| below this many degrees are left out: f -> 0 there and balance does not hold.
    * @defaultValue 15 (METHOD.md section 5)
@@ -71,12 +96,13 @@ export interface GeostrophicDeviation {
  * Geostrophic deviation of a wind field from the geostrophic wind of its geopotential (METHOD.md
  * section 5): D = (|u - u_g| / |u| + |v - v_g| / |v|) / 2, with |.| the L2 norm over every slab and every
  * valid point. Valid: |lat| >= tropicsDeg, not a pole row (dx = 0), and the mask. 0 for an exactly
- * geostrophic wind; (e / (1 + e)) for u = (1 + e) u_g, v = (1 + e) v_g.
+ * geostrophic wind; (e / (1 + e)) for u = (1 + e) u_g, v = (1 + e) v_g. The Coriolis parameter is the grid's
+ * own, or the constant `options.f0PerS` (the QG world's balance).
  * @param u - eastward wind, m/s, shape [..., H, W] on `grid`
  * @param v - northward wind, m/s, shape of `u`
  * @param phi - geopotential, m2 s-2, shape of `u`
- * @throws TensorError when shapes differ (`SHAPE_MISMATCH`), or no point is valid or |u| or |v| is 0 over
- *   the valid points (`DEGENERATE`)
+ * @throws TensorError when shapes differ (`SHAPE_MISMATCH`), `f0PerS` is 0 or not finite (`OUT_OF_RANGE`), or
+ *   no point is valid or |u| or |v| is 0 over the valid points (`DEGENERATE`)
  */
 export function geostrophicDeviation(
   u: Tensor<FloatArray>,
@@ -90,6 +116,7 @@ export function geostrophicDeviation(
   checkTensor(fn, 'v', v);
   checkSameShape(fn, 'u', u.shape, 'v', v.shape);
   checkSameShape(fn, 'u', u.shape, 'phi', phi.shape);
+  if (options.f0PerS !== undefined) coriolisOf(fn, grid, options.f0PerS); // checked here to name this function
   const tropicsDeg = options.tropicsDeg ?? 15;
   const H = gridHeight(grid);
   const W = gridWidth(grid);
@@ -98,7 +125,7 @@ export function geostrophicDeviation(
     Math.abs(lat) >= tropicsDeg && dx[i] !== 0 ? 1 : 0,
   );
   const { weights } = pointWeights(fn, H, W, rowValid, options.mask);
-  const g = geostrophicWind(phi, grid);
+  const g = geostrophicWind(phi, grid, options.f0PerS === undefined ? {} : { f0PerS: options.f0PerS });
   const n = shapeSize(u.shape);
   let eu = 0;
   let ev = 0;

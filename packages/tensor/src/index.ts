@@ -31,7 +31,12 @@ export type { MetricOptions, PlainMetricOptions, ChannelMetric, WeightedRmse } f
 export { ddx, ddy } from './finite-difference.js';
 export type { DerivativeOptions } from './finite-difference.js';
 export { geostrophicWind, geostrophicDeviation, geoScore } from './geostrophic.js';
-export type { GeostrophicWind, GeostrophicDeviation, GeostrophicDeviationOptions } from './geostrophic.js';
+export type {
+  GeostrophicWind,
+  GeostrophicWindOptions,
+  GeostrophicDeviation,
+  GeostrophicDeviationOptions,
+} from './geostrophic.js';
 export { fitNormStats, normalise, denormalise, parseNormStats } from './normalisation.js';
 export type { NormStats, FitNormStatsOptions, NormaliseOptions } from './normalisation.js';
 export { zeros, sub, axpy, dot, norm2 } from './ops.js';
