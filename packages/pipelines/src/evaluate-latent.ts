@@ -133,6 +133,7 @@ export async function evaluateLatent(
   const var3d = fit3DVar(pairs, tuneCases, source.grid, {
     lengthScalesM: opts.lengthScaleKm === undefined ? LENGTH_SCALES_M : [opts.lengthScaleKm * 1000],
     stats: { perLatitude: true, crossChannel: shape[0] > 1 },
+    ...(mask === undefined ? {} : { validMask: mask }),
     onProgress: (f) => progress('3D-Var: tune length scale', f),
   });
   // The fair 3D-Var: bias-corrected, balanced where the source declares its dynamics' balance.
@@ -143,6 +144,7 @@ export async function evaluateLatent(
       : fitBalanced3DVar(pairs, tuneCases, source.grid, {
           balance,
           stats: { perLatitude: true },
+          ...(mask === undefined ? {} : { validMask: mask }),
           onProgress: (f) => progress('3D-Var: balanced B, tune length scales', f),
         });
 

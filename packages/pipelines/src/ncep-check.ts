@@ -110,6 +110,7 @@ export async function runNcepCheck(
   const { tuning, bSqrt } = fit3DVar(pairs, tuneCases, ds.grid, {
     lengthScalesM: [250e3, 500e3, 750e3, 1000e3, 1500e3],
     stats: { perLatitude: true },
+    validMask: ds.validMask,
     onProgress: (f) => onProgress('ncep: tune length scale', f),
   });
   lines.push(

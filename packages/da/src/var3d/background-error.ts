@@ -26,6 +26,12 @@ export interface BackgroundErrorOptions {
   readonly perLatitude?: boolean;
   /** Estimate the C x C correlation between channels at the same point. @defaultValue false */
   readonly crossChannel?: boolean;
+  /**
+   * 1 where a grid cell holds data, shape [H, W] (a padded dataset's valid-area mask, e.g. ncep-air's): only those
+   * cells are counted, and masked cells are never read (they may hold anything, NaN included). A latitude row
+   * without a valid cell takes its channel's values over all valid cells. @defaultValue every cell
+   */
+  readonly validMask?: Uint8Array;
 }
 
 /**
@@ -55,11 +61,18 @@ export function estimateBackgroundError(
     throw invalidArgument(fn, `data lengths do not match the shape [${background.shape.join(', ')}]`);
   }
   const perLatitude = options.perLatitude ?? false;
-  const groups = perLatitude ? C * H : C;
-  const group = (c: number, i: number): number => (perLatitude ? c * H + i : c);
-  const count = (S * H * W) / (perLatitude ? H : 1);
-  const bias = new Float64Array(groups);
-  const variance = new Float64Array(groups);
+  const mask = options.validMask;
+  if (mask !== undefined && mask.length !== H * W)
+    throw invalidArgument(fn, `validMask has ${mask.length} cells but the states are ${H} x ${W}`);
+  const valid = (i: number, k: number): boolean => mask === undefined || mask[i * W + k] !== 0;
+  // Valid cells per latitude row, and in all.
+  const rowCells = Array.from({ length: H }, (_, i) => {
+    let n = 0;
+    for (let k = 0; k < W; k++) if (valid(i, k)) n++;
+    return n;
+  });
+  const cells = rowCells.reduce((a, b) => a + b, 0);
+  if (cells === 0) throw invalidArgument(fn, 'validMask marks no cell valid');
   const err = (s: number, c: number, i: number, k: number): number => {
     const idx = ((s * C + c) * H + i) * W + k;
     const e = (background.data[idx] as number) - (truth.data[idx] as number);
@@ -70,21 +83,47 @@ export function estimateBackgroundError(
       );
     return e;
   };
-  for (let s = 0; s < S; s++) {
-    for (let c = 0; c < C; c++) {
-      for (let i = 0; i < H; i++) {
-        const g = group(c, i);
-        for (let k = 0; k < W; k++) bias[g] = (bias[g] as number) + err(s, c, i, k) / count;
-      }
+  // Per channel over every valid cell, and per row (used where the row has valid cells); summed sample by sample
+  // in storage order.
+  const channelBias = new Float64Array(C);
+  const channelVariance = new Float64Array(C);
+  const rowBias = new Float64Array(C * H);
+  const rowVariance = new Float64Array(C * H);
+  const rowCount = (i: number): number => S * (rowCells[i] as number);
+  for (let s = 0; s < S; s++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < H; i++)
+        for (let k = 0; k < W; k++) {
+          if (!valid(i, k)) continue;
+          const e = err(s, c, i, k);
+          channelBias[c] = (channelBias[c] as number) + e / (S * cells);
+          rowBias[c * H + i] = (rowBias[c * H + i] as number) + e / rowCount(i);
+        }
+  for (let s = 0; s < S; s++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < H; i++)
+        for (let k = 0; k < W; k++) {
+          if (!valid(i, k)) continue;
+          const e = err(s, c, i, k);
+          const r = c * H + i;
+          channelVariance[c] =
+            (channelVariance[c] as number) + (e - (channelBias[c] as number)) ** 2 / (S * cells - 1);
+          rowVariance[r] = (rowVariance[r] as number) + (e - (rowBias[r] as number)) ** 2 / (rowCount(i) - 1);
+        }
+  const groups = perLatitude ? C * H : C;
+  const group = (c: number, i: number): number => (perLatitude ? c * H + i : c);
+  const bias = new Float64Array(groups);
+  const variance = new Float64Array(groups);
+  for (let c = 0; c < C; c++) {
+    if (!perLatitude) {
+      bias[c] = channelBias[c] as number;
+      variance[c] = channelVariance[c] as number;
+      continue;
     }
-  }
-  for (let s = 0; s < S; s++) {
-    for (let c = 0; c < C; c++) {
-      for (let i = 0; i < H; i++) {
-        const g = group(c, i);
-        for (let k = 0; k < W; k++)
-          variance[g] = (variance[g] as number) + (err(s, c, i, k) - (bias[g] as number)) ** 2 / (count - 1);
-      }
+    for (let i = 0; i < H; i++) {
+      const row = (rowCells[i] as number) > 0;
+      bias[c * H + i] = row ? (rowBias[c * H + i] as number) : (channelBias[c] as number);
+      variance[c * H + i] = row ? (rowVariance[c * H + i] as number) : (channelVariance[c] as number);
     }
   }
   const stats: BackgroundErrorStats = { stateShape: [C, H, W], perLatitude, variance, bias, samples: S };
@@ -94,6 +133,7 @@ export function estimateBackgroundError(
   for (let s = 0; s < S; s++) {
     for (let i = 0; i < H; i++) {
       for (let k = 0; k < W; k++) {
+        if (!valid(i, k)) continue;
         for (let c = 0; c < C; c++) {
           const g = group(c, i);
           const sd = Math.sqrt(variance[g] as number);

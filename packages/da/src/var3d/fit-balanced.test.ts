@@ -134,4 +134,12 @@ describe('fitBalanced3DVar', () => {
       fitBalanced3DVar(pairs, tuneCases, grid, { balance, lengthScaleMultipliers: [1, -1] }),
     ).toThrow(/lengthScaleMultipliers\[1\] = -1 must be finite and > 0/);
   });
+
+  it('refuses a padded grid (a valid mask with a 0): its statistics have no masked form', () => {
+    const validMask = new Uint8Array(HW).fill(1);
+    validMask[0] = 0;
+    expect(() => fitBalanced3DVar(pairs, tuneCases, grid, { balance, validMask })).toThrow(
+      /fitBalanced3DVar: the balanced statistics have no masked form .*a padded grid is not supported/,
+    );
+  });
 });

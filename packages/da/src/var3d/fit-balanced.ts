@@ -35,6 +35,12 @@ export interface FitBalanced3DVarOptions {
   /** @defaultValue 'gaussian' */
   readonly kind?: CorrelationKind;
   readonly cg?: CgOptions;
+  /**
+   * 1 where a grid cell holds data, shape [H, W]. The balanced statistics take derivatives across the whole grid and
+   * have no masked form: a mask with a padded cell is refused; an all-ones mask is the same as none.
+   * @defaultValue every cell
+   */
+  readonly validMask?: Uint8Array;
   readonly onProgress?: (fraction: number) => void;
 }
 
@@ -86,6 +92,12 @@ export function fitBalanced3DVar(
     if (!(m > 0) || !Number.isFinite(m))
       throw invalidArgument(fn, `lengthScaleMultipliers[${k}] = ${m} must be finite and > 0`);
   });
+  const mask = options.validMask;
+  if (mask !== undefined && mask.some((m) => m === 0))
+    throw invalidArgument(
+      fn,
+      'the balanced statistics have no masked form (their derivatives cross the grid): a padded grid is not supported',
+    );
   const balanced = estimateBalancedStats(pairs.background, pairs.truth, grid, options.balance, options.stats);
   const stats = balanced.error;
   const correct = options.biasCorrection ?? true;

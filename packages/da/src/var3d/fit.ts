@@ -32,6 +32,12 @@ export interface Fit3DVarOptions {
    */
   readonly biasCorrection?: boolean;
   readonly cg?: CgOptions;
+  /**
+   * 1 where a grid cell holds data, shape [H, W] (a padded dataset's valid-area mask): B's statistics are estimated
+   * and the length scale is scored on those cells only, so the padding cannot move either.
+   * @defaultValue every cell
+   */
+  readonly validMask?: Uint8Array;
   readonly onProgress?: (fraction: number) => void;
 }
 
@@ -51,8 +57,8 @@ export interface Fit3DVarResult {
  * Fits 3D-Var the one way every caller does: B's variances (and channel correlations) from background-minus-truth
  * statistics of `pairs` ({@link estimateBackgroundError}), the correlation length scale chosen by analysis MSE on
  * `tuneCases` ({@link tune3DVar}, on bias-corrected backgrounds with `biasCorrection`), and B^(1/2) built at that
- * length scale ({@link createBSqrt}). Pure: making the
- * pairs needs a forecast model and belongs to the caller.
+ * length scale ({@link createBSqrt}); with `validMask`, statistics and scores over the valid cells only. Pure:
+ * making the pairs needs a forecast model and belongs to the caller.
  * @param pairs - training-period backgrounds and truths, each `[N, C, H, W]`
  * @param tuneCases - cases (background, observations, truth) on which the length scale is chosen
  */
@@ -62,7 +68,10 @@ export function fit3DVar(
   grid: Grid,
   options: Fit3DVarOptions,
 ): Fit3DVarResult {
-  const stats = estimateBackgroundError(pairs.background, pairs.truth, options.stats);
+  const stats = estimateBackgroundError(pairs.background, pairs.truth, {
+    ...options.stats,
+    ...(options.validMask === undefined ? {} : { validMask: options.validMask }),
+  });
   const correctBackground =
     (options.biasCorrection ?? false)
       ? (background: FloatArray): Float64Array => biasCorrect(background, stats)
@@ -78,6 +87,7 @@ export function fit3DVar(
     lengthScalesM: options.lengthScalesM,
     ...(options.kind === undefined ? {} : { kind: options.kind }),
     ...(options.cg === undefined ? {} : { cg: options.cg }),
+    ...(options.validMask === undefined ? {} : { validMask: options.validMask }),
     ...(options.onProgress === undefined ? {} : { onProgress: (f: number) => options.onProgress?.(f) }),
   });
   const bSqrt = createBSqrt(grid, stats, {

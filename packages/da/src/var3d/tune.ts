@@ -27,6 +27,11 @@ export interface Tune3DVarInput {
   /** @defaultValue 'gaussian' */
   readonly kind?: CorrelationKind;
   readonly cg?: CgOptions;
+  /**
+   * 1 where a grid cell holds data, shape [H, W]: the analysis MSE is taken over those cells only, so what a padded
+   * dataset's background or truth holds in its padding cannot choose the candidate. @defaultValue every cell
+   */
+  readonly validMask?: Uint8Array;
   /** Called after each candidate with (fraction done, candidate index). */
   readonly onProgress?: (fraction: number, index: number) => void;
 }
@@ -34,7 +39,7 @@ export interface Tune3DVarInput {
 /** One row of the tuning table. */
 export interface Tune3DVarRow {
   readonly lengthScaleM: number;
-  /** Analysis MSE against the truth, averaged over cases and all values (the units of the fields given). */
+  /** Analysis MSE against the truth, averaged over cases and all (valid) values (the units of the fields given). */
   readonly mse: number;
   /** Mean CG iterations per case. */
   readonly meanIterations: number;
@@ -54,6 +59,11 @@ export interface TuneBSqrtInput<TCandidate> {
   /** Builds B^(1/2) for a candidate (e.g. a length scale, or a multiplier of per-variable length scales). */
   readonly build: (candidate: TCandidate) => BSqrt;
   readonly cg?: CgOptions;
+  /**
+   * 1 where a grid cell holds data, shape [H, W]: the analysis MSE is taken over those cells only, so what a padded
+   * dataset's background or truth holds in its padding cannot choose the candidate. @defaultValue every cell
+   */
+  readonly validMask?: Uint8Array;
   /** Called after each candidate with (fraction done, candidate index). */
   readonly onProgress?: (fraction: number, index: number) => void;
 }
@@ -61,7 +71,7 @@ export interface TuneBSqrtInput<TCandidate> {
 /** One row of {@link tuneBSqrt}'s table. */
 export interface TuneBSqrtRow<TCandidate> {
   readonly candidate: TCandidate;
-  /** Analysis MSE against the truth, averaged over cases and all values (the units of the fields given). */
+  /** Analysis MSE against the truth, averaged over cases and all (valid) values (the units of the fields given). */
   readonly mse: number;
   /** Mean CG iterations per case. */
   readonly meanIterations: number;
@@ -69,8 +79,8 @@ export interface TuneBSqrtRow<TCandidate> {
 
 /**
  * Grid search over a family of B^(1/2): for each candidate, the 3D-Var analysis MSE against the truth averaged
- * over the cases; the best is the smallest MSE (the first of equals). The tuning budget is
- * `candidates.length x cases.length` analyses.
+ * over the cases (and over the valid cells of `validMask`); the best is the smallest MSE (the first of equals).
+ * The tuning budget is `candidates.length x cases.length` analyses.
  */
 export function tuneBSqrt<TCandidate>(input: TuneBSqrtInput<TCandidate>): {
   readonly table: readonly TuneBSqrtRow<TCandidate>[];
@@ -80,9 +90,13 @@ export function tuneBSqrt<TCandidate>(input: TuneBSqrtInput<TCandidate>): {
   if (input.cases.length === 0) throw invalidArgument(fn, 'no tuning cases given');
   if (input.candidates.length === 0) throw invalidArgument(fn, 'no candidates given');
   const table: TuneBSqrtRow<TCandidate>[] = [];
+  const mask = input.validMask;
   input.candidates.forEach((candidate, index) => {
     const bSqrt = input.build(candidate);
     const shape = [...bSqrt.stateShape];
+    const [, H, W] = bSqrt.stateShape;
+    if (mask !== undefined && mask.length !== H * W)
+      throw invalidArgument(fn, `validMask has ${mask.length} cells but the states are ${H} x ${W}`);
     let sum = 0;
     let iters = 0;
     for (const c of input.cases) {
@@ -98,7 +112,11 @@ export function tuneBSqrt<TCandidate>(input: TuneBSqrtInput<TCandidate>): {
           `a truth has ${c.truth.length} values but states have ${res.analysis.length}`,
         );
       }
-      sum += mse({ data: res.analysis, shape }, { data: c.truth, shape }).overall;
+      sum += mse(
+        { data: res.analysis, shape },
+        { data: c.truth, shape },
+        mask === undefined ? {} : { mask },
+      ).overall;
       iters += res.iterations;
     }
     table.push({ candidate, mse: sum / input.cases.length, meanIterations: iters / input.cases.length });
@@ -110,8 +128,9 @@ export function tuneBSqrt<TCandidate>(input: TuneBSqrtInput<TCandidate>): {
 
 /**
  * Tunes the correlation length scale of 3D-Var by grid search: for each candidate L, the analysis MSE
- * against the truth averaged over the training cases; the best is the smallest MSE. Give normalised fields
- * so that every channel counts (MSE in physical units is dominated by geopotential).
+ * against the truth averaged over the training cases (over the valid cells of `validMask` on a padded grid); the
+ * best is the smallest MSE. Give normalised fields so that every channel counts (MSE in physical units is dominated
+ * by geopotential).
  */
 export function tune3DVar(input: Tune3DVarInput): Tune3DVarResult {
   const fn = 'tune3DVar';
@@ -122,6 +141,7 @@ export function tune3DVar(input: Tune3DVarInput): Tune3DVarResult {
     candidates: input.lengthScalesM,
     build: (L) => createBSqrt(input.grid, input.stats, { kind: input.kind ?? 'gaussian', lengthScaleM: L }),
     ...(input.cg ? { cg: input.cg } : {}),
+    ...(input.validMask ? { validMask: input.validMask } : {}),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });
   const row = (r: TuneBSqrtRow<number>): Tune3DVarRow => ({

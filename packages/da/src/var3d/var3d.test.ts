@@ -281,6 +281,59 @@ describe('estimateBackgroundError', () => {
     expect(st.channelCorrelation?.[0]).toBeCloseTo(1, 12);
   });
 
+  it('with a valid mask never reads padded cells and gives a row without data its channel values', () => {
+    const rng = createRng(12);
+    const [S, C, H, W] = [50, 2, 3, 4];
+    // Row 0 is padding, and so is column 3 of the other rows.
+    const mask = Uint8Array.from({ length: H * W }, (_, g) => (g >= W && g % W !== W - 1 ? 1 : 0));
+    const bg = new Float64Array(S * C * H * W);
+    const tr = new Float64Array(S * C * H * W);
+    for (let j = 0; j < bg.length; j++) {
+      const g = j % (H * W);
+      bg[j] = mask[g] === 1 ? rng.normal() + 0.5 : Number.NaN; // NaN would throw if it were read
+      tr[j] = mask[g] === 1 ? rng.normal() : Number.NaN;
+    }
+    const opts = { perLatitude: true, crossChannel: true, validMask: mask };
+    const st = estimateBackgroundError(
+      { data: bg, shape: [S, C, H, W] },
+      { data: tr, shape: [S, C, H, W] },
+      opts,
+    );
+    // The same statistics by hand: errors of the valid cells only.
+    const errs = (c: number, rows: number[]): number[] => {
+      const out: number[] = [];
+      for (let s = 0; s < S; s++)
+        for (const i of rows)
+          for (let k = 0; k < W; k++) {
+            const j = ((s * C + c) * H + i) * W + k;
+            if (mask[i * W + k] === 1) out.push((bg[j] as number) - (tr[j] as number));
+          }
+      return out;
+    };
+    const meanVar = (xs: number[]): [number, number] => {
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      return [m, xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)];
+    };
+    for (let c = 0; c < C; c++) {
+      const [mAll, vAll] = meanVar(errs(c, [1, 2]));
+      expect(st.bias[c * H]).toBeCloseTo(mAll, 12);
+      expect(st.variance[c * H]).toBeCloseTo(vAll, 12);
+      for (const i of [1, 2]) {
+        const [m, v] = meanVar(errs(c, [i]));
+        expect(st.bias[c * H + i]).toBeCloseTo(m, 12);
+        expect(st.variance[c * H + i]).toBeCloseTo(v, 12);
+      }
+    }
+    expect(st.channelCorrelation?.every(Number.isFinite)).toBe(true);
+    expect(() =>
+      estimateBackgroundError(
+        { data: bg, shape: [S, C, H, W] },
+        { data: tr, shape: [S, C, H, W] },
+        { validMask: new Uint8Array(H * W) },
+      ),
+    ).toThrow(/validMask marks no cell valid/);
+  });
+
   it('rejects mismatched shapes and a single sample', () => {
     const t = (shape: number[]) => ({ data: new Float64Array(shape.reduce((a, b) => a * b)), shape });
     expect(() => estimateBackgroundError(t([2, 1, 2, 2]), t([2, 1, 2, 3]))).toThrow(
