@@ -66,6 +66,16 @@ export {
   scoreNet,
 } from './score.js';
 export type { ScoreConfig } from './score.js';
+export { DPO_OUTPUTS, buildScoreDpoForward, buildScoreDpoTraining } from './dpo.js';
+export { DPO_DEFAULTS, resolveDpoConfig, trainDpo } from './train/index.js';
+export type {
+  DpoConfig,
+  DpoMetrics,
+  DpoProgress,
+  PreferencePairs,
+  TrainDpoOptions,
+  TrainDpoResult,
+} from './train/index.js';
 export {
   TRAIN_CHECKPOINT_FORMAT,
   TRAIN_DEFAULTS,

@@ -32,3 +32,5 @@ export { emulatorForecasts, encodeStates, fitLatentNorm } from './pipeline.js';
 export type { BatchedRunOptions } from './pipeline.js';
 export { evaluateEmulator, evaluateVae } from './evaluate.js';
 export type { EmulatorSkill, VaeSkill } from './evaluate.js';
+export { DPO_DEFAULTS, resolveDpoConfig, trainDpo } from './dpo.js';
+export type { DpoConfig, DpoMetrics, DpoProgress, PreferencePairs, TrainDpoOptions, TrainDpoResult } from './dpo.js';

@@ -66,6 +66,10 @@ export interface StepInfo {
   readonly gradNorm: number;
   /** Loss of `evalBatch` at the current parameters, on steps where it was evaluated. */
   readonly evalLoss?: number;
+  /** The step's `fetch` outputs (computed with the loss, before the update). */
+  readonly outputs?: Readonly<Record<string, Float32Array>>;
+  /** The `fetch` outputs of the held-out batches, concatenated over them, on steps where they were evaluated. */
+  readonly evalOutputs?: Readonly<Record<string, Float32Array>>;
 }
 
 /** Options of {@link trainModel}. */
@@ -80,10 +84,20 @@ export interface TrainModelOptions {
   readonly config?: Partial<TrainConfig>;
   /** Normalisation statistics of the data, stored with the checkpoint (must match on resume). */
   readonly norm?: NormStats;
-  /** The data inputs of step `step` (0-based); draw randomness only from `rng`. */
-  nextBatch(step: number, rng: Rng): Feeds;
-  /** A fixed held-out batch, evaluated every `evalEverySteps` steps and at the end. */
-  readonly evalBatch?: Feeds;
+  /**
+   * Run-level settings beyond the model and training configs (e.g. a DPO run's beta and preference set): stored in
+   * the checkpoint and compared on resume. @defaultValue none
+   */
+  readonly run?: unknown;
+  /** The data inputs of step `step` (0-based); draw randomness only from `rng` (and from nothing else). */
+  nextBatch(step: number, rng: Rng): Feeds | Promise<Feeds>;
+  /**
+   * Fixed held-out batches, evaluated every `evalEverySteps` steps and at the end; their losses are averaged (one
+   * batch or several of the graph's fixed batch size).
+   */
+  readonly evalBatch?: Feeds | readonly Feeds[];
+  /** Extra graph outputs fetched each step and on the held-out batches, reported through `onProgress`. */
+  readonly fetch?: readonly string[];
   /** @defaultValue 100 */
   readonly evalEverySteps?: number;
   /** Checkpoint file (`*.safetensors`); none: nothing is saved. */
@@ -126,6 +140,8 @@ export interface TrainCheckpointMeta {
   readonly train: TrainConfig;
   readonly norm: NormStats | null;
   readonly step: number;
+  /** {@link TrainModelOptions.run}, when given. */
+  readonly run?: unknown;
 }
 
 /** The `format` of {@link TrainCheckpointMeta}; bump on an incompatible change. */
@@ -240,6 +256,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
       if (!sameJson(was, now)) throw mismatch('training config', was, now);
       if (meta.train.steps !== cfg.steps) throw mismatch('step count', meta.train.steps, cfg.steps);
       if (!sameJson(meta.norm, norm)) throw mismatch('normalisation (data)', meta.norm, norm);
+      if (!sameJson(meta.run, options.run)) throw mismatch('run settings', meta.run, options.run);
       try {
         assertSameLayout(params, ckpt.params, 'checkpoint params');
         if (ckpt.optimizer === undefined) throw new TrainError('CHECKPOINT_CORRUPT', 'no optimizer state');
@@ -275,6 +292,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
       train: cfg,
       norm,
       step,
+      ...(options.run === undefined ? {} : { run: options.run }),
     };
     await saveCheckpoint(checkpointPath, {
       config: meta,
@@ -286,8 +304,15 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
   };
 
   const session = await createSession(graph.graph);
-  const evalSession = options.evalBatch === undefined ? undefined : await createSession(graph.forward);
-  const fetches = ['loss', ...graph.gradOutputs];
+  const evalBatches: readonly Feeds[] =
+    options.evalBatch === undefined
+      ? []
+      : Array.isArray(options.evalBatch)
+        ? (options.evalBatch as readonly Feeds[])
+        : [options.evalBatch as Feeds];
+  const evalSession = evalBatches.length === 0 ? undefined : await createSession(graph.forward);
+  const extra = options.fetch ?? [];
+  const fetches = ['loss', ...graph.gradOutputs, ...extra];
   const lr = warmupCosineSchedule({
     peakLr: cfg.peakLr,
     warmupSteps: Math.min(cfg.warmupSteps, cfg.steps),
@@ -296,17 +321,25 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
   });
   const losses: number[] = [];
   const evalLosses: [number, number][] = [];
-  const evaluate = async (step: number): Promise<number | undefined> => {
-    if (evalSession === undefined || options.evalBatch === undefined) return undefined;
-    const out = await evalSession.run({ ...options.evalBatch, ...params }, ['loss']);
-    const loss = scalar(out.loss);
+  const evaluate = async (
+    step: number,
+  ): Promise<{ loss: number; outputs: Record<string, Float32Array> } | undefined> => {
+    if (evalSession === undefined) return undefined;
+    let sum = 0;
+    const parts: Record<string, Float32Array[]> = Object.fromEntries(extra.map((n) => [n, []]));
+    for (const batch of evalBatches) {
+      const out = await evalSession.run({ ...batch, ...params }, ['loss', ...extra]);
+      sum += scalar(out.loss);
+      for (const n of extra) parts[n]?.push(Float32Array.from((out[n] as TensorData).data as Float32Array));
+    }
+    const loss = sum / evalBatches.length;
     evalLosses.push([step, loss]);
-    return loss;
+    return { loss, outputs: Object.fromEntries(extra.map((n) => [n, concat(parts[n] ?? [])])) };
   };
 
   let step = start;
   while (step < cfg.steps && signal?.aborted !== true) {
-    const feeds = options.nextBatch(step, createRng(stepSeed(cfg.seed, step)));
+    const feeds = await options.nextBatch(step, createRng(stepSeed(cfg.seed, step)));
     const out = await session.run({ ...feeds, ...params }, fetches);
     const loss = scalar(out.loss);
     if (!Number.isFinite(loss)) {
@@ -322,8 +355,17 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
     ema?.update(params);
     losses.push(loss);
     step += 1;
-    const evalLoss = step % evalEvery === 0 || step === cfg.steps ? await evaluate(step) : undefined;
-    options.onProgress?.(step, loss, rate, evalLoss === undefined ? { gradNorm } : { gradNorm, evalLoss });
+    const outputs = Object.fromEntries(
+      extra.map((n) => [n, Float32Array.from((out[n] as TensorData).data as Float32Array)]),
+    );
+    const held = step % evalEvery === 0 || step === cfg.steps ? await evaluate(step) : undefined;
+    options.onProgress?.(step, loss, rate, {
+      gradNorm,
+      ...(extra.length > 0 ? { outputs } : {}),
+      ...(held === undefined
+        ? {}
+        : { evalLoss: held.loss, ...(extra.length > 0 ? { evalOutputs: held.outputs } : {}) }),
+    });
     if (step % ckptEvery === 0 && step < cfg.steps) await save(step);
   }
   if (step > start || resume === false) await save(step);
@@ -341,6 +383,16 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainResul
 function scalar(t: TensorData | undefined): number {
   const v = t?.data[0];
   return v === undefined ? Number.NaN : Number(v);
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 function shapesAsParams(shapes: Record<string, readonly number[]>): ParamMap {
