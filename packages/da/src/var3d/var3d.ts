@@ -1,10 +1,8 @@
 import type { FloatArray } from '@alignda/tensor';
 import type { Observations } from '../ports.js';
 import type { BSqrt } from './b-sqrt.js';
-import { conjugateGradient } from './cg.js';
 import type { CgOptions } from './cg.js';
-import { validateObservations } from '../observations.js';
-import { invalidArgument } from '../internal/errors.js';
+import { solveInControlSpace } from './control-solve.js';
 
 /** Input of {@link solve3DVar}. */
 export interface Var3DInput {
@@ -41,55 +39,14 @@ export interface Var3DResult {
  * physical-space solution of (B^-1 + H^T R^-1 H) dx = H^T R^-1 d (the OI / BLUE analysis).
  */
 export function solve3DVar(input: Var3DInput): Var3DResult {
-  const fn = 'solve3DVar';
-  const { background, obs, bSqrt } = input;
-  const stateShape = bSqrt.stateShape;
-  validateObservations(fn, obs, stateShape);
-  const n = stateShape[0] * stateShape[1] * stateShape[2];
-  if (background.length !== n) {
-    throw invalidArgument(
-      fn,
-      `background has ${background.length} values but B is for states [${stateShape.join(', ')}] (${n})`,
-    );
-  }
-  for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(background[i]))
-      throw invalidArgument(fn, `background has a non-finite value at ${i}`);
-  }
-  const P = obs.operator.size;
-  const rinv = obs.std.map((s) => 1 / (s * s));
-  const hx = obs.operator.apply(background, new Float64Array(P));
-  const d = new Float64Array(P);
-  let dRd = 0;
-  for (let p = 0; p < P; p++) {
-    d[p] = (obs.values[p] as number) - (hx[p] as number);
-    dRd += (d[p] as number) ** 2 * (rinv[p] as number);
-  }
-  const tmpP = new Float64Array(P);
-  const tmpN = new Float64Array(n);
-  /** U^T H^T R^-1 w for w in observation space. */
-  const adjointFromObs = (w: Float64Array): Float64Array => {
-    for (let p = 0; p < P; p++) tmpP[p] = (w[p] as number) * (rinv[p] as number);
-    return bSqrt.applyT(obs.operator.adjoint(tmpP, tmpN));
-  };
-  const applyHessian = (v: Float64Array): Float64Array => {
-    const hu = obs.operator.apply(bSqrt.apply(v), new Float64Array(P));
-    const out = adjointFromObs(hu);
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (v[i] as number);
-    return out;
-  };
-  const b = adjointFromObs(d);
-  const res = conjugateGradient(applyHessian, b, input.cg);
-  const increment = bSqrt.apply(res.x);
-  const analysis = new Float64Array(n);
-  for (let i = 0; i < n; i++) analysis[i] = (background[i] as number) + (increment[i] as number);
-  return {
-    analysis,
-    control: res.x,
-    iterations: res.iterations,
-    converged: res.converged,
-    residualNorms: res.residualNorms,
-    // J(v) = q(v) + d^T R^-1 d / 2 with q the CG quadratic.
-    costs: res.quadratic.map((q) => q + 0.5 * dRd),
-  };
+  const { bSqrt } = input;
+  const [C, H, W] = bSqrt.stateShape;
+  return solveInControlSpace(
+    'solve3DVar',
+    input.background,
+    input.obs,
+    bSqrt.stateShape,
+    { controlSize: C * H * W, apply: (v) => bSqrt.apply(v), applyT: (x) => bSqrt.applyT(x) },
+    input.cg,
+  );
 }
