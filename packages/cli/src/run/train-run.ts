@@ -49,18 +49,18 @@ function modelLine(r: ModelReport): string {
   );
 }
 
-/** The held-out skill lines of a finished run. */
+/** The held-out skill lines of a finished run (alignment period: training never reads the test period). */
 function skillLines(o: TrainOutcome): string[] {
   const cells = o.masked ? ', valid cells' : '';
   const lines: string[] = [];
   const { vae, emulator, score } = o.skill;
   if (vae !== undefined)
     lines.push(
-      `VAE reconstruction MSE on ${vae.count} test states (normalised${cells}): ${fmt(vae.mse)} vs variance ${fmt(vae.variance)} (${((100 * vae.mse) / vae.variance).toFixed(2)} %)`,
+      `VAE reconstruction MSE on ${vae.count} ${o.heldOutPeriod}-period states (normalised${cells}): ${fmt(vae.mse)} vs variance ${fmt(vae.variance)} (${((100 * vae.mse) / vae.variance).toFixed(2)} %)`,
     );
   if (emulator !== undefined)
     lines.push(
-      `emulator 48 h (8-step rollout) MSE on ${emulator.cases} test cases (normalised${cells}): ${fmt(emulator.mse)} vs persistence ${fmt(emulator.persistence)} (ratio ${(emulator.mse / emulator.persistence).toFixed(3)})`,
+      `emulator 48 h (8-step rollout) MSE on ${emulator.cases} ${o.heldOutPeriod}-period cases (normalised${cells}): ${fmt(emulator.mse)} vs persistence ${fmt(emulator.persistence)} (ratio ${(emulator.mse / emulator.persistence).toFixed(3)})`,
     );
   if (score !== undefined)
     lines.push(

@@ -2,7 +2,8 @@
  * The train use case (METHOD.md section 2): the VAE, the forecast emulator and the background-conditioned score
  * network of a preset, on a source's train period, with resumable checkpoints in a model store. The score network
  * learns from (E(truth), E(48 h emulator background)) pairs, so it needs the other two (trained in the same run or
- * found in the store).
+ * found in the store). Held-out losses and skill are on the alignment (validation) period; training never reads the
+ * test period (METHOD.md section 7: training logs no test-period loss).
  */
 import { AppError, toAppError } from '@alignda/errors';
 import type { ParamMap } from '@alignda/graph';
@@ -72,16 +73,16 @@ export interface ModelReport {
   readonly recentSteps: number;
   /** Loss on the held-out period's fixed batch at the last evaluation, when one ran. */
   readonly heldOutLoss?: number;
-  /** The period of that batch: `alignment` when the source has one, else `test`. */
-  readonly heldOutPeriod: 'alignment' | 'test';
+  /** The period of that batch: always the alignment (validation) period, never the test period. */
+  readonly heldOutPeriod: 'alignment';
   readonly checkpoint: string;
 }
 
-/** Held-out skill of the trained models. */
+/** Held-out skill of the trained models, on the alignment (validation) period: never on the test period. */
 export interface TrainSkill {
-  /** VAE reconstruction MSE (normalised) on the test states, and their variance. */
+  /** VAE reconstruction MSE (normalised) on the alignment-period states, and their variance. */
   readonly vae?: { readonly count: number; readonly mse: number; readonly variance: number };
-  /** The emulator's 48 h MSE (normalised) on test cases, and persistence's. */
+  /** The emulator's 48 h MSE (normalised) on alignment-period cases, and persistence's. */
   readonly emulator?: { readonly cases: number; readonly mse: number; readonly persistence: number };
   /** The score network's training pairs and the latent standardisation's std per channel. */
   readonly score?: { readonly pairs: number; readonly latentStd: readonly number[] };
@@ -89,9 +90,10 @@ export interface TrainSkill {
 
 /** Result of {@link trainLatentModels}. */
 export interface TrainOutcome {
-  /** States per period. */
+  /** States per period (the test period's only counted: training never reads it). */
   readonly periods: { readonly train: number; readonly heldOut: number; readonly test: number };
-  readonly heldOutPeriod: 'alignment' | 'test';
+  /** The period of held-out losses and skill: always the alignment (validation) period. */
+  readonly heldOutPeriod: 'alignment';
   /** False when a model was interrupted (the rest did not run). */
   readonly completed: boolean;
   readonly skill: TrainSkill;
@@ -104,7 +106,8 @@ export interface TrainOutcome {
 /**
  * Trains the models of `opts.model` into `store`, resuming each from its checkpoint.
  * @param elsewhere - with `model: 'all'`, trains the emulator there beside the VAE (the score step then reads it)
- * @throws AppError `INVALID_ARGUMENT` when a period is too short for 48 h backgrounds (before anything trains);
+ * @throws AppError `INVALID_ARGUMENT` when the source has no alignment (validation) period or a period is too short
+ *   for 48 h backgrounds (before anything trains);
  *   the store's errors, with the model's name, when a model the score network needs is missing or does not fit
  */
 export async function trainLatentModels(
@@ -122,29 +125,35 @@ export async function trainLatentModels(
       `${src.name} has no dynamical model for backgrounds: train on emulator backgrounds (background 'emulator')`,
     );
   const progress = opts.onProgress ?? (() => undefined);
+  // Held-out losses and skill need a validation period: the test period is for the evaluation alone.
+  if (src.periods.alignment === undefined)
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${src.name} has no alignment (validation) period: held-out losses would fall on the test period; declare one in its descriptor's periods`,
+    );
   const norm = fitTrainNorm(src);
-  const heldName = src.periods.alignment !== undefined ? 'alignment' : 'test';
+  const heldName = 'alignment';
   const train = loadPeriod(src, 'train', norm);
   const held = loadPeriod(src, heldName, norm);
-  const test = loadPeriod(src, 'test', norm);
   // UTC hour of each state of the stacks (entry k: state periodStart + k); undefined for the QG world.
   const hours = {
     train: periodHours(src, 'train'),
     held: periodHours(src, heldName),
-    test: periodHours(src, 'test'),
   };
   const count = (t: Tensor<Float32Array>): number => t.shape[0] as number;
-  const periods = { train: count(train), heldOut: count(held), test: count(test) };
-  // Every period must hold at least one (state 48 h earlier, state) pair, or the score step fails after the others.
-  for (const [name, t] of [
-    ['train', train],
-    [heldName, held],
-    ['test', test],
+  const [testLo, testHi] = src.periods.test;
+  const periods = { train: count(train), heldOut: count(held), test: testHi - testLo };
+  // Every period must hold at least one (state 48 h earlier, state) pair, or the score step (or, for the test
+  // period, the evaluation) fails after the others.
+  for (const [name, n] of [
+    ['train', periods.train],
+    [heldName, periods.heldOut],
+    ['test', periods.test],
   ] as const) {
-    if (count(t) <= BACKGROUND_LEAD_STEPS)
+    if (n <= BACKGROUND_LEAD_STEPS)
       throw new AppError(
         'INVALID_ARGUMENT',
-        `the ${name} period holds ${count(t)} states; 48 h backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
+        `the ${name} period holds ${n} states; 48 h backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
       );
   }
   const cfgs = presetConfigs(
@@ -205,7 +214,7 @@ export async function trainLatentModels(
       vaeBatches(cfg, held)(0, createRng(-1)),
     );
     if (vaeParams === undefined) return outcome(false);
-    const s = await evaluateVae(cfg, vaeParams, test, maskOpt);
+    const s = await evaluateVae(cfg, vaeParams, held, maskOpt);
     skill.vae = { count: s.count, mse: s.mse, variance: s.variance };
   }
   if (beside !== undefined) await beside;
@@ -222,11 +231,11 @@ export async function trainLatentModels(
       emulatorBatches(cfg, held, hours.held)(0, createRng(-1)),
     );
     if (emuParams === undefined) return outcome(false);
-    const s = await evaluateEmulator(cfg, emuParams, test, {
+    const s = await evaluateEmulator(cfg, emuParams, held, {
       leadSteps: BACKGROUND_LEAD_STEPS,
       // Every start hour on real data (the diurnal cycle), every 4th (daily) start on the synthetic world.
       stride: src.kind === 'dataset' ? 1 : 4,
-      ...(hours.test === undefined ? {} : { hours: hours.test }),
+      ...(hours.held === undefined ? {} : { hours: hours.held }),
       ...maskOpt,
     });
     skill.emulator = { cases: s.cases, mse: s.mse, persistence: s.persistence };
@@ -241,7 +250,7 @@ export async function trainLatentModels(
       );
     const vae = await trainedOrStored(store, 'vae', cfgs.vae, vaeParams, norm);
     const emulator = await trainedOrStored(store, 'emulator', cfgs.emulator, emuParams, norm);
-    const maker = (period: 'train' | 'alignment' | 'test') =>
+    const maker = (period: 'train' | 'alignment') =>
       backgroundKind === 'model'
         ? modelBackgrounds(src, norm, (src.periods[period] as readonly [number, number])[0])
         : emulatorBackgrounds(emulator);
@@ -312,7 +321,7 @@ interface TrainOneInput {
   readonly norm: NormStats;
   readonly nextBatch: (step: number, rng: Rng) => Feeds;
   readonly evalBatch: Feeds;
-  readonly heldName: 'alignment' | 'test';
+  readonly heldName: 'alignment';
   readonly store: ModelStore;
   readonly opts: TrainOptions;
 }

@@ -5,7 +5,8 @@ import type { DatasetDescriptor } from './descriptor.js';
 
 /**
  * The NCEP/NCAR Reanalysis 1 air temperature at sigma 0.995 over North America, 2013-2014, 6-hourly
- * (see ../shared/data/README.md; the xarray tutorial subset).
+ * (see ../shared/data/README.md; the xarray tutorial subset). Periods: train January-October 2013 (1216 states),
+ * alignment (validation) November-December 2013 (244), test 2014 (1460).
  *
  * Model grid 32 x 64 (stored 25 x 53, centred: 3 padded rows above, 4 below, 5 columns west, 6 east;
  * 65 % of the cells valid). Why 32 x 64 rather than the tighter 28 x 56 (84 % valid): it is the shape of
@@ -34,8 +35,11 @@ export function ncepAirDescriptor(dataDir: string, format: 'zarr' | 'netcdf' = '
     ],
     grid: { kind: 'latlon', lat: { variable: 'lat' }, lon: { variable: 'lon' }, periodicLon: false },
     time: { variable: 'time' },
+    // Train, then a validation (alignment) period carved from the end of 2013, then the test year, in time order as
+    // the QG world's 70 / 10 / 20 % split: every tuning and alignment choice is made on Nov-Dec 2013, never on 2014.
     periods: {
-      train: { start: '2013-01-01T00:00Z', end: '2013-12-31T18:00Z' },
+      train: { start: '2013-01-01T00:00Z', end: '2013-10-31T18:00Z' },
+      alignment: { start: '2013-11-01T00:00Z', end: '2013-12-31T18:00Z' },
       test: { start: '2014-01-01T00:00Z', end: '2014-12-31T18:00Z' },
     },
     target: { height: 32, width: 64, fill: 'edge' },

@@ -25,8 +25,17 @@ describe('openDataset on NCEP air temperature (facts of ../shared/data/README.md
     // Kept as stored: descending, north first.
     expect([latDeg[0], latDeg[1], latDeg[24]]).toEqual([75, 72.5, 15]);
     expect([lonDeg[0], lonDeg[1], lonDeg[52]]).toEqual([200, 202.5, 330]);
-    expect(ds.period('train')).toEqual({ start: 0, end: 1460 });
+    // January-October 2013 train, November-December 2013 the validation (alignment) period, 2014 test.
+    expect(ds.period('train')).toEqual({ start: 0, end: 1216 });
+    expect(ds.period('alignment')).toEqual({ start: 1216, end: 1460 });
     expect(ds.period('test')).toEqual({ start: 1460, end: 2920 });
+    expect(ds.times[1216]?.toISOString()).toBe('2013-11-01T00:00:00.000Z');
+  });
+
+  it('names a period the descriptor lacks', async (ctx) => {
+    ctx.skip(!haveData, skipNote);
+    const d = ncepAirDescriptor(dataDir, 'zarr');
+    const ds = await openDataset({ ...d, periods: { train: d.periods.train, test: d.periods.test } });
     expect(() => ds.period('alignment')).toThrow('dataset ncep-air: no period alignment in the descriptor');
   });
 

@@ -110,7 +110,11 @@ describe('dataset registry', () => {
     const e = reg.get('ncep-air');
     expect(e.builtin).toBe(true);
     expect(e.descriptor.source.path).toBe(path.join(reg.dataDir, 'ncep-air', 'air_temperature.zarr'));
-    expect(e.descriptor.periods.train).toEqual({ start: '2013-01-01T00:00Z', end: '2013-12-31T18:00Z' });
+    expect(e.descriptor.periods).toEqual({
+      train: { start: '2013-01-01T00:00Z', end: '2013-10-31T18:00Z' },
+      alignment: { start: '2013-11-01T00:00Z', end: '2013-12-31T18:00Z' },
+      test: { start: '2014-01-01T00:00Z', end: '2014-12-31T18:00Z' },
+    });
     expect(e.descriptor.diagnostics).toEqual([]);
   });
 

@@ -83,10 +83,12 @@ export function qgSource(homeDir: string, choice: SourceChoice): DaSource {
 export async function datasetSource(dataDir: string, name: string): Promise<DaSource> {
   const ds = await createDatasetRegistry({ dataDir }).open(name);
   const fields = await ds.readRange(0, ds.times.length);
-  const period = (p: 'train' | 'test'): readonly [number, number] => {
+  const period = (p: 'train' | 'alignment' | 'test'): readonly [number, number] => {
     const { start, end } = ds.period(p);
     return [start, end];
   };
+  // The validation period of tuning and alignment, when the descriptor declares one.
+  const alignment = ds.descriptor.periods.alignment === undefined ? {} : { alignment: period('alignment') };
   const get = (i: number): Field => {
     const f = fields[i];
     if (f === undefined)
@@ -102,7 +104,7 @@ export async function datasetSource(dataDir: string, name: string): Promise<DaSo
     grid: ds.grid,
     shape: ds.shape,
     validMask: ds.validMask,
-    periods: { train: period('train'), test: period('test') },
+    periods: { train: period('train'), ...alignment, test: period('test') },
     count: fields.length,
     state: (i) => ({ data: get(i).data, shape: ds.shape }),
     field: get,
