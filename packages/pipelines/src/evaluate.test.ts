@@ -269,13 +269,19 @@ describe('evaluate with in-memory ports', () => {
     }
   });
 
-  it('keeps the first case as the example and reports progress up to 1', async () => {
+  it('keeps the first case as the example (a copy of its truth) and reports progress up to 1 stage by stage', async () => {
     const { example } = await run();
-    expect(example.truth.data).toBe(source.field(OPTS.cases[0] as number).data);
+    const first = source.field(OPTS.cases[0] as number).data;
+    expect(example.truth.data).not.toBe(first); // hiding the source's truth later cannot change the scores
+    expect(example.truth.data).toEqual(first);
     expect(Object.keys(example.analyses)).toEqual(['background', 'oracle', 'echo']);
-    expect(progress.at(-1)).toEqual(['assimilate (test cases)', 1]);
-    const fractions = progress.map(([, f]) => f);
-    expect(fractions.every((f, j) => j === 0 || f >= (fractions[j - 1] as number))).toBe(true);
+    const stages = ['test cases: backgrounds and observations', 'assimilate (test cases)'];
+    expect([...new Set(progress.map(([stage]) => stage))]).toEqual(stages);
+    for (const stage of stages) {
+      const fractions = progress.filter(([st]) => st === stage).map(([, f]) => f);
+      expect(fractions.every((f, j) => j === 0 || f >= (fractions[j - 1] as number))).toBe(true);
+      expect(fractions.at(-1)).toBe(1);
+    }
   });
 });
 

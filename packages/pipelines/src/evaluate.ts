@@ -1,8 +1,11 @@
 /**
  * The evaluate use case: cases x methods -> scores, the value `eval.json` serialises. For each case the background,
- * the observations (made once, from the case seed alone) and the sampler seed are the same for every method;
- * nothing reads the truth except to make observations and to verify. Methods are plain values with one `analyse`
- * call, so the latent modes, 3D-Var and any later method (or a test's oracle) are evaluated the same way.
+ * the observations (made once, from the case seed alone) and the sampler seed are the same for every method.
+ * Cases are made first (backgrounds, observations, background ensembles, the copies of the truth the scores need,
+ * and the rows that see the truth by design), then analysed: from `onCasesMade` on, nothing reads the source's
+ * truth, so the analyses come from the case inputs alone (a test hides the truth there and gets the same analyses).
+ * Methods are plain values with one `analyse` call, so the latent modes, 3D-Var and any later method (or a test's
+ * oracle) are evaluated the same way.
  */
 import { memberSeed } from '@alignda/da';
 import type { Observations } from '@alignda/da';
@@ -31,6 +34,11 @@ export interface EvalCaseInput {
   /** The normalised background, [C, H, W] flattened. */
   readonly background: Float32Array;
   readonly obs: Observations;
+  /**
+   * The background ensemble of this case and sampler seed, [N, C, H, W] flattened (normalised), made with the
+   * background by {@link EvaluatePorts.backgroundEnsemble}; absent when the ports make none.
+   */
+  readonly ensemble?: Float32Array;
   /** Progress of this method on this case, in [0, 1]. */
   readonly onProgress: (fraction: number) => void;
 }
@@ -52,6 +60,11 @@ export interface EvalMethod {
   readonly id: string;
   /** Its analysis depends on the sampler seed: run once per sampler seed, scores averaged within the case. */
   readonly stochastic?: boolean;
+  /**
+   * It reads the truth by design (a floor or an oracle, e.g. the VAE's reconstruction of the truth, never a
+   * competitor): it runs while the cases are made, before `onCasesMade`. @defaultValue false
+   */
+  readonly seesTruth?: boolean;
   analyse(c: EvalCaseInput): Promise<MethodAnalysis>;
 }
 
@@ -64,6 +77,12 @@ export interface EvaluatePorts {
   background(i: number): Promise<Float32Array>;
   /** The normalised forecast, `leadSteps` on, from the normalised state `x` valid at state `i`. */
   forecast(x: Float32Array, i: number): Promise<Float32Array>;
+  /**
+   * The background ensemble of the case at state `i` for sampler seed `seed` (e.g. forecasts from perturbed earlier
+   * truths, recentred on `background`), [N, C, H, W] flattened: made with the background, handed to every method.
+   * @defaultValue none (methods get no ensemble)
+   */
+  backgroundEnsemble?(i: number, background: Float32Array, seed: number): Promise<Float32Array>;
 }
 
 /** Options of {@link evaluate}. */
@@ -81,6 +100,11 @@ export interface EvaluateOptions {
   /** Sampler seeds per case for stochastic methods (their scores are averaged within the case). @defaultValue 1 */
   readonly samplerSeeds?: number;
   readonly onProgress?: (stage: string, fraction: number) => void;
+  /**
+   * Called once every case is made (backgrounds, observations, background ensembles, the truth-seeing rows) and
+   * before any other analysis: from then on nothing reads the source's truth (a test hides it here).
+   */
+  readonly onCasesMade?: () => void | Promise<void>;
   /** Called with every analysis (physical units) for extra verification (stations). */
   readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: string, field: Field) => void;
 }
@@ -154,22 +178,85 @@ export async function evaluate(
   const S = opts.samplerSeeds ?? 1;
   if (!Number.isInteger(S) || S < 1)
     throw new AppError('INVALID_ARGUMENT', `evaluate: samplerSeeds must be an integer >= 1, got ${S}`);
-  const cases: EvalCase[] = [];
-  let example: EvaluateResult['example'] | undefined;
-  const runs = methods.reduce((n, m) => n + (m.stochastic === true ? S : 1), 0);
-  const total = opts.cases.length * runs;
-  let done = 0;
+  const runsOf = (m: EvalMethod): number => (m.stochastic === true ? S : 1);
+  const samplerSeed = (caseSeed: number, s: number): number =>
+    s === 0 ? caseSeed : memberSeed(caseSeed ^ 0x5eed5, s);
+  const makeEnsemble = ports.backgroundEnsemble?.bind(ports);
+  const ensembleRuns = makeEnsemble === undefined ? 0 : S;
+  /** What a method sees of made case `c` (index `k`) for sampler seed index `s`: never the truth. */
+  const caseInput = (c: MadeCase, k: number, s: number, onProgress: (f: number) => void): EvalCaseInput => {
+    const ensemble = c.ensembles[s];
+    return {
+      caseIndex: k,
+      stateIndex: c.stateIndex,
+      seed: samplerSeed(c.seed, s),
+      seedIndex: s,
+      background: c.background,
+      obs: c.obs,
+      ...(ensemble === undefined ? {} : { ensemble }),
+      onProgress,
+    };
+  };
+
+  // 1. Cases: all that is made from the truth, before any analysis (the scores keep copies of what they need).
+  const made: MadeCase[] = [];
+  const truthSeeing = methods.filter((m) => m.seesTruth === true);
+  const makeSteps = opts.cases.length * (1 + ensembleRuns + truthSeeing.reduce((n, m) => n + runsOf(m), 0));
+  let madeSteps = 0;
+  const makeProgress = (): void =>
+    progress('test cases: backgrounds and observations', ++madeSteps / makeSteps);
   for (const [k, i] of opts.cases.entries()) {
-    const truth = source.field(i);
-    const truthN = normState(i);
-    const laterN = normState(i + opts.leadSteps);
-    const dTruth = levelDeviations(truth.data, levels, source.grid, shape, mask);
+    const stored = source.field(i);
+    const truth: Field = { ...stored, data: Float32Array.from(stored.data) };
     const seed = memberSeed(opts.seed, k);
     const obs = observe(
       { ...truth, data: normalise({ data: truth.data, shape }, norm).data },
       observeOpts,
       createRng(seed),
     );
+    const t0 = performance.now();
+    const background = await ports.background(i);
+    const backgroundSeconds = (performance.now() - t0) / 1000;
+    makeProgress();
+    const ensembles: Float32Array[] = [];
+    for (let s = 0; makeEnsemble !== undefined && s < S; s++) {
+      ensembles.push(await makeEnsemble(i, background, samplerSeed(seed, s)));
+      makeProgress();
+    }
+    const c: MadeCase = {
+      stateIndex: i,
+      seed,
+      truth,
+      truthN: normState(i),
+      laterN: normState(i + opts.leadSteps),
+      dTruth: levelDeviations(truth.data, levels, source.grid, shape, mask),
+      obs,
+      background,
+      backgroundSeconds,
+      ensembles,
+      truthRows: new Map(),
+    };
+    for (const method of truthSeeing) {
+      const runs: { analysis: MethodAnalysis; seconds: number }[] = [];
+      for (let s = 0; s < runsOf(method); s++) {
+        const t1 = performance.now();
+        const a = await method.analyse(caseInput(c, k, s, () => undefined));
+        runs.push({ analysis: a, seconds: a.seconds ?? (performance.now() - t1) / 1000 });
+        makeProgress();
+      }
+      c.truthRows.set(method.id, runs);
+    }
+    made.push(c);
+  }
+  await opts.onCasesMade?.();
+
+  // 2. Analyses from the case inputs alone, and their scores against the copies of the truth.
+  const cases: EvalCase[] = [];
+  let example: EvaluateResult['example'] | undefined;
+  const total = opts.cases.length * methods.reduce((n, m) => n + runsOf(m), 0);
+  let done = 0;
+  for (const [k, c] of made.entries()) {
+    const { stateIndex: i, truth } = c;
     const fields: Record<string, Field> = {};
     const scoreOf = async (
       id: string,
@@ -186,16 +273,16 @@ export async function evaluate(
       const fc = await ports.forecast(x, i);
       const dev = levelDeviations(phys, levels, source.grid, shape, mask);
       const memberMse =
-        a.members === undefined ? undefined : membersMse(a.members, truthN, shape, metricOpts);
+        a.members === undefined ? undefined : membersMse(a.members, c.truthN, shape, metricOpts);
       return {
-        mse: mse({ data: x, shape }, { data: truthN, shape }, metricOpts).overall,
-        mae: mae({ data: x, shape }, { data: truthN, shape }, metricOpts).overall,
+        mse: mse({ data: x, shape }, { data: c.truthN, shape }, metricOpts).overall,
+        mae: mae({ data: x, shape }, { data: c.truthN, shape }, metricOpts).overall,
         wrmse: Array.from(
           latWeightedRmse({ data: phys, shape }, { data: truth.data, shape }, source.grid.latDeg, metricOpts)
             .perChannel,
         ),
-        forecastMse: mse({ data: fc, shape }, { data: laterN, shape }, metricOpts).overall,
-        geoScore: meanGeoScore(dev, dTruth, opts.geoScoreScale),
+        forecastMse: mse({ data: fc, shape }, { data: c.laterN, shape }, metricOpts).overall,
+        geoScore: meanGeoScore(dev, c.dTruth, opts.geoScoreScale),
         geoDeviation: meanOrNaN(dev),
         seconds,
         ...(a.spread === undefined ? {} : { spread: a.spread }),
@@ -203,28 +290,21 @@ export async function evaluate(
       };
     };
     const scores: Record<string, MethodScores> = {};
-    let t0 = performance.now();
-    const background = await ports.background(i);
-    scores.background = await scoreOf(
-      'background',
-      { analysis: background },
-      (performance.now() - t0) / 1000,
-      true,
-    );
+    scores.background = await scoreOf('background', { analysis: c.background }, c.backgroundSeconds, true);
     for (const method of methods) {
       const perSeed: MethodScores[] = [];
-      for (let s = 0; s < (method.stochastic === true ? S : 1); s++) {
-        t0 = performance.now();
-        const a = await method.analyse({
-          caseIndex: k,
-          stateIndex: i,
-          seed: s === 0 ? seed : memberSeed(seed ^ 0x5eed5, s),
-          seedIndex: s,
-          background,
-          obs,
-          onProgress: (f) => progress('assimilate (test cases)', (done + f) / total),
-        });
-        const seconds = a.seconds ?? (performance.now() - t0) / 1000;
+      for (let s = 0; s < runsOf(method); s++) {
+        const made = c.truthRows.get(method.id)?.[s];
+        let a: MethodAnalysis;
+        let seconds: number;
+        if (made !== undefined) ({ analysis: a, seconds } = made);
+        else {
+          const t0 = performance.now();
+          a = await method.analyse(
+            caseInput(c, k, s, (f) => progress('assimilate (test cases)', (done + f) / total)),
+          );
+          seconds = a.seconds ?? (performance.now() - t0) / 1000;
+        }
         perSeed.push(await scoreOf(method.id, a, seconds, s === 0));
         progress('assimilate (test cases)', ++done / total);
       }
@@ -234,12 +314,33 @@ export async function evaluate(
     cases.push({
       stateIndex: i,
       time: source.timeOf(i),
-      observations: obs.values.length,
-      truthGeoDeviation: meanOrNaN(dTruth),
+      observations: c.obs.values.length,
+      truthGeoDeviation: meanOrNaN(c.dTruth),
       scores,
     });
   }
   return { cases, example: example as EvaluateResult['example'] };
+}
+
+/** One case as made before any analysis: its inputs, and the copies of the truth its scores read. */
+interface MadeCase {
+  readonly stateIndex: number;
+  /** The case seed (observations, and the first sampler seed). */
+  readonly seed: number;
+  /** The truth (physical units), a copy. */
+  readonly truth: Field;
+  /** The normalised truth, and the normalised truth `leadSteps` on (forecast skill). */
+  readonly truthN: Float32Array;
+  readonly laterN: Float32Array;
+  /** The truth's geostrophic deviation per level. */
+  readonly dTruth: readonly number[];
+  readonly obs: Observations;
+  readonly background: Float32Array;
+  readonly backgroundSeconds: number;
+  /** The background ensemble per sampler seed index (empty without {@link EvaluatePorts.backgroundEnsemble}). */
+  readonly ensembles: readonly Float32Array[];
+  /** The analyses (and seconds) per sampler seed index of the methods that see the truth, by id. */
+  readonly truthRows: Map<string, { analysis: MethodAnalysis; seconds: number }[]>;
 }
 
 /** Mean MSE of the members `[M, ...shape]` against the truth. */
