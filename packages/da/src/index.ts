@@ -73,3 +73,45 @@ export { gaspariCohn, gaspariCohnHalfWidth } from './gaspari-cohn.js';
 export { randomMeanPreservingRotation } from './ensemble-rotation.js';
 export { staticKalmanGain } from './static-kalman.js';
 export type { StaticKalmanUpdate } from './static-kalman.js';
+export {
+  REWARD_NAMES,
+  PREFERENCE_SET_NAMES,
+  availableRewards,
+  parseRewardName,
+  parsePreferenceSetName,
+  rewardsOfSet,
+} from './align/reward-names.js';
+export type {
+  RewardName,
+  PreferenceSetName,
+  RewardCapabilities,
+  RewardScales,
+} from './align/reward-names.js';
+export {
+  siblingErrors,
+  bradleyTerryWinRates,
+  winRateScales,
+  assimReward,
+  forecastReward,
+} from './align/win-rate.js';
+export type { SiblingErrorOptions } from './align/win-rate.js';
+export { balanceScores, deviationScale } from './align/balance-score.js';
+export type { BalanceRewardSpec, BalanceDeviations } from './align/balance-score.js';
+export { geoDeviations, geoReward } from './align/geo-reward.js';
+export type { GeoRewardOptions } from './align/geo-reward.js';
+export { hydroDeviations, hydroReward } from './align/hydro-reward.js';
+export type { HydroRewardOptions } from './align/hydro-reward.js';
+export {
+  rewardTable,
+  pairKey,
+  dedupePairs,
+  selectConditionPairs,
+  selectPreferencePairs,
+} from './align/pair-selection.js';
+export type {
+  RewardTable,
+  PreferencePair,
+  PairSelectionOptions,
+  ConditionSelection,
+  PreferencePairs,
+} from './align/pair-selection.js';
