@@ -1,12 +1,14 @@
 /**
- * The LETKF of the single-analysis table (issue 11, item 3): the ensemble is N physical-model 48 h forecasts from
- * the truth 48 h earlier plus initial perturbations drawn from the climatological B (the separable B^(1/2) of the
- * same evaluation, scaled), evolved by the model so that they carry the flow's structures, then recentred on the
- * deterministic background so that the LETKF starts from the same background as every other method. Localisation
- * is Gaspari-Cohn on the horizontal distance between grid columns (every channel of a column is analysed together).
+ * The ensemble methods of the single-analysis table (issue 11, item 3): the ensemble is N physical-model 48 h
+ * forecasts from the truth 48 h earlier plus initial perturbations drawn from the climatological B (the separable
+ * B^(1/2) of the same evaluation, scaled), evolved by the model so that they carry the flow's structures, then
+ * recentred on the deterministic background so that the LETKF starts from the same background as every other method.
+ * The LETKF localises by Gaspari-Cohn on the horizontal distance between grid columns (every channel of a column is
+ * analysed together); hybrid EnVar uses the same members' covariance, localised by Gaspari-Cohn between grid cells
+ * (the same for every channel), blended with a climatological B.
  */
-import { gaspariCohnLocalisation, letkf } from '@alignda/da';
-import type { BSqrt, LetkfLocalisation, Observations } from '@alignda/da';
+import { gaspariCohnLocalisation, gaspariCohnSqrt, letkf, solveHybridEnVar } from '@alignda/da';
+import type { BSqrt, LetkfLocalisation, LocalisationSqrt, Observations } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { northingM, zonalSpacingM } from '@alignda/tensor';
 import type { Grid, Rng } from '@alignda/tensor';
@@ -118,4 +120,45 @@ export function letkfMean(
   for (let m = 0; m < members; m++)
     for (let k = 0; k < n; k++) v += ((a[m * n + k] as number) - (mean[k] as number)) ** 2;
   return { mean, spread: Math.sqrt(v / ((members - 1) * n)) };
+}
+
+/**
+ * The hybrid EnVar analysis of one ensemble: B = (1 - weight) B_clim + weight P_ens o L, P_ens the sample covariance
+ * of `ensemble` [members, C, H, W] (only its perturbations count), L the Gaspari-Cohn localisation `localisation`.
+ * @param background - the background the increment is added to (e.g. bias-corrected), [C, H, W]
+ */
+export function hybridAnalysis(
+  ensemble: Float32Array,
+  members: number,
+  background: Float64Array | Float32Array,
+  obs: Observations,
+  bClim: BSqrt,
+  weight: number,
+  localisation: LocalisationSqrt,
+): Float32Array {
+  const res = solveHybridEnVar({
+    background,
+    ensemble: { data: ensemble, shape: [members, ...bClim.stateShape] },
+    obs,
+    bSqrt: bClim,
+    weight,
+    localisation,
+  });
+  return Float32Array.from(res.analysis);
+}
+
+/**
+ * The Gaspari-Cohn square roots of a grid by half-width (metres), each built once ({@link gaspariCohnSqrt}: about
+ * 0.1 s on the QG grid) and shared by every case and cycle.
+ */
+export function localisationSqrts(grid: Grid): (halfWidthM: number) => LocalisationSqrt {
+  const cache = new Map<number, LocalisationSqrt>();
+  return (halfWidthM) => {
+    let s = cache.get(halfWidthM);
+    if (s === undefined) {
+      s = gaspariCohnSqrt(grid, halfWidthM);
+      cache.set(halfWidthM, s);
+    }
+    return s;
+  };
 }

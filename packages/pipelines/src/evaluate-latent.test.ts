@@ -8,7 +8,9 @@ import {
   DPS_ZETAS,
   EVAL_METHODS,
   GEO_SCORE_SCALE,
+  HYBRID_GRID,
   LEAD_STEPS,
+  LETKF_GRID,
   REPAINT_BLENDS,
   balanceSpec,
 } from './evaluate-latent.js';
@@ -49,7 +51,18 @@ describe('the evaluation constants', () => {
       '3dvar',
       '3dvar-bal',
       'letkf',
+      'hybrid',
     ]);
+  });
+
+  it("give hybrid EnVar the LETKF's tuning budget: as many candidates, distinct, weights in (0, 1], half-widths > 0", () => {
+    expect(HYBRID_GRID.length).toBe(LETKF_GRID.length);
+    expect(new Set(HYBRID_GRID.map((c) => `${c.weight}:${c.halfWidthM}`)).size).toBe(HYBRID_GRID.length);
+    for (const c of HYBRID_GRID) {
+      expect(c.weight).toBeGreaterThan(0);
+      expect(c.weight).toBeLessThanOrEqual(1);
+      expect(c.halfWidthM).toBeGreaterThan(0);
+    }
   });
 
   it('have a 48 h lead, a positive Geo-Score scale and increasing guidance grids in their ranges', () => {

@@ -1,7 +1,8 @@
 /**
  * The latent DA evaluation (METHOD.md section 7, issues 5 and 11): on held-out cases of a source, ObsFree, Repaint
  * and DPS (one prior, paired seeds) against the background, the bias-corrected background, 3D-Var (separable and
- * balanced) and an LETKF, with the VAE's reconstruction of the truth as the latent floor. Backgrounds are 48 h
+ * balanced), an LETKF and hybrid EnVar (the LETKF's members), with the VAE's reconstruction of the truth as the
+ * latent floor. Backgrounds are 48 h
  * forecasts of the physical model (or the emulator) from the truth 48 h earlier; observations are drawn once per
  * case from the case seed; every method's settings are tuned on the same held-out alignment-period cases.
  */
@@ -11,7 +12,7 @@ import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
 import { createRng, denormalise, normalise } from '@alignda/tensor';
-import type { Field } from '@alignda/tensor';
+import type { Field, FloatArray } from '@alignda/tensor';
 import { forecastModel } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
@@ -21,7 +22,13 @@ import { pickCases } from './cases.js';
 import { LEAD_STEPS, TUNE_CASES, balanceSpec, tuneOnCases, tuningCases } from './evaluate-tuning.js';
 import { evaluate } from './evaluate.js';
 import type { EvalMethod } from './evaluate.js';
-import { columnLocalisation, forecastEnsemble, letkfMean } from './ensemble.js';
+import {
+  columnLocalisation,
+  forecastEnsemble,
+  hybridAnalysis,
+  letkfMean,
+  localisationSqrts,
+} from './ensemble.js';
 import { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
@@ -30,6 +37,7 @@ import { backgroundTruthPairs } from './var3d-pairs.js';
 import {
   DPS_ZETAS,
   GEO_SCORE_SCALE,
+  HYBRID_GRID,
   LENGTH_SCALES_M,
   LETKF_GRID,
   REPAINT_BLENDS,
@@ -43,6 +51,7 @@ export {
   DPS_ZETAS,
   EVAL_METHODS,
   GEO_SCORE_SCALE,
+  HYBRID_GRID,
   LENGTH_SCALES_M,
   LETKF_GRID,
   REPAINT_BLENDS,
@@ -264,26 +273,24 @@ export async function evaluateLatent(
       rng: createRng(ensSeed),
       forecast: (x) => forecast48(x, i - LEAD_STEPS),
     });
+  // One ensemble per tuning case and perturbation scale, shared by the LETKF's half-widths and by hybrid EnVar.
+  const tuneEnsembles = new Map<string, Promise<Float32Array>>();
+  const tuneEnsemble = (k: number, bg: FloatArray, scale: number): Promise<Float32Array> => {
+    const key = `${k}:${scale}`;
+    let ens = tuneEnsembles.get(key);
+    if (ens === undefined) {
+      ens = ensembleOf(tuneIdx[k] as number, Float32Array.from(bg), scale, memberSeed(seed ^ 0x1e7f, k));
+      tuneEnsembles.set(key, ens);
+    }
+    return ens;
+  };
   let letkfTuning: { scale: number; halfWidthKm: number; mse: number }[] = [];
   let letkfBest = LETKF_GRID[0] as (typeof LETKF_GRID)[number];
   if (useLetkf) {
-    // One ensemble per tuning case and perturbation scale, shared by the half-widths.
-    const ensembles = new Map<string, Promise<Float32Array>>();
     let doneT = 0;
     const t = await tuneOnCases(LETKF_GRID, tuneCases, shape, metricOpts, async (cand, c, k) => {
-      const key = `${k}:${cand.scale}`;
-      let ens = ensembles.get(key);
-      if (ens === undefined) {
-        ens = ensembleOf(
-          tuneIdx[k] as number,
-          Float32Array.from(c.background),
-          cand.scale,
-          memberSeed(seed ^ 0x1e7f, k),
-        );
-        ensembles.set(key, ens);
-      }
       const loc = columnLocalisation(source.grid, shape, c.obs, cand.halfWidthM);
-      const a = letkfMean(await ens, nEns, c.obs, loc, 1);
+      const a = letkfMean(await tuneEnsemble(k, c.background, cand.scale), nEns, c.obs, loc, 1);
       progress(`LETKF: tune (${tunedOn} cases)`, ++doneT / (tuneCases.length * LETKF_GRID.length));
       return a.mean;
     });
@@ -294,11 +301,18 @@ export async function evaluateLatent(
     }));
     letkfBest = t.best;
   }
+  // A test case's ensemble, made with its background by evaluate (the backgroundEnsemble port below) for each sampler
+  // seed, and shared by the LETKF and hybrid EnVar.
+  const caseEnsemble = (c: { ensemble?: Float32Array }): Float32Array => {
+    if (c.ensemble === undefined)
+      throw new AppError('INTERNAL', 'evaluateLatent: a test case came without its background ensemble');
+    return c.ensemble;
+  };
   const letkfMethod: EvalMethod = {
     id: 'letkf',
     stochastic: true,
-    analyse: async (c) => {
-      const ens = await ensembleOf(c.stateIndex, c.background, letkfBest.scale, c.seed ^ 0x1e7f);
+    analyse: (c) => {
+      const ens = caseEnsemble(c);
       const a = letkfMean(
         ens,
         nEns,
@@ -306,8 +320,54 @@ export async function evaluateLatent(
         columnLocalisation(source.grid, shape, c.obs, letkfBest.halfWidthM),
         1,
       );
-      return { analysis: a.mean, spread: a.spread };
+      return Promise.resolve({ analysis: a.mean, spread: a.spread });
     },
+  };
+  // Hybrid EnVar: the fair 3D-Var's B_clim and background with the LETKF's members (its tuned scale), tuned alike.
+  const bClim = balanced?.bSqrt ?? var3d.bSqrt;
+  const hybridBackground = (bg: FloatArray): Float64Array =>
+    balanced === undefined ? Float64Array.from(bg) : balanced.correctBackground(bg);
+  const locSqrt = localisationSqrts(source.grid);
+  let hybridTuning: { weight: number; halfWidthKm: number; mse: number }[] = [];
+  let hybridBest = HYBRID_GRID[0] as (typeof HYBRID_GRID)[number];
+  if (useLetkf) {
+    let doneH = 0;
+    const t = await tuneOnCases(HYBRID_GRID, tuneCases, shape, metricOpts, async (cand, c, k) => {
+      const ens = await tuneEnsemble(k, c.background, letkfBest.scale);
+      const a = hybridAnalysis(
+        ens,
+        nEns,
+        hybridBackground(c.background),
+        c.obs,
+        bClim,
+        cand.weight,
+        locSqrt(cand.halfWidthM),
+      );
+      progress(`hybrid: tune (${tunedOn} cases)`, ++doneH / (tuneCases.length * HYBRID_GRID.length));
+      return a;
+    });
+    hybridTuning = t.table.map((r) => ({
+      weight: r.candidate.weight,
+      halfWidthKm: r.candidate.halfWidthM / 1000,
+      mse: r.mse,
+    }));
+    hybridBest = t.best;
+  }
+  const hybridMethod: EvalMethod = {
+    id: 'hybrid',
+    stochastic: true,
+    analyse: (c) =>
+      Promise.resolve({
+        analysis: hybridAnalysis(
+          caseEnsemble(c),
+          nEns,
+          hybridBackground(c.background),
+          c.obs,
+          bClim,
+          hybridBest.weight,
+          locSqrt(hybridBest.halfWidthM),
+        ),
+      }),
   };
   // The floor of any latent method: the decoded posterior mean of the truth's own encoding.
   const vaeFloor: EvalMethod = {
@@ -324,19 +384,30 @@ export async function evaluateLatent(
     ...modes,
     '3dvar',
     ...(var3dBalanced === undefined ? [] : (['3dvar-bal'] as const)),
-    ...(useLetkf ? (['letkf'] as const) : []),
+    ...(useLetkf ? (['letkf', 'hybrid'] as const) : []),
   ];
   const [testLo, testHi] = source.periods.test;
   const samplerSeeds = opts.samplerSeeds ?? 1;
   const res = await evaluate(
-    { source, norm, background, forecast: forecast48 },
+    {
+      source,
+      norm,
+      background,
+      forecast: forecast48,
+      ...(useLetkf
+        ? {
+            backgroundEnsemble: (i: number, bg: Float32Array, s: number) =>
+              ensembleOf(i, bg, letkfBest.scale, s ^ 0x1e7f),
+          }
+        : {}),
+    },
     [
       backgroundBc,
       vaeFloor,
       ...modes.map((m) => ({ ...latentMethod(m), stochastic: true })),
       var3dMethod,
       ...(var3dBalanced === undefined ? [] : [var3dBalanced]),
-      ...(useLetkf ? [letkfMethod] : []),
+      ...(useLetkf ? [letkfMethod, hybridMethod] : []),
     ],
     {
       cases: pickCases(testLo + LEAD_STEPS, testHi - LEAD_STEPS, opts.cases ?? 8, opts.wholeDays ?? false),
@@ -379,6 +450,7 @@ export async function evaluateLatent(
         ...(useLetkf
           ? {
               letkf: `${nEns} members: ${LEAD_STEPS * 6} h forecasts of the background's model from the truth ${LEAD_STEPS * 6} h earlier plus initial perturbations scale x U_clim v, recentred on the background; Gaspari-Cohn localisation over grid columns, no inflation; scale x half-width: ${tuneTrials(LETKF_GRID.length)}`,
+              hybrid: `B = (1 - a) B_clim + a P_ens o L by the augmented control vector; B_clim and background: ${balanced === undefined ? "the separable 3D-Var's (no bias correction)" : "the balanced 3D-Var's (bias-corrected)"}; P_ens: the LETKF's ${nEns} members (its perturbation scale ${letkfBest.scale}, the same draws); L: Gaspari-Cohn between grid cells (horizontal, every channel alike); weight a x half-width: ${tuneTrials(HYBRID_GRID.length)}`,
             }
           : {}),
         obsfree: 'none',
@@ -393,6 +465,13 @@ export async function evaluateLatent(
             members: nEns,
             tuning: letkfTuning,
             best: { scale: letkfBest.scale, halfWidthKm: letkfBest.halfWidthM / 1000 },
+          },
+          hybrid: {
+            members: nEns,
+            scale: letkfBest.scale,
+            bClim: balanced === undefined ? 'separable' : 'balanced',
+            tuning: hybridTuning,
+            best: { weight: hybridBest.weight, halfWidthKm: hybridBest.halfWidthM / 1000 },
           },
         }
       : {}),

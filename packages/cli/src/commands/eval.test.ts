@@ -91,7 +91,7 @@ describe('alignda eval (end to end)', () => {
     expect(ev.status, ev.stderr).toBe(0);
     expect(messages(ev.stderr)).toEqual([]);
     expect(ev.stdout).toMatch(
-      /^\s+background\s+bias-corrected bg\s+VAE\(truth\) floor\s+ObsFree\s+Repaint\s+DPS\s+3D-Var\s+balanced 3D-Var\s+LETKF$/m,
+      /^\s+background\s+bias-corrected bg\s+VAE\(truth\) floor\s+ObsFree\s+Repaint\s+DPS\s+3D-Var\s+balanced 3D-Var\s+LETKF\s+hybrid EnVar$/m,
     );
     // The paired comparisons with intervals and the protocol card are printed under the table.
     expect(ev.stdout).toMatch(/^\s+DPS \/ 3D-Var\s+\d+\.\d{3}\s+\d+\.\d{3} \.\. \d+\.\d{3}\s/m);

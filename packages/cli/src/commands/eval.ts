@@ -48,7 +48,7 @@ export function registerEvalCommand(program: Command): void {
     )
     .option(
       '--ensemble-members <n>',
-      'LETKF ensemble size (0 leaves the LETKF out)',
+      'ensemble size of the LETKF and hybrid EnVar (0 leaves both out)',
       intArg('--ensemble-members', 0, 256),
       16,
     )

@@ -27,6 +27,7 @@ export const METHOD_TITLES: Record<EvalMethodId, string> = {
   '3dvar': '3D-Var',
   '3dvar-bal': 'balanced 3D-Var',
   letkf: 'LETKF',
+  hybrid: 'hybrid EnVar',
 };
 
 const scoresOf = (c: LatentEvalResult['cases'][number], m: EvalMethodId): MethodScores =>
@@ -89,12 +90,17 @@ export function comparisonTable(res: LatentEvalResult): string {
       '3dvar',
       ...(res.methods.includes('3dvar-bal') ? ['3dvar-bal'] : []),
       ...(res.methods.includes('letkf') ? ['letkf'] : []),
+      ...(res.methods.includes('hybrid') ? ['hybrid'] : []),
       ...(m === 'obsfree' ? [] : ['obsfree']),
     ] as EvalMethodId[])
       pairs.push([m, ref]);
   pairs.push(['3dvar', 'background']);
   if (res.methods.includes('3dvar-bal')) pairs.push(['3dvar-bal', '3dvar']);
   if (res.methods.includes('letkf')) pairs.push(['letkf', '3dvar']);
+  if (res.methods.includes('hybrid')) {
+    pairs.push(['hybrid', 'letkf']);
+    pairs.push(['hybrid', res.methods.includes('3dvar-bal') ? '3dvar-bal' : '3dvar']);
+  }
   return formatTable(
     ['analysis MSE', 'ratio', '95 % interval', 'p', 'wins'],
     pairs.map(([a, b]) => {

@@ -42,7 +42,7 @@ export interface EvalRunOptions extends SourceFlags {
   obsLayout: ObsLayout;
   obsFraction: number;
   seeds: number;
-  /** LETKF ensemble size, 0 to leave it out. */
+  /** Ensemble size of the LETKF and hybrid EnVar, 0 to leave both out. */
   ensembleMembers: number;
   noise: number;
   cases: number;
@@ -145,6 +145,14 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   console.log(
     `3D-Var length scale ${res.lengthScaleKm} km (${opts.lengthScaleKm !== undefined ? 'given' : `tuned on ${res.tunedOn}-period cases: ${res.tuning.map((r) => `${r.lengthScaleKm}:${r.mse.toFixed(4)}`).join(' ')}`})`,
   );
+  if (res.letkf !== undefined)
+    console.log(
+      `LETKF scale ${res.letkf.best.scale}, half-width ${res.letkf.best.halfWidthKm} km (tuned: ${res.letkf.tuning.map((r) => `${r.scale}/${r.halfWidthKm}:${r.mse.toFixed(4)}`).join(' ')})`,
+    );
+  if (res.hybrid !== undefined)
+    console.log(
+      `hybrid EnVar weight ${res.hybrid.best.weight}, half-width ${res.hybrid.best.halfWidthKm} km (tuned: ${res.hybrid.tuning.map((r) => `${r.weight}/${r.halfWidthKm}:${r.mse.toFixed(4)}`).join(' ')})`,
+    );
   console.log(evalTable(res, src, geoLevels(src.channels).length > 0));
   for (const l of pairedLines(res)) console.log(l);
   for (const l of protocolLines(res.protocol)) console.log(l);
@@ -192,6 +200,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     units: src.units,
     var3d: { lengthScaleKm: res.lengthScaleKm, tuning: res.tuning, balanced: res.balanced ?? null },
     letkf: res.letkf ?? null,
+    hybrid: res.hybrid ?? null,
     tunedOn: res.tunedOn,
     summary,
     stations: stationScores ?? null,
