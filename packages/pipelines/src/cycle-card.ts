@@ -39,21 +39,30 @@ export function cycleCard(o: ResolvedCycleOptions, p: CycleCardInput): ProtocolC
         `(${s.offline.cycles} cycles, the first ${o.offlineBurnIn} dropped; background RMSE ${s.offline.meanBackgroundRmse.toFixed(4)}), ` +
         `itself run with a first B from ${o.pairs48} 48 h forecasts of the truth (univariate, 1000 km, not tuned)`;
   const tuning: Record<string, string> = {};
+  const runs = (m: string): boolean => (o.methods as readonly string[]).includes(m);
   if (s.var3d !== undefined)
     tuning['3dvar'] =
       `separable univariate B (variances per channel and latitude) from ${offline}; no bias correction; ` +
       `length scale ${s.var3d.lengthScaleKm} km: ${budget(o.lengthScalesKm.length, o, 'analyses')}`;
-  if (s.balanced !== undefined)
+  if (s.balanced !== undefined && runs('3dvar-bal'))
     tuning['3dvar-bal'] =
       `bias-corrected backgrounds; balanced multivariate B (geostrophic winds, hydrostatic temperature), control-variable ` +
       `variances, correlations and length scales from the same pairs; length-scale multiplier ${s.balanced.multiplier}: ` +
       `${budget(o.multipliers.length, o, 'analyses')}`;
-  if (s.letkf !== undefined)
+  if (s.letkf !== undefined && runs('letkf'))
     tuning.letkf =
       `${o.members} members, each forecast by the cycle's model; initial members the common initial state plus ` +
       `${o.initialError} x climatological perturbations (differences of two random training states over sqrt 2), recentred; Gaspari-Cohn over grid columns, ` +
       `no rotation; prior inflation ${s.letkf.inflation}, RTPS ${s.letkf.rtps} and half-width ${s.letkf.halfWidthKm} km: ` +
       `${budget(o.inflations.length * o.rtps.length * o.halfWidthsKm.length, o, `analyses of ${o.members} member forecasts`)}`;
+  if (s.hybrid !== undefined && s.balanced !== undefined && s.letkf !== undefined)
+    tuning.hybrid =
+      `B = (1 - a) B_clim + a P_ens o L by the augmented control vector: B_clim the balanced 3D-Var's (length-scale ` +
+      `multiplier ${s.balanced.multiplier}) on the bias-corrected background; P_ens from ${o.members} members cycled as the ` +
+      `LETKF's (prior inflation ${s.letkf.inflation}, RTPS ${s.letkf.rtps}, half-width ${s.letkf.halfWidthKm} km, tuned for ` +
+      `the LETKF) and recentred on the hybrid analysis each cycle; L Gaspari-Cohn between grid cells (horizontal); ` +
+      `weight ${s.hybrid.weight} and half-width ${s.hybrid.halfWidthKm} km: ` +
+      `${budget(o.hybridWeights.length * o.hybridHalfWidthsKm.length, o, `analyses of ${o.members} + 1 forecasts`)}`;
   const latentPrior =
     `prior trained on 48 h ${p.priorBackground ?? ''}${p.priorBackground === undefined ? '' : ' '}backgrounds, ` +
     `reused at ${o.intervalHours} h (latentPrior '${o.latentPrior ?? 'none'}', asked for explicitly; a ${o.intervalHours} h prior is not trained in this version)`;
@@ -81,7 +90,7 @@ export function cycleCard(o: ResolvedCycleOptions, p: CycleCardInput): ProtocolC
     ),
     truth: `${card.truth}; never trained or tuned on: B and every tuning come from ${p.training.title}`,
     background:
-      `${o.intervalHours} h forecasts of ${forecastWords} from each method's own previous analysis (the LETKF: of each member); ` +
+      `${o.intervalHours} h forecasts of ${forecastWords} from each method's own previous analysis (the LETKF: of each member; hybrid EnVar: of its analysis and each member); ` +
       `the first from the truth at state ${o.start} plus ${o.initialError} x a climatological perturbation ` +
       '(the difference of two random states of the training run over sqrt 2), the same for every method',
     cycled:

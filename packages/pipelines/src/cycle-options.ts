@@ -5,10 +5,10 @@
 import { AppError } from '@alignda/errors';
 
 import {
-  CLASSICAL_CYCLE_METHODS,
   CYCLE_FORECASTS,
   CYCLE_LATENT_PRIORS,
   CYCLE_METHODS,
+  DEFAULT_CYCLE_METHODS,
   LATENT_CYCLE_METHODS,
 } from './cycle-types.js';
 import type { CycleForecast, CycleLatentPrior, CycleMethod, CycleOptions } from './cycle-types.js';
@@ -44,6 +44,8 @@ export interface ResolvedCycleOptions {
   readonly inflations: readonly number[];
   readonly rtps: readonly number[];
   readonly halfWidthsKm: readonly number[];
+  readonly hybridWeights: readonly number[];
+  readonly hybridHalfWidthsKm: readonly number[];
   readonly cgTol: number;
   readonly blockLength: number;
   readonly resume: boolean;
@@ -89,11 +91,11 @@ function unitInterval(name: string, vs: readonly number[]): readonly number[] {
 /**
  * Resolves and checks the options.
  * @throws AppError `INVALID_ARGUMENT` naming the first bad option: an unknown or repeated method, zero cycles, an
- *   interval that is not a positive multiple of 6 h, a localisation half-width or length scale <= 0, an observation
- *   error std <= 0, a latent method without `latentPrior`
+ *   interval that is not a positive multiple of 6 h, a localisation half-width or length scale <= 0, a hybrid weight
+ *   outside [0, 1], an observation error std <= 0, a latent method without `latentPrior`
  */
 export function resolveCycleOptions(o: CycleOptions): ResolvedCycleOptions {
-  const methods = o.methods ?? CLASSICAL_CYCLE_METHODS;
+  const methods = o.methods ?? DEFAULT_CYCLE_METHODS;
   if (methods.length === 0) bad('no method given');
   for (const m of methods)
     if (!(CYCLE_METHODS as readonly string[]).includes(m))
@@ -165,6 +167,11 @@ export function resolveCycleOptions(o: CycleOptions): ResolvedCycleOptions {
     inflations: atLeastOne('inflations', o.inflations ?? [1, 1.1]),
     rtps: unitInterval('rtps', o.rtps ?? [0.5, 0.9]),
     halfWidthsKm: positives('localisation half-width (halfWidthsKm)', o.halfWidthsKm ?? [1000, 2000, 4000]),
+    hybridWeights: unitInterval('hybridWeights', o.hybridWeights ?? [0.25, 0.5, 0.75]),
+    hybridHalfWidthsKm: positives(
+      'hybrid localisation half-width (hybridHalfWidthsKm)',
+      o.hybridHalfWidthsKm ?? [1000, 2000],
+    ),
     cgTol: positive('cgTol', o.cgTol ?? 1e-6),
     blockLength: int('blockLength', o.blockLength ?? 8, 1),
     resume: o.resume ?? false,
@@ -176,6 +183,16 @@ export function resolveCycleOptions(o: CycleOptions): ResolvedCycleOptions {
  * out (a run may be extended), as are the summary's window and block length (they only read the series).
  */
 export function cycleFingerprint(o: ResolvedCycleOptions, source: string, training: string): string {
-  const { cycles: _c, summaryCycles: _s, blockLength: _b, resume: _r, ...rest } = o;
-  return JSON.stringify({ source, training, ...rest });
+  const {
+    cycles: _c,
+    summaryCycles: _s,
+    blockLength: _b,
+    resume: _r,
+    hybridWeights,
+    hybridHalfWidthsKm,
+    ...rest
+  } = o;
+  // Hybrid EnVar's candidates count only when it runs, so that a cycle stored before it existed still resumes.
+  const hybrid = o.methods.includes('hybrid') ? { hybridWeights, hybridHalfWidthsKm } : {};
+  return JSON.stringify({ source, training, ...rest, ...hybrid });
 }

@@ -4,8 +4,9 @@
  * 2. an offline 3D-Var cycle with it over the train period, whose 6 h (background, truth) pairs give the B
  *    statistics of the cycled 3D-Vars (separable: univariate variances per channel and latitude; balanced:
  *    control-variable statistics, length scales and the background bias);
- * 3. short cycles on the alignment period choose the 3D-Var length scale, the balanced B's length-scale multiplier
- *    and the LETKF's inflation and half-width (the mean analysis MSE of each candidate's short cycle, second half).
+ * 3. short cycles on the alignment period choose the 3D-Var length scale, the balanced B's length-scale multiplier,
+ *    the LETKF's inflation and half-width, then hybrid EnVar's weight and half-width with those (the mean analysis
+ *    MSE of each candidate's short cycle, second half).
  * The result is plain numbers ({@link CycleSetup}); {@link classicalAnalysers} rebuilds the methods from it, so a
  * resumed cycle runs the same methods without refitting.
  */
@@ -16,16 +17,18 @@ import {
   estimateBackgroundError,
   estimateBalancedStats,
 } from '@alignda/da';
-import type { BackgroundErrorStats } from '@alignda/da';
+import type { BSqrt, BackgroundErrorStats } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 
 import { pickCases } from './cases.js';
+import { hybridAnalyser } from './cycle-hybrid.js';
 import type { ResolvedCycleOptions } from './cycle-options.js';
 import { shortCycle } from './cycle-short.js';
 import type { ShortCycleSpec } from './cycle-short.js';
 import { letkfAnalyser, rmse, var3dAnalyser } from './cycle-step.js';
 import type { CycleAnalyser, CycleWorld, Perturb } from './cycle-step.js';
 import type { CycleSetup, CycleTuneRow, PlainErrorStats } from './cycle-types.js';
+import { localisationSqrts } from './ensemble.js';
 import { balanceSpec } from './evaluate-latent.js';
 
 /** Length scale of the offline cycle's first B, metres: [choice] mid-range of the cycled candidates, not tuned. */
@@ -175,16 +178,18 @@ export async function fitCycleSetup(
   const has = (m: string): boolean => (o.methods as readonly string[]).includes(m);
   const [C, H, W] = world.shape;
   const grid = world.source.grid;
-  const balance = has('3dvar-bal') ? balanceSpec(world.source, base.norm.std) : undefined;
-  if (has('3dvar-bal') && balance === undefined)
+  // Hybrid EnVar's B_clim is the balanced B, and its ensemble is cycled with the LETKF's settings.
+  const needsBalanced = has('3dvar-bal') || has('hybrid');
+  const balance = needsBalanced ? balanceSpec(world.source, base.norm.std) : undefined;
+  if (needsBalanced && balance === undefined)
     throw new AppError(
       'FAILED_PRECONDITION',
-      `${world.source.name} declares no balance (geostrophic levels and dynamics): the balanced 3D-Var cannot be built`,
+      `${world.source.name} declares no balance (geostrophic levels and dynamics): the balanced 3D-Var${has('hybrid') ? " (hybrid EnVar's B_clim)" : ''} cannot be built`,
     );
   const tuneStart = periodOf(world, 'alignment', o.tuneCycles);
   const spec = { start: tuneStart, cycles: o.tuneCycles, stream: 'tune', perturb, o };
   let setup: CycleSetup = base;
-  if (has('3dvar') || has('3dvar-bal')) {
+  if (has('3dvar') || needsBalanced) {
     const pairs = await offlinePairs(world, o, perturb, progress);
     setup = { ...setup, offline: pairs.setup };
     const shape4 = [pairs.count, C, H, W];
@@ -230,7 +235,7 @@ export async function fitCycleSetup(
       setup = { ...setup, balanced: { ...plain, multiplier: t.best.multiplier, tuning: t.table } };
     }
   }
-  if (has('letkf')) {
+  if (has('letkf') || has('hybrid')) {
     const cands = o.inflations.flatMap((inflation) =>
       o.rtps.flatMap((rtps) => o.halfWidthsKm.map((halfWidthKm) => ({ inflation, rtps, halfWidthKm }))),
     );
@@ -243,7 +248,49 @@ export async function fitCycleSetup(
     );
     setup = { ...setup, letkf: { ...t.best, tuning: t.table } };
   }
+  if (has('hybrid')) {
+    const cands = o.hybridWeights.flatMap((weight) =>
+      o.hybridHalfWidthsKm.map((halfWidthKm) => ({ weight, halfWidthKm })),
+    );
+    const locSqrt = localisationSqrts(grid);
+    const t = await tuneByCycles(
+      cands,
+      (c) => hybridOf(world, o, perturb, setup, { ...c, tuning: [] }, locSqrt),
+      world,
+      spec,
+      (f) => progress('cycle setup: tune hybrid EnVar', f),
+    );
+    setup = { ...setup, hybrid: { ...t.best, tuning: t.table } };
+  }
   return setup;
+}
+
+/** The cycled hybrid EnVar of a setup with its balanced B and LETKF settings. */
+function hybridOf(
+  world: CycleWorld,
+  o: ResolvedCycleOptions,
+  perturb: Perturb,
+  setup: CycleSetup,
+  h: NonNullable<CycleSetup['hybrid']>,
+  locSqrt: ReturnType<typeof localisationSqrts>,
+): CycleAnalyser {
+  const { balanced: b, letkf: l } = setup;
+  if (b === undefined || l === undefined)
+    throw new AppError('INTERNAL', 'hybrid EnVar needs the balanced B and the LETKF settings in the setup');
+  const { bSqrt, correct } = balancedB(world, b);
+  return hybridAnalyser(world, {
+    members: o.members,
+    inflation: l.inflation,
+    rtps: l.rtps,
+    letkfHalfWidthM: l.halfWidthKm * 1000,
+    perturb,
+    initialError: o.initialError,
+    bSqrt,
+    correct,
+    weight: h.weight,
+    localisation: locSqrt(h.halfWidthKm * 1000),
+    cgTol: o.cgTol,
+  });
 }
 
 function balancedAnalyser(
@@ -251,6 +298,15 @@ function balancedAnalyser(
   b: NonNullable<CycleSetup['balanced']>,
   cgTol: number,
 ): CycleAnalyser {
+  const { bSqrt, correct } = balancedB(world, b);
+  return var3dAnalyser('3dvar-bal', world, bSqrt, cgTol, correct);
+}
+
+/** The balanced B^(1/2) of a setup and its background bias correction. */
+function balancedB(
+  world: CycleWorld,
+  b: NonNullable<CycleSetup['balanced']>,
+): { bSqrt: BSqrt; correct: (bg: Float32Array) => Float64Array } {
   const balance = balanceSpec(world.source, world.norm.std);
   if (balance === undefined)
     throw new AppError(
@@ -262,7 +318,7 @@ function balancedAnalyser(
     kind: 'gaussian',
     lengthScalesM: b.lengthScalesKm.map((km) => km * 1000 * b.multiplier),
   });
-  return var3dAnalyser('3dvar-bal', world, bSqrt, cgTol, (bg) => biasCorrect(bg, error));
+  return { bSqrt, correct: (bg) => biasCorrect(bg, error) };
 }
 
 function letkfOf(
@@ -304,6 +360,8 @@ export function classicalAnalysers(
     if (m === '3dvar-bal' && setup.balanced !== undefined)
       out.push(balancedAnalyser(world, setup.balanced, o.cgTol));
     if (m === 'letkf' && setup.letkf !== undefined) out.push(letkfOf(world, o, perturb, setup.letkf));
+    if (m === 'hybrid' && setup.hybrid !== undefined)
+      out.push(hybridOf(world, o, perturb, setup, setup.hybrid, localisationSqrts(world.source.grid)));
   }
   return out;
 }

@@ -12,14 +12,19 @@ import type { PairedComparison } from './stats.js';
 
 /**
  * The methods a cycle runs: the classical baselines (3D-Var with the separable B, the balanced bias-corrected
- * 3D-Var, the LETKF) and two latent modes. Repaint is left out: its cycle behaves like ObsFree's with a hard
- * observation constraint and nobody asked for it.
+ * 3D-Var, the LETKF, hybrid EnVar) and two latent modes. Repaint is left out: its cycle behaves like ObsFree's with
+ * a hard observation constraint and nobody asked for it.
  */
-export const CYCLE_METHODS = ['3dvar', '3dvar-bal', 'letkf', 'dps', 'obsfree'] as const;
+export const CYCLE_METHODS = ['3dvar', '3dvar-bal', 'letkf', 'hybrid', 'dps', 'obsfree'] as const;
 export type CycleMethod = (typeof CYCLE_METHODS)[number];
 
-/** The classical methods of {@link CYCLE_METHODS}: the default set, runnable without trained models. */
-export const CLASSICAL_CYCLE_METHODS = ['3dvar', '3dvar-bal', 'letkf'] as const;
+/** The classical methods of {@link CYCLE_METHODS}, runnable without trained models. */
+export const CLASSICAL_CYCLE_METHODS = ['3dvar', '3dvar-bal', 'letkf', 'hybrid'] as const;
+/**
+ * The methods of a cycle when none are named: the classical ones but hybrid EnVar, which came later and costs the
+ * LETKF's forecasts and tuning plus its own (ask for it with `hybrid`).
+ */
+export const DEFAULT_CYCLE_METHODS = ['3dvar', '3dvar-bal', 'letkf'] as const;
 /** The latent methods of {@link CYCLE_METHODS}: they need trained models and an explicit prior choice. */
 export const LATENT_CYCLE_METHODS = ['dps', 'obsfree'] as const;
 
@@ -37,7 +42,7 @@ export type CycleLatentPrior = (typeof CYCLE_LATENT_PRIORS)[number];
 
 /** Options of `runCycle`. Every knob has a default; each default gives its reason. */
 export interface CycleOptions {
-  /** Methods to cycle, each carrying its own state. @defaultValue {@link CLASSICAL_CYCLE_METHODS} */
+  /** Methods to cycle, each carrying its own state. @defaultValue {@link DEFAULT_CYCLE_METHODS} */
   readonly methods?: readonly string[];
   /** Analysis cycles. @defaultValue 120 (30 days at 6 h: the issue's figure) */
   readonly cycles?: number;
@@ -113,6 +118,16 @@ export interface CycleOptions {
    * 500-1000 km left grid-scale geopotential noise whose winds doubled the wind errors; 4000 km did best)
    */
   readonly halfWidthsKm?: readonly number[];
+  /**
+   * Candidate hybrid EnVar weights a of B = (1 - a) B_clim + a P_ens, in [0, 1]. @defaultValue 0.25, 0.5, 0.75 (the
+   * single-analysis table's)
+   */
+  readonly hybridWeights?: readonly number[];
+  /**
+   * Candidate Gaspari-Cohn half-widths of hybrid EnVar's P_ens localisation, km. @defaultValue 1000, 2000 (the cycled
+   * LETKF chose between them on the QG world)
+   */
+  readonly hybridHalfWidthsKm?: readonly number[];
   /**
    * Relative residual at which 3D-Var's conjugate gradients stop. @defaultValue 1e-6 (increments to 6 digits, far
    * below the observation noise; the single-analysis 1e-8 costs a third more iterations per cycle)
@@ -219,6 +234,15 @@ export interface CycleSetup {
     readonly halfWidthKm: number;
     readonly tuning: readonly CycleTuneRow[];
   };
+  /**
+   * Hybrid EnVar's tuned weight and half-width (its B_clim is `balanced`'s, its ensemble cycled with `letkf`'s
+   * settings).
+   */
+  readonly hybrid?: {
+    readonly weight: number;
+    readonly halfWidthKm: number;
+    readonly tuning: readonly CycleTuneRow[];
+  };
   /** The offline 3D-Var cycle that made the 6 h pairs. */
   readonly offline?: {
     readonly cycles: number;
@@ -232,7 +256,7 @@ export interface CycleSetup {
 export interface CarriedState {
   /** The analysis (the ensemble mean for latent methods), [C, H, W] flattened. */
   readonly analysis?: Float32Array;
-  /** The LETKF's analysis ensemble, [members, C, H, W] flattened. */
+  /** The analysis ensemble of the LETKF and of hybrid EnVar, [members, C, H, W] flattened. */
   readonly ensemble?: Float32Array;
   readonly members?: number;
   /** The method stopped: its state became non-finite. */

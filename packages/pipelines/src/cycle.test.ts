@@ -121,6 +121,50 @@ describe('runCycle on a short QG nature run', () => {
   });
 });
 
+describe('runCycle with hybrid EnVar', () => {
+  const HYBRID: CycleOptions = {
+    ...FAST,
+    methods: ['3dvar-bal', 'hybrid'],
+    members: 4,
+    multipliers: [1],
+    hybridHalfWidthsKm: [2000],
+    cycles: 5,
+    skillEvery: 0,
+  };
+
+  it('with weight 0 cycles exactly as the balanced 3D-Var (its B_clim, bias correction and background)', async () => {
+    const res = await runCycle(scored, { ...HYBRID, hybridWeights: [0], cgTol: 1e-10 }, { training });
+    const bal = res.series['3dvar-bal'] ?? [];
+    const hyb = res.series.hybrid ?? [];
+    expect(hyb).toHaveLength(5);
+    hyb.forEach((r, k) => {
+      expect(r.backgroundRmse).toBeCloseTo(bal[k]?.backgroundRmse as number, 6);
+      expect(r.analysisRmse).toBeCloseTo(bal[k]?.analysisRmse as number, 6);
+    });
+    expect(res.setup.hybrid).toMatchObject({ weight: 0, halfWidthKm: 2000 });
+    expect(res.protocol.tuning.hybrid).toContain('recentred on the hybrid analysis');
+  });
+
+  it('with weight 0.5 analyses below its background, differs from the balanced 3D-Var and keeps a spread', async () => {
+    // 8 members: with 4, P_ens's sampling noise at a = 0.5 made the analyses worse than their backgrounds.
+    const res = await runCycle(scored, { ...HYBRID, members: 8, hybridWeights: [0.5] }, { training });
+    const s = res.summary.hybrid;
+    expect(s?.meanAnalysisRmse).toBeLessThan(s?.meanBackgroundRmse as number);
+    expect(s?.divergedCycles).toBe(0);
+    expect(s?.meanAnalysisSpread).toBeGreaterThan(0);
+    expect(
+      Math.abs((s?.meanAnalysisRmse as number) - (res.summary['3dvar-bal']?.meanAnalysisRmse as number)),
+    ).toBeGreaterThan(1e-4);
+  });
+
+  it('rejects a hybrid weight outside [0, 1] with INVALID_ARGUMENT', async () => {
+    await expect(runCycle(scored, { ...HYBRID, hybridWeights: [1.5] }, { training })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('hybridWeights[0] = 1.5 is not in [0, 1]') as string,
+    });
+  });
+});
+
 describe('runCycle refuses bad input before writing anything', () => {
   const refused: [string, CycleOptions, string][] = [
     ['an unknown method', { methods: ['3dvar', 'kalman'] }, "unknown method 'kalman'"],

@@ -122,6 +122,11 @@ export interface LatentEvalOptions {
   readonly onProgress?: (stage: string, fraction: number) => void;
   /** Called with every analysis (physical units) for extra verification (stations). */
   readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: EvalMethodId, field: Field) => void;
+  /**
+   * Called once every case is made (backgrounds, observations, background ensembles, the truth's copies for the
+   * scores) and before any analysis: from then on nothing reads the source's test-period truth.
+   */
+  readonly onCasesMade?: () => void | Promise<void>;
 }
 
 /** Result of `evaluateLatent`: the value `eval.json` serialises (with the command's options). */

@@ -370,8 +370,10 @@ export async function evaluateLatent(
       }),
   };
   // The floor of any latent method: the decoded posterior mean of the truth's own encoding.
+  // It reads the truth by design (seesTruth): it runs while the cases are made, before the truth may be hidden.
   const vaeFloor: EvalMethod = {
     id: 'vae',
+    seesTruth: true,
     analyse: async (c) => ({
       analysis: await decodeState(one, await encodeState(one, normState(c.stateIndex))),
     }),
@@ -417,6 +419,7 @@ export async function evaluateLatent(
       geoScoreScale: GEO_SCORE_SCALE,
       samplerSeeds,
       onProgress: progress,
+      ...(opts.onCasesMade === undefined ? {} : { onCasesMade: opts.onCasesMade }),
       ...(opts.onAnalysis === undefined
         ? {}
         : { onAnalysis: (k, i, m, f) => opts.onAnalysis?.(k, i, m as EvalMethodId, f) }),

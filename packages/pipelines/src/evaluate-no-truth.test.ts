@@ -1,19 +1,28 @@
 /**
  * No analysis reads the truth: every test-period truth state is overwritten with NaN, in place, once the cases are
  * made (backgrounds, observations, background ensembles), and the analyses must come out the same as with the truth.
- * A method that reads the truth while analysing gets NaN there, so the comparison catches it.
+ * A method that reads the truth while analysing gets NaN there, so the comparison catches it. First on the exact
+ * Gaussian prior with every kind of method, then on the latent evaluation itself with ci-sized models.
  */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import { createBSqrt } from '@alignda/da';
-import { createField, createRng, fitNormStats, latLonGrid, normalise } from '@alignda/tensor';
+import { fileModelStore } from '@alignda/nn';
+import type { LatentModels } from '@alignda/nn';
+import { betaPlaneGrid, createField, createRng, fitNormStats, latLonGrid, normalise } from '@alignda/tensor';
 import type { NormStats } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { assimilate } from './assimilate.js';
 import { columnLocalisation, letkfMean } from './ensemble.js';
 import { evaluate } from './evaluate.js';
+import { evaluateLatent } from './evaluate-latent.js';
 import type { EvalMethod, EvaluateOptions, EvaluatePorts, EvaluateResult } from './evaluate.js';
 import { FIX_SHAPE, fixturePrior, gaussianLatentPrior } from './internal/testing.js';
+import { trainLatentModels } from './train/train.js';
 
 const [C, H, W] = FIX_SHAPE;
 const SIZE = C * H * W;
@@ -225,4 +234,111 @@ describe('evaluate with the truth hidden after the cases are made', () => {
       expect(got.analyses.get(key)?.every(Number.isNaN), key).toBe(true);
     }
   });
+});
+
+describe('evaluateLatent with the truth hidden after the cases are made', () => {
+  // A one-variable dataset on the ci preset's 32 x 64 grid (a beta plane, periodic west-east, with a padded band as
+  // ncep-air has), ci models trained a few steps on emulator backgrounds: the analyses need not be good, only made
+  // from the case inputs. 80 six-hourly states: train 40, alignment 16 (the tuning cases), test 24 (2 cases).
+  const [lc, lh, lw] = [1, 32, 64];
+  const lcount = 80;
+  const ltest: readonly [number, number] = [56, lcount];
+  const latentSource = (states: Float32Array[]): DaSource => {
+    const grid = betaPlaneGrid({ H: lh, W: lw, dxM: 150e3, dyM: 150e3, latCentreDeg: 45 });
+    const shape = [lc, lh, lw] as const;
+    const validMask = Uint8Array.from({ length: lh * lw }, (_, g) => {
+      const i = Math.floor(g / lw);
+      return i >= 3 && i < lh - 4 ? 1 : 0;
+    });
+    return {
+      name: 'memory',
+      title: 'in-memory dataset',
+      kind: 'dataset',
+      grid,
+      channels: ['t'],
+      units: ['K'],
+      shape,
+      count: lcount,
+      periods: { train: [0, 40], alignment: [40, 56], test: ltest },
+      validMask,
+      state: (i) => ({ data: states[i] as Float32Array, shape }),
+      field: (i) => createField({ data: states[i] as Float32Array, channels: ['t'], units: ['K'], grid }),
+      timeOf: (i) => new Date(Date.UTC(2013, 0, 1, 6 * i)).toISOString().slice(0, 13),
+      hourOf: (i) => (6 * i) % 24,
+    };
+  };
+  /** Travelling waves in temperature (K) plus noise: the same states on every call. */
+  const latentStates = (): Float32Array[] => {
+    const rng = createRng(3);
+    return Array.from({ length: lcount }, (_, t) => {
+      const [a, b] = [rng.normal(), rng.normal()];
+      return Float32Array.from({ length: lc * lh * lw }, (_, g) => {
+        const [i, k] = [Math.floor(g / lw), g % lw];
+        const wave = 3 * a * Math.sin((2 * Math.PI * k) / lw + t / 4) + 2 * b * Math.cos((Math.PI * i) / lh);
+        return 280 - 0.5 * i + wave + 0.3 * rng.normal();
+      });
+    });
+  };
+  const root = mkdtempSync(path.join(tmpdir(), 'alignda-no-truth-'));
+  let models: LatentModels | undefined;
+  beforeAll(async () => {
+    const dir = path.join(root, 'models');
+    mkdirSync(dir);
+    const store = fileModelStore(dir);
+    await trainLatentModels(latentSource(latentStates()), store, { preset: 'ci', steps: 3, seed: 1 });
+    models = await store.loadAll();
+  }, 60_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Every analysis of a run by `method:case` (physical units), overwriting the test-period truth when asked. */
+  const runLatent = async (
+    hideTruth: boolean,
+  ): Promise<{ analyses: Map<string, Float32Array>; hidden: number }> => {
+    if (models === undefined) throw new Error('no models');
+    const states = latentStates();
+    const analyses = new Map<string, Float32Array>();
+    let hidden = 0;
+    await evaluateLatent(latentSource(states), models, {
+      cases: 2,
+      steps: 4,
+      zeta: 1,
+      blend: 0.5,
+      lengthScaleKm: 500,
+      obsFraction: 0.01,
+      ensembleMembers: 3,
+      trainCases: 8,
+      seed: 11,
+      onAnalysis: (k, _i, m, f) => analyses.set(`${m}:${k}`, Float32Array.from(f.data)),
+      onCasesMade: () => {
+        if (!hideTruth) return;
+        // Every test-period truth state, overwritten in place where the source keeps it.
+        for (let i = ltest[0]; i < ltest[1]; i++) (states[i] as Float32Array).fill(Number.NaN);
+        hidden = ltest[1] - ltest[0];
+      },
+    });
+    return { analyses, hidden };
+  };
+
+  it('gives every row (latent modes, 3D-Var, LETKF, hybrid, the VAE floor) the same analyses as with the truth', async () => {
+    const ref = await runLatent(false);
+    const got = await runLatent(true);
+    expect(got.hidden).toBe(ltest[1] - ltest[0]);
+    expect([...got.analyses.keys()]).toEqual([...ref.analyses.keys()]);
+    const rows = [...new Set([...ref.analyses.keys()].map((k) => k.split(':')[0]))];
+    expect(rows).toEqual([
+      'background',
+      'background-bc',
+      'vae',
+      'obsfree',
+      'repaint',
+      'dps',
+      '3dvar',
+      'letkf',
+      'hybrid',
+    ]);
+    for (const [key, a] of ref.analyses) {
+      expect(a.every(Number.isFinite), key).toBe(true);
+      expect(got.analyses.get(key), key).toEqual(a);
+    }
+  }, 60_000);
 });

@@ -98,6 +98,7 @@ export {
   CYCLE_FORECASTS,
   CYCLE_LATENT_PRIORS,
   CYCLE_METHODS,
+  DEFAULT_CYCLE_METHODS,
   LATENT_CYCLE_METHODS,
 } from './cycle-types.js';
 export type {

@@ -14,6 +14,7 @@ const TITLES: Readonly<Record<string, string>> = {
   '3dvar': '3D-Var',
   '3dvar-bal': 'balanced 3D-Var',
   letkf: 'LETKF',
+  hybrid: 'hybrid EnVar',
   dps: 'DPS',
   obsfree: 'ObsFree',
 };

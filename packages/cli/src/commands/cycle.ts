@@ -1,4 +1,11 @@
-import { CYCLE_FORECASTS, CYCLE_LATENT_PRIORS, DEFAULT_OBS_FRACTION, PRESETS } from '@alignda/pipelines';
+import {
+  CYCLE_FORECASTS,
+  CYCLE_LATENT_PRIORS,
+  CYCLE_METHODS,
+  DEFAULT_CYCLE_METHODS,
+  DEFAULT_OBS_FRACTION,
+  PRESETS,
+} from '@alignda/pipelines';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
@@ -34,7 +41,11 @@ export function registerCycleCommand(program: Command): void {
         .choices(PRESETS)
         .default('small'),
     )
-    .option('--methods <list>', 'comma-separated methods', '3dvar,3dvar-bal,letkf')
+    .option(
+      '--methods <list>',
+      `comma-separated methods (${CYCLE_METHODS.join(', ')})`,
+      DEFAULT_CYCLE_METHODS.join(','),
+    )
     .option('--cycles <n>', 'analysis cycles', intArg('--cycles', 1), 120)
     .option('--interval <hours>', 'hours between analyses (a multiple of 6)', intArg('--interval', 6), 6)
     .addOption(
@@ -42,7 +53,7 @@ export function registerCycleCommand(program: Command): void {
         .choices(CYCLE_FORECASTS)
         .default('model'),
     )
-    .option('--members <n>', 'LETKF ensemble size', intArg('--members', 2, 256), 16)
+    .option('--members <n>', 'ensemble size of the LETKF and hybrid EnVar', intArg('--members', 2, 256), 16)
     .option(
       '--latent-members <n>',
       'members per latent analysis (their mean is carried)',

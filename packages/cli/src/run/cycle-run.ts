@@ -180,6 +180,8 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
     console.log(
       `LETKF inflation ${s.letkf.inflation}, RTPS ${s.letkf.rtps}, half-width ${s.letkf.halfWidthKm} km`,
     );
+  if (s.hybrid !== undefined)
+    console.log(`hybrid EnVar weight ${s.hybrid.weight}, half-width ${s.hybrid.halfWidthKm} km`);
   console.log(
     `means over the last ${res.summaryCycles} of ${res.cycles} cycles (RMSE normalised unless a unit is given; diverged: analysis RMSE > ${s.threshold.toFixed(4)}):`,
   );
