@@ -68,9 +68,15 @@ export interface LatentAnalysisSettings {
 /** One analysis request. */
 export type AssimilateRequest =
   | ({
-      readonly method: LatentMode;
+      readonly method: 'repaint' | 'dps';
       readonly prior: LatentPrior;
       readonly obs: Observations;
+    } & LatentAnalysisSettings)
+  | ({
+      /** Samples of the prior alone (the observations, when given, are not used). */
+      readonly method: 'obsfree';
+      readonly prior: LatentPrior;
+      readonly obs?: Observations;
     } & LatentAnalysisSettings)
   | {
       readonly method: '3dvar';
@@ -90,6 +96,8 @@ export interface Analysis {
   readonly spread?: number;
   /** The decoded members, [members, ...state] (latent methods). */
   readonly members?: Float32Array;
+  /** The members' (standardised) latents, [members, ...zShape] (latent methods). */
+  readonly latents?: Float32Array;
   /** Conjugate-gradient iterations (3D-Var). */
   readonly iterations?: number;
 }
@@ -122,10 +130,11 @@ export async function assimilate(request: AssimilateRequest): Promise<Analysis> 
 function guidanceOf(
   mode: LatentMode,
   prior: LatentPrior,
-  obs: Observations,
+  obs: Observations | undefined,
   param: number | undefined,
 ): Guidance {
   if (mode === 'obsfree') return obsFree();
+  if (obs === undefined) throw new AppError('INVALID_ARGUMENT', `assimilate: ${mode} needs observations`);
   if (mode === 'repaint') {
     if (prior.encoder === undefined)
       throw new AppError('INVALID_ARGUMENT', 'assimilate: Repaint needs a prior with an encoder');
@@ -149,7 +158,7 @@ function guidanceOf(
 async function latentAnalysis(
   mode: LatentMode,
   prior: LatentPrior,
-  obs: Observations,
+  obs: Observations | undefined,
   set: LatentAnalysisSettings,
 ): Promise<Analysis> {
   const members = set.members ?? 1;
@@ -169,13 +178,13 @@ async function latentAnalysis(
     ...(set.signal === undefined ? {} : { signal: set.signal }),
   });
   const xs = Float32Array.from(await prior.decoder(z.data, [members, ...prior.zShape])); // [members, C, H, W]
-  const size = obs.operator.stateShape.reduce((a, d) => a * d, 1);
+  const size = xs.length / members;
   const mean = new Float32Array(size);
   for (let m = 0; m < members; m++)
     for (let j = 0; j < size; j++) mean[j] = (mean[j] as number) + (xs[m * size + j] as number) / members;
-  if (members === 1) return { mean, members: xs };
+  if (members === 1) return { mean, members: xs, latents: z.data };
   let v = 0;
   for (let m = 0; m < members; m++)
     for (let j = 0; j < size; j++) v += ((xs[m * size + j] as number) - (mean[j] as number)) ** 2;
-  return { mean, spread: Math.sqrt(v / ((members - 1) * size)), members: xs };
+  return { mean, spread: Math.sqrt(v / ((members - 1) * size)), members: xs, latents: z.data };
 }

@@ -121,3 +121,10 @@ export type {
   SkillRecord,
 } from './cycle-types.js';
 export { blockBootstrapRatio } from './cycle-summary.js';
+export { alignModels } from './align/align.js';
+export type { AlignOptions, AlignResult, AlignmentStore } from './align/align.js';
+export { PREFERENCE_SET_FORMAT, buildPreferenceSet } from './align/preference-set.js';
+export type { PreferenceSet, PreferenceSetMeta, PreferenceSetOptions } from './align/preference-set.js';
+export { contentHash, decodePreferenceSet, encodePreferenceSet } from './align/preference-file.js';
+export { leadForecast } from './lead-forecast.js';
+export type { LeadForecast } from './lead-forecast.js';
