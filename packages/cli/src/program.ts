@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAlignCommand } from './commands/align.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerCycleCommand } from './commands/cycle.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -24,5 +25,6 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerL96Command(program);
   registerCycleCommand(program);
+  registerAlignCommand(program);
   return program;
 }

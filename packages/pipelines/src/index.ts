@@ -128,3 +128,5 @@ export type { PreferenceSet, PreferenceSetMeta, PreferenceSetOptions } from './a
 export { contentHash, decodePreferenceSet, encodePreferenceSet } from './align/preference-file.js';
 export { leadForecast } from './lead-forecast.js';
 export type { LeadForecast } from './lead-forecast.js';
+export { PREFERENCE_SET_NAMES } from '@alignda/da';
+export type { PreferenceSetName } from '@alignda/da';
