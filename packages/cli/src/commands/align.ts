@@ -44,7 +44,7 @@ export function registerAlignCommand(program: Command): void {
     .option('--dpo-steps <n>', 'DPO optimiser steps', intArg('--dpo-steps', 1))
     .option('--pairs-per-step <n>', 'preference pairs per DPO step', intArg('--pairs-per-step', 1))
     .option('--lr <rate>', 'DPO peak learning rate', numArg('--lr', 0, Infinity, true))
-    .option('--seed <n>', 'seed of conditions, candidates and pairing', intArg('--seed', 0), 11)
+    .option('--pair-seed <n>', 'seed of conditions, candidates and pairing', intArg('--pair-seed', 0), 11)
     .action(async (opts: AlignRunOptions) => {
       await runAlign(opts);
     });

@@ -165,6 +165,18 @@ describe('alignda eval (end to end)', () => {
     );
   });
 
+  it('alignda align without a trained reference exits 66 with one line naming the train command, writing nothing', () => {
+    const home = path.join(root, 'empty-align-home');
+    const r = alignda(home, 'align', '--preset', 'ci', '--years', YEARS, '--set', 'M');
+    expect(r.status).toBe(66);
+    const lines = messages(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^alignda: error NOT_FOUND: no trained reference in .*alignda train --world qg --preset ci --background model/,
+    );
+    expect(existsSync(path.join(home, 'models', 'qg-ci-model', 'preferences-M.safetensors'))).toBe(false);
+  });
+
   it('rejects bad options with a message naming the option and its range', () => {
     const home = path.join(root, 'unused-home');
     const fraction = alignda(home, 'eval', '--obs-fraction', '2');

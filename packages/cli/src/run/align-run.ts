@@ -31,7 +31,7 @@ export interface AlignRunOptions extends SourceFlags {
   dpoSteps?: number;
   pairsPerStep?: number;
   lr?: number;
-  seed: number;
+  pairSeed: number;
 }
 
 const f4 = (x: number): string => x.toFixed(4);
@@ -74,7 +74,7 @@ export async function runAlign(opts: AlignRunOptions): Promise<void> {
     candidates: opts.candidates,
     conditions: opts.conditions,
     steps: opts.steps,
-    seed: opts.seed,
+    seed: opts.pairSeed,
     dpo: {
       ...(opts.beta === undefined ? {} : { beta: opts.beta }),
       ...(opts.dpoSteps === undefined ? {} : { steps: opts.dpoSteps }),
