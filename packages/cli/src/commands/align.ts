@@ -29,7 +29,7 @@ export function registerAlignCommand(program: Command): void {
       ),
     )
     .option(
-      '--models <dir>',
+      '--model-dir <dir>',
       'reference model folder (default: <ALIGNDA_HOME>/models/<source>-<preset>-<background>)',
     )
     .option('--candidates <n>', 'ObsFree candidates per condition', intArg('--candidates', 2, 1024), 32)

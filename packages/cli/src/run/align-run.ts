@@ -23,7 +23,8 @@ export interface AlignRunOptions extends SourceFlags {
   preset: Preset;
   set: PreferenceSetName;
   background?: BackgroundKind;
-  models?: string;
+  /** Reference model folder. @defaultValue `<home>/models/<source>-<preset>-<background>` */
+  modelDir?: string;
   candidates: number;
   conditions: number;
   steps: number;
@@ -44,7 +45,7 @@ export async function runAlign(opts: AlignRunOptions): Promise<void> {
   const name = choice.dataset ?? choice.world ?? 'qg';
   const background =
     opts.background ?? defaultBackground({ kind: choice.dataset !== undefined ? 'dataset' : 'world' });
-  const dir = path.resolve(opts.models ?? modelDir(config.homeDir, name, opts.preset, background));
+  const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset, background));
   const store = fileModelStore(dir);
   const models = await store.loadAll().catch((err: unknown) => {
     if (!(err instanceof TrainError)) throw err;
