@@ -6,8 +6,7 @@
 import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
-import { AppError, toAppError } from '@alignda/errors';
-import { TrainError, fileModelStore } from '@alignda/nn';
+import { AppError } from '@alignda/errors';
 import { alignModels, defaultBackground } from '@alignda/pipelines';
 import type { BackgroundKind, PreferenceSetName, Preset } from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
@@ -16,6 +15,7 @@ import { folderAlignmentStore } from '../adapters/alignment-store.js';
 import { createProgress } from '../progress.js';
 import { sourceChoice } from '../source-options.js';
 import type { SourceFlags } from '../source-options.js';
+import { loadModelFolder } from './model-folder.js';
 import { modelDir } from './train-run.js';
 
 /** Options of `alignda align`. */
@@ -46,18 +46,12 @@ export async function runAlign(opts: AlignRunOptions): Promise<void> {
   const background =
     opts.background ?? defaultBackground({ kind: choice.dataset !== undefined ? 'dataset' : 'world' });
   const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset, background));
-  const store = fileModelStore(dir);
-  const models = await store.loadAll().catch((err: unknown) => {
-    if (!(err instanceof TrainError)) throw err;
-    const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
-    throw new AppError(
-      toAppError(err).code,
-      `no trained reference in ${dir} (${err.message}); train it first: alignda train ${how} --preset ${opts.preset} --background ${background}`,
-      { cause: err },
-    );
-  });
-  const manifest = await store.readManifest();
-  const modelBackground = (manifest?.background ?? 'emulator') as BackgroundKind;
+  const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
+  const { models, background: modelBackground } = await loadModelFolder(
+    dir,
+    'trained reference',
+    `alignda train ${how} --preset ${opts.preset} --background ${background}`,
+  );
   if (modelBackground !== background)
     throw new AppError(
       'FAILED_PRECONDITION',

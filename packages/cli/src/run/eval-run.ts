@@ -8,8 +8,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
-import { AppError, toAppError } from '@alignda/errors';
-import { TrainError, fileModelStore } from '@alignda/nn';
 import { createStationVerifier, defaultBackground, evaluateLatent, geoLevels } from '@alignda/pipelines';
 import type { BackgroundKind, ObsLayout, Preset, StationScore } from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
@@ -31,6 +29,7 @@ import {
   writeEvalJson,
   writeEvalMaps,
 } from './eval-report.js';
+import { loadModelFolder } from './model-folder.js';
 import { modelDir } from './train-run.js';
 
 /** Options of `alignda eval`. */
@@ -72,25 +71,12 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   const background =
     opts.background ?? defaultBackground({ kind: choice.dataset !== undefined ? 'dataset' : 'world' });
   const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset, background));
-  const store = fileModelStore(dir);
-  const models = await store.loadAll().catch((err: unknown) => {
-    if (!(err instanceof TrainError)) throw err;
-    const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
-    const what =
-      err.reason === 'CHECKPOINT_MISSING'
-        ? `no trained models in ${dir} (${err.message.replace(/ to resume from$/, '')})`
-        : err.message;
-    throw new AppError(
-      toAppError(err).code,
-      `${what}; train them first: alignda train ${how} --preset ${opts.preset}`,
-      {
-        cause: err,
-      },
-    );
-  });
-  // A folder trained before manifests existed holds a score network of emulator backgrounds (all there was).
-  const manifest = await store.readManifest();
-  const modelBackground = (manifest?.background ?? 'emulator') as BackgroundKind;
+  const how = choice.dataset !== undefined ? `--dataset ${name}` : `--world ${name}`;
+  const { models, background: modelBackground } = await loadModelFolder(
+    dir,
+    'trained models',
+    `alignda train ${how} --preset ${opts.preset}`,
+  );
   const src = await openSource(config, choice);
   progress.stop();
   const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
