@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createBSqrt } from '@alignda/da';
 import { fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
-import { betaPlaneGrid, createField, createRng, fitNormStats, latLonGrid, normalise } from '@alignda/tensor';
+import { createField, createRng, fitNormStats, latLonGrid, normalise } from '@alignda/tensor';
 import type { NormStats } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ import { columnLocalisation, letkfMean } from './ensemble.js';
 import { evaluate } from './evaluate.js';
 import { evaluateLatent } from './evaluate-latent.js';
 import type { EvalMethod, EvaluateOptions, EvaluatePorts, EvaluateResult } from './evaluate.js';
-import { FIX_SHAPE, fixturePrior, gaussianLatentPrior } from './internal/testing.js';
+import { FIX_SHAPE, fixturePrior, gaussianLatentPrior, memoryDataset } from './internal/testing.js';
 import { trainLatentModels } from './train/train.js';
 
 const [C, H, W] = FIX_SHAPE;
@@ -243,30 +243,17 @@ describe('evaluateLatent with the truth hidden after the cases are made', () => 
   const [lc, lh, lw] = [1, 32, 64];
   const lcount = 80;
   const ltest: readonly [number, number] = [56, lcount];
-  const latentSource = (states: Float32Array[]): DaSource => {
-    const grid = betaPlaneGrid({ H: lh, W: lw, dxM: 150e3, dyM: 150e3, latCentreDeg: 45 });
-    const shape = [lc, lh, lw] as const;
-    const validMask = Uint8Array.from({ length: lh * lw }, (_, g) => {
-      const i = Math.floor(g / lw);
-      return i >= 3 && i < lh - 4 ? 1 : 0;
-    });
-    return {
-      name: 'memory',
-      title: 'in-memory dataset',
-      kind: 'dataset',
-      grid,
-      channels: ['t'],
-      units: ['K'],
-      shape,
-      count: lcount,
-      periods: { train: [0, 40], alignment: [40, 56], test: ltest },
-      validMask,
-      state: (i) => ({ data: states[i] as Float32Array, shape }),
-      field: (i) => createField({ data: states[i] as Float32Array, channels: ['t'], units: ['K'], grid }),
-      timeOf: (i) => new Date(Date.UTC(2013, 0, 1, 6 * i)).toISOString().slice(0, 13),
-      hourOf: (i) => (6 * i) % 24,
-    };
-  };
+  const latentSource = (states: Float32Array[]): DaSource =>
+    memoryDataset(
+      states,
+      { train: [0, 40], alignment: [40, 56], test: ltest },
+      {
+        validMask: Uint8Array.from({ length: lh * lw }, (_, g) => {
+          const i = Math.floor(g / lw);
+          return i >= 3 && i < lh - 4 ? 1 : 0;
+        }),
+      },
+    );
   /** Travelling waves in temperature (K) plus noise: the same states on every call. */
   const latentStates = (): Float32Array[] => {
     const rng = createRng(3);

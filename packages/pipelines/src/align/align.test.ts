@@ -9,10 +9,11 @@ import path from 'node:path';
 import type { PreferenceSetName } from '@alignda/da';
 import { fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
-import { betaPlaneGrid, createField, createRng } from '@alignda/tensor';
+import { createRng } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { memoryDataset } from '../internal/testing.js';
 import { trainLatentModels } from '../train/train.js';
 import { alignModels } from './align.js';
 import type { AlignmentStore } from './align.js';
@@ -21,10 +22,8 @@ import { contentHash, decodePreferenceSet } from './preference-file.js';
 const [C, H, W] = [1, 32, 64];
 const COUNT = 120;
 
-/** Travelling temperature waves (K) plus noise on a beta plane: train 60 states, alignment 36, test 24. */
+/** Travelling temperature waves (K) on the ci grid: train 60 states, alignment 36, test 24. */
 function memorySource(): DaSource {
-  const grid = betaPlaneGrid({ H, W, dxM: 150e3, dyM: 150e3, latCentreDeg: 45 });
-  const shape = [C, H, W] as const;
   const rng = createRng(5);
   const states = Array.from({ length: COUNT }, (_, t) => {
     const [a, b] = [rng.normal(), rng.normal()];
@@ -35,22 +34,7 @@ function memorySource(): DaSource {
       );
     });
   });
-  const state = (i: number): Float32Array => states[i] ?? new Float32Array(C * H * W);
-  return {
-    name: 'memory',
-    title: 'in-memory dataset',
-    kind: 'dataset',
-    grid,
-    channels: ['t'],
-    units: ['K'],
-    shape,
-    count: COUNT,
-    periods: { train: [0, 60], alignment: [60, 96], test: [96, COUNT] },
-    state: (i) => ({ data: state(i), shape }),
-    field: (i) => createField({ data: state(i), channels: ['t'], units: ['K'], grid }),
-    timeOf: (i) => new Date(Date.UTC(2013, 0, 1, 6 * i)).toISOString().slice(0, 13),
-    hourOf: (i) => (6 * i) % 24,
-  };
+  return memoryDataset(states, { train: [0, 60], alignment: [60, 96], test: [96, COUNT] });
 }
 
 /** A folder store: preferences-<set>.safetensors with its hash beside it in preferences-<set>.sha256. */

@@ -7,6 +7,9 @@ import { AppError } from '@alignda/errors';
  */
 import { createGaussianPrior, griddedObservations } from '@alignda/da';
 import type { GaussianPrior, Observations } from '@alignda/da';
+import { betaPlaneGrid, createField, gridHeight, gridWidth } from '@alignda/tensor';
+import type { Grid } from '@alignda/tensor';
+import type { DaSource } from '@alignda/world';
 
 import type { LatentPrior } from '../assimilate.js';
 
@@ -213,4 +216,39 @@ export function selectionMatrix(flatIndex: readonly number[], D: number): Float6
   const H = new Float64Array(flatIndex.length * D);
   flatIndex.forEach((g, p) => (H[p * D + g] = 1));
   return H;
+}
+
+/**
+ * A one-variable (temperature, K) dataset held in memory, 6-hourly from 2013-01-01, on `grid` (by default a 32 x 64
+ * beta plane at 45 N with 150 km spacing: the ci preset's grid). `states[i]` is read live, so a test may overwrite
+ * it in place.
+ */
+export function memoryDataset(
+  states: readonly Float32Array[],
+  periods: DaSource['periods'],
+  options: { grid?: Grid; validMask?: Uint8Array } = {},
+): DaSource {
+  const grid = options.grid ?? betaPlaneGrid({ H: 32, W: 64, dxM: 150e3, dyM: 150e3, latCentreDeg: 45 });
+  const shape = [1, gridHeight(grid), gridWidth(grid)] as const;
+  const state = (i: number): Float32Array => {
+    const s = states[i];
+    if (s === undefined) throw new RangeError(`memoryDataset: no state ${i} of ${states.length}`);
+    return s;
+  };
+  return {
+    name: 'memory',
+    title: 'in-memory dataset',
+    kind: 'dataset',
+    grid,
+    channels: ['t'],
+    units: ['K'],
+    shape,
+    count: states.length,
+    periods,
+    ...(options.validMask === undefined ? {} : { validMask: options.validMask }),
+    state: (i) => ({ data: state(i), shape }),
+    field: (i) => createField({ data: state(i), channels: ['t'], units: ['K'], grid }),
+    timeOf: (i) => new Date(Date.UTC(2013, 0, 1, 6 * i)).toISOString().slice(0, 13),
+    hourOf: (i) => (6 * i) % 24,
+  };
 }
