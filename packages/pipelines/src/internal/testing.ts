@@ -232,7 +232,8 @@ export function memoryDataset(
   const shape = [1, gridHeight(grid), gridWidth(grid)] as const;
   const state = (i: number): Float32Array => {
     const s = states[i];
-    if (s === undefined) throw new RangeError(`memoryDataset: no state ${i} of ${states.length}`);
+    if (s === undefined)
+      throw new AppError('INVALID_ARGUMENT', `memoryDataset: no state ${i} of ${states.length}`);
     return s;
   };
   return {
