@@ -54,8 +54,17 @@ export { runNcepCheck } from './ncep-check.js';
 export type { NcepCheckResult } from './ncep-check.js';
 export { createStationVerifier } from './station-verify.js';
 export type { StationScore, StationVerifier } from './station-verify.js';
-export { mean, pairedComparison, std } from './stats.js';
-export type { PairedComparison } from './stats.js';
+export {
+  ensembleCrps,
+  holm,
+  mean,
+  pairedComparison,
+  pairedGain,
+  rankHistogram,
+  std,
+  wilcoxonSignedRank,
+} from './stats.js';
+export type { PairedComparison, PairedGain, WilcoxonResult } from './stats.js';
 export type { ModelStore, TrainElsewhere } from './ports.js';
 export {
   BACKGROUND_LEAD_STEPS,
