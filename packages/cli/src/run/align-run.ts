@@ -1,7 +1,8 @@
 /**
  * `alignda align` as a CLI run: loads the reference model folder (failing with the `alignda train` command to run
  * when it is missing), opens the source, and runs packages/pipelines `alignModels` with progress bars, then prints
- * the preference set and the held-out DPO metrics before and after.
+ * the preference set and the held-out DPO metrics before and after, and records the preference set, the aligned
+ * model version and the alignment run in the registry (a registry that cannot be reached is a warning).
  */
 import path from 'node:path';
 
@@ -12,6 +13,7 @@ import type { BackgroundKind, PreferenceSetName, Preset } from '@alignda/pipelin
 import { openSource } from '@alignda/world';
 
 import { folderAlignmentStore } from '../adapters/alignment-store.js';
+import { recordAlignment } from '../adapters/record-alignment.js';
 import { createProgress } from '../progress.js';
 import { sourceChoice } from '../source-options.js';
 import type { SourceFlags } from '../source-options.js';
@@ -63,6 +65,7 @@ export async function runAlign(opts: AlignRunOptions): Promise<void> {
     `${src.title}; reference ${dir} (score ${models.score.steps} steps); set ${opts.set}: ${opts.conditions} alignment-period conditions x ${opts.candidates} ObsFree candidates (${opts.steps} steps)`,
   );
   const t0 = performance.now();
+  const startedAt = new Date();
   const res = await alignModels(src, models, folderAlignmentStore(dir), {
     set: opts.set,
     background,
@@ -97,4 +100,25 @@ export async function runAlign(opts: AlignRunOptions): Promise<void> {
   console.log(
     `${res.completed ? 'aligned' : 'interrupted; re-run to continue'}: ${res.checkpoint} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
   );
+  try {
+    const ids = await recordAlignment(config, {
+      dir,
+      score: models.score,
+      result: res,
+      periodFirst: src.timeOf(m.periodRange[0]),
+      periodLast: src.timeOf(m.periodRange[1] - 1),
+      startedAt,
+      finishedAt: new Date(),
+    });
+    console.log(
+      ids.aligned === undefined
+        ? `registry: alignment run ${ids.run} (paused, base ${ids.reference}), preference set ${ids.preferenceSet}`
+        : `registry: model version ${ids.aligned} (parent ${ids.reference}), preference set ${ids.preferenceSet}`,
+    );
+  } catch (err) {
+    // The preference set and the checkpoint are on disk already; a registry that cannot be reached must not lose them.
+    console.error(
+      `alignda: warning: the alignment was not recorded in the registry: ${(err as Error).message}`,
+    );
+  }
 }

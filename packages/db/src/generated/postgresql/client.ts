@@ -83,7 +83,8 @@ export type CycleStep = Prisma.CycleStepModel
 export type AlignmentRun = Prisma.AlignmentRunModel
 /**
  * Model PreferenceSet
- * A set of preference pairs built from rewarded candidates.
+ * A set of preference pairs built from rewarded candidates. The fields after `summary` came with
+ * migration 0002 and are null on rows written before it.
  */
 export type PreferenceSet = Prisma.PreferenceSetModel
 /**

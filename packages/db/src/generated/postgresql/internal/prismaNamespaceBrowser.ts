@@ -214,6 +214,14 @@ export const PreferenceSetScalarFieldEnum = {
   pairCount: 'pairCount',
   artifactPath: 'artifactPath',
   summary: 'summary',
+  periodStart: 'periodStart',
+  periodEnd: 'periodEnd',
+  rewards: 'rewards',
+  candidates: 'candidates',
+  conditions: 'conditions',
+  contentHash: 'contentHash',
+  rewardScales: 'rewardScales',
+  heldOutPairCount: 'heldOutPairCount',
   createdAt: 'createdAt'
 } as const
 

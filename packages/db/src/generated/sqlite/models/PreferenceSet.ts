@@ -14,7 +14,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model PreferenceSet
- * A set of preference pairs built from rewarded candidates.
+ * A set of preference pairs built from rewarded candidates. The fields after `summary` came with
+ * migration 0002 and are null on rows written before it.
  */
 export type PreferenceSetModel = runtime.Types.Result.DefaultSelection<Prisma.$PreferenceSetPayload>
 
@@ -28,10 +29,16 @@ export type AggregatePreferenceSet = {
 
 export type PreferenceSetAvgAggregateOutputType = {
   pairCount: number | null
+  candidates: number | null
+  conditions: number | null
+  heldOutPairCount: number | null
 }
 
 export type PreferenceSetSumAggregateOutputType = {
   pairCount: number | null
+  candidates: number | null
+  conditions: number | null
+  heldOutPairCount: number | null
 }
 
 export type PreferenceSetMinAggregateOutputType = {
@@ -40,6 +47,12 @@ export type PreferenceSetMinAggregateOutputType = {
   objective: string | null
   pairCount: number | null
   artifactPath: string | null
+  periodStart: Date | null
+  periodEnd: Date | null
+  candidates: number | null
+  conditions: number | null
+  contentHash: string | null
+  heldOutPairCount: number | null
   createdAt: Date | null
 }
 
@@ -49,6 +62,12 @@ export type PreferenceSetMaxAggregateOutputType = {
   objective: string | null
   pairCount: number | null
   artifactPath: string | null
+  periodStart: Date | null
+  periodEnd: Date | null
+  candidates: number | null
+  conditions: number | null
+  contentHash: string | null
+  heldOutPairCount: number | null
   createdAt: Date | null
 }
 
@@ -59,6 +78,14 @@ export type PreferenceSetCountAggregateOutputType = {
   pairCount: number
   artifactPath: number
   summary: number
+  periodStart: number
+  periodEnd: number
+  rewards: number
+  candidates: number
+  conditions: number
+  contentHash: number
+  rewardScales: number
+  heldOutPairCount: number
   createdAt: number
   _all: number
 }
@@ -66,10 +93,16 @@ export type PreferenceSetCountAggregateOutputType = {
 
 export type PreferenceSetAvgAggregateInputType = {
   pairCount?: true
+  candidates?: true
+  conditions?: true
+  heldOutPairCount?: true
 }
 
 export type PreferenceSetSumAggregateInputType = {
   pairCount?: true
+  candidates?: true
+  conditions?: true
+  heldOutPairCount?: true
 }
 
 export type PreferenceSetMinAggregateInputType = {
@@ -78,6 +111,12 @@ export type PreferenceSetMinAggregateInputType = {
   objective?: true
   pairCount?: true
   artifactPath?: true
+  periodStart?: true
+  periodEnd?: true
+  candidates?: true
+  conditions?: true
+  contentHash?: true
+  heldOutPairCount?: true
   createdAt?: true
 }
 
@@ -87,6 +126,12 @@ export type PreferenceSetMaxAggregateInputType = {
   objective?: true
   pairCount?: true
   artifactPath?: true
+  periodStart?: true
+  periodEnd?: true
+  candidates?: true
+  conditions?: true
+  contentHash?: true
+  heldOutPairCount?: true
   createdAt?: true
 }
 
@@ -97,6 +142,14 @@ export type PreferenceSetCountAggregateInputType = {
   pairCount?: true
   artifactPath?: true
   summary?: true
+  periodStart?: true
+  periodEnd?: true
+  rewards?: true
+  candidates?: true
+  conditions?: true
+  contentHash?: true
+  rewardScales?: true
+  heldOutPairCount?: true
   createdAt?: true
   _all?: true
 }
@@ -194,6 +247,14 @@ export type PreferenceSetGroupByOutputType = {
   pairCount: number
   artifactPath: string
   summary: runtime.JsonValue | null
+  periodStart: Date | null
+  periodEnd: Date | null
+  rewards: runtime.JsonValue | null
+  candidates: number | null
+  conditions: number | null
+  contentHash: string | null
+  rewardScales: runtime.JsonValue | null
+  heldOutPairCount: number | null
   createdAt: Date
   _count: PreferenceSetCountAggregateOutputType | null
   _avg: PreferenceSetAvgAggregateOutputType | null
@@ -227,6 +288,14 @@ export type PreferenceSetWhereInput = {
   pairCount?: Prisma.IntFilter<"PreferenceSet"> | number
   artifactPath?: Prisma.StringFilter<"PreferenceSet"> | string
   summary?: Prisma.JsonNullableFilter<"PreferenceSet">
+  periodStart?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  periodEnd?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  rewards?: Prisma.JsonNullableFilter<"PreferenceSet">
+  candidates?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  conditions?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  contentHash?: Prisma.StringNullableFilter<"PreferenceSet"> | string | null
+  rewardScales?: Prisma.JsonNullableFilter<"PreferenceSet">
+  heldOutPairCount?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PreferenceSet"> | Date | string
   alignmentRun?: Prisma.XOR<Prisma.AlignmentRunNullableScalarRelationFilter, Prisma.AlignmentRunWhereInput> | null
 }
@@ -238,6 +307,14 @@ export type PreferenceSetOrderByWithRelationInput = {
   pairCount?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   summary?: Prisma.SortOrderInput | Prisma.SortOrder
+  periodStart?: Prisma.SortOrderInput | Prisma.SortOrder
+  periodEnd?: Prisma.SortOrderInput | Prisma.SortOrder
+  rewards?: Prisma.SortOrderInput | Prisma.SortOrder
+  candidates?: Prisma.SortOrderInput | Prisma.SortOrder
+  conditions?: Prisma.SortOrderInput | Prisma.SortOrder
+  contentHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  rewardScales?: Prisma.SortOrderInput | Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   alignmentRun?: Prisma.AlignmentRunOrderByWithRelationInput
 }
@@ -252,6 +329,14 @@ export type PreferenceSetWhereUniqueInput = Prisma.AtLeast<{
   pairCount?: Prisma.IntFilter<"PreferenceSet"> | number
   artifactPath?: Prisma.StringFilter<"PreferenceSet"> | string
   summary?: Prisma.JsonNullableFilter<"PreferenceSet">
+  periodStart?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  periodEnd?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  rewards?: Prisma.JsonNullableFilter<"PreferenceSet">
+  candidates?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  conditions?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  contentHash?: Prisma.StringNullableFilter<"PreferenceSet"> | string | null
+  rewardScales?: Prisma.JsonNullableFilter<"PreferenceSet">
+  heldOutPairCount?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PreferenceSet"> | Date | string
   alignmentRun?: Prisma.XOR<Prisma.AlignmentRunNullableScalarRelationFilter, Prisma.AlignmentRunWhereInput> | null
 }, "id">
@@ -263,6 +348,14 @@ export type PreferenceSetOrderByWithAggregationInput = {
   pairCount?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   summary?: Prisma.SortOrderInput | Prisma.SortOrder
+  periodStart?: Prisma.SortOrderInput | Prisma.SortOrder
+  periodEnd?: Prisma.SortOrderInput | Prisma.SortOrder
+  rewards?: Prisma.SortOrderInput | Prisma.SortOrder
+  candidates?: Prisma.SortOrderInput | Prisma.SortOrder
+  conditions?: Prisma.SortOrderInput | Prisma.SortOrder
+  contentHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  rewardScales?: Prisma.SortOrderInput | Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.PreferenceSetCountOrderByAggregateInput
   _avg?: Prisma.PreferenceSetAvgOrderByAggregateInput
@@ -281,6 +374,14 @@ export type PreferenceSetScalarWhereWithAggregatesInput = {
   pairCount?: Prisma.IntWithAggregatesFilter<"PreferenceSet"> | number
   artifactPath?: Prisma.StringWithAggregatesFilter<"PreferenceSet"> | string
   summary?: Prisma.JsonNullableWithAggregatesFilter<"PreferenceSet">
+  periodStart?: Prisma.DateTimeNullableWithAggregatesFilter<"PreferenceSet"> | Date | string | null
+  periodEnd?: Prisma.DateTimeNullableWithAggregatesFilter<"PreferenceSet"> | Date | string | null
+  rewards?: Prisma.JsonNullableWithAggregatesFilter<"PreferenceSet">
+  candidates?: Prisma.IntNullableWithAggregatesFilter<"PreferenceSet"> | number | null
+  conditions?: Prisma.IntNullableWithAggregatesFilter<"PreferenceSet"> | number | null
+  contentHash?: Prisma.StringNullableWithAggregatesFilter<"PreferenceSet"> | string | null
+  rewardScales?: Prisma.JsonNullableWithAggregatesFilter<"PreferenceSet">
+  heldOutPairCount?: Prisma.IntNullableWithAggregatesFilter<"PreferenceSet"> | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"PreferenceSet"> | Date | string
 }
 
@@ -290,6 +391,14 @@ export type PreferenceSetCreateInput = {
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
   alignmentRun?: Prisma.AlignmentRunCreateNestedOneWithoutPreferenceSetsInput
 }
@@ -301,6 +410,14 @@ export type PreferenceSetUncheckedCreateInput = {
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
 }
 
@@ -310,6 +427,14 @@ export type PreferenceSetUpdateInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   alignmentRun?: Prisma.AlignmentRunUpdateOneWithoutPreferenceSetsNestedInput
 }
@@ -321,6 +446,14 @@ export type PreferenceSetUncheckedUpdateInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -331,6 +464,14 @@ export type PreferenceSetCreateManyInput = {
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
 }
 
@@ -340,6 +481,14 @@ export type PreferenceSetUpdateManyMutationInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -350,6 +499,14 @@ export type PreferenceSetUncheckedUpdateManyInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -370,11 +527,22 @@ export type PreferenceSetCountOrderByAggregateInput = {
   pairCount?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   summary?: Prisma.SortOrder
+  periodStart?: Prisma.SortOrder
+  periodEnd?: Prisma.SortOrder
+  rewards?: Prisma.SortOrder
+  candidates?: Prisma.SortOrder
+  conditions?: Prisma.SortOrder
+  contentHash?: Prisma.SortOrder
+  rewardScales?: Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
 export type PreferenceSetAvgOrderByAggregateInput = {
   pairCount?: Prisma.SortOrder
+  candidates?: Prisma.SortOrder
+  conditions?: Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrder
 }
 
 export type PreferenceSetMaxOrderByAggregateInput = {
@@ -383,6 +551,12 @@ export type PreferenceSetMaxOrderByAggregateInput = {
   objective?: Prisma.SortOrder
   pairCount?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
+  periodStart?: Prisma.SortOrder
+  periodEnd?: Prisma.SortOrder
+  candidates?: Prisma.SortOrder
+  conditions?: Prisma.SortOrder
+  contentHash?: Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -392,11 +566,20 @@ export type PreferenceSetMinOrderByAggregateInput = {
   objective?: Prisma.SortOrder
   pairCount?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
+  periodStart?: Prisma.SortOrder
+  periodEnd?: Prisma.SortOrder
+  candidates?: Prisma.SortOrder
+  conditions?: Prisma.SortOrder
+  contentHash?: Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
 export type PreferenceSetSumOrderByAggregateInput = {
   pairCount?: Prisma.SortOrder
+  candidates?: Prisma.SortOrder
+  conditions?: Prisma.SortOrder
+  heldOutPairCount?: Prisma.SortOrder
 }
 
 export type PreferenceSetCreateNestedManyWithoutAlignmentRunInput = {
@@ -441,12 +624,28 @@ export type PreferenceSetUncheckedUpdateManyWithoutAlignmentRunNestedInput = {
   deleteMany?: Prisma.PreferenceSetScalarWhereInput | Prisma.PreferenceSetScalarWhereInput[]
 }
 
+export type NullableIntFieldUpdateOperationsInput = {
+  set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
 export type PreferenceSetCreateWithoutAlignmentRunInput = {
   id?: string
   objective: string
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
 }
 
@@ -456,6 +655,14 @@ export type PreferenceSetUncheckedCreateWithoutAlignmentRunInput = {
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
 }
 
@@ -494,6 +701,14 @@ export type PreferenceSetScalarWhereInput = {
   pairCount?: Prisma.IntFilter<"PreferenceSet"> | number
   artifactPath?: Prisma.StringFilter<"PreferenceSet"> | string
   summary?: Prisma.JsonNullableFilter<"PreferenceSet">
+  periodStart?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  periodEnd?: Prisma.DateTimeNullableFilter<"PreferenceSet"> | Date | string | null
+  rewards?: Prisma.JsonNullableFilter<"PreferenceSet">
+  candidates?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  conditions?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
+  contentHash?: Prisma.StringNullableFilter<"PreferenceSet"> | string | null
+  rewardScales?: Prisma.JsonNullableFilter<"PreferenceSet">
+  heldOutPairCount?: Prisma.IntNullableFilter<"PreferenceSet"> | number | null
   createdAt?: Prisma.DateTimeFilter<"PreferenceSet"> | Date | string
 }
 
@@ -503,6 +718,14 @@ export type PreferenceSetCreateManyAlignmentRunInput = {
   pairCount: number
   artifactPath: string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Date | string | null
+  periodEnd?: Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: number | null
+  conditions?: number | null
+  contentHash?: string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: number | null
   createdAt?: Date | string
 }
 
@@ -512,6 +735,14 @@ export type PreferenceSetUpdateWithoutAlignmentRunInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -521,6 +752,14 @@ export type PreferenceSetUncheckedUpdateWithoutAlignmentRunInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -530,6 +769,14 @@ export type PreferenceSetUncheckedUpdateManyWithoutAlignmentRunInput = {
   pairCount?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  periodStart?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  periodEnd?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  rewards?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  candidates?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  conditions?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  contentHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  rewardScales?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  heldOutPairCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -542,6 +789,14 @@ export type PreferenceSetSelect<ExtArgs extends runtime.Types.Extensions.Interna
   pairCount?: boolean
   artifactPath?: boolean
   summary?: boolean
+  periodStart?: boolean
+  periodEnd?: boolean
+  rewards?: boolean
+  candidates?: boolean
+  conditions?: boolean
+  contentHash?: boolean
+  rewardScales?: boolean
+  heldOutPairCount?: boolean
   createdAt?: boolean
   alignmentRun?: boolean | Prisma.PreferenceSet$alignmentRunArgs<ExtArgs>
 }, ExtArgs["result"]["preferenceSet"]>
@@ -553,6 +808,14 @@ export type PreferenceSetSelectCreateManyAndReturn<ExtArgs extends runtime.Types
   pairCount?: boolean
   artifactPath?: boolean
   summary?: boolean
+  periodStart?: boolean
+  periodEnd?: boolean
+  rewards?: boolean
+  candidates?: boolean
+  conditions?: boolean
+  contentHash?: boolean
+  rewardScales?: boolean
+  heldOutPairCount?: boolean
   createdAt?: boolean
   alignmentRun?: boolean | Prisma.PreferenceSet$alignmentRunArgs<ExtArgs>
 }, ExtArgs["result"]["preferenceSet"]>
@@ -564,6 +827,14 @@ export type PreferenceSetSelectUpdateManyAndReturn<ExtArgs extends runtime.Types
   pairCount?: boolean
   artifactPath?: boolean
   summary?: boolean
+  periodStart?: boolean
+  periodEnd?: boolean
+  rewards?: boolean
+  candidates?: boolean
+  conditions?: boolean
+  contentHash?: boolean
+  rewardScales?: boolean
+  heldOutPairCount?: boolean
   createdAt?: boolean
   alignmentRun?: boolean | Prisma.PreferenceSet$alignmentRunArgs<ExtArgs>
 }, ExtArgs["result"]["preferenceSet"]>
@@ -575,10 +846,18 @@ export type PreferenceSetSelectScalar = {
   pairCount?: boolean
   artifactPath?: boolean
   summary?: boolean
+  periodStart?: boolean
+  periodEnd?: boolean
+  rewards?: boolean
+  candidates?: boolean
+  conditions?: boolean
+  contentHash?: boolean
+  rewardScales?: boolean
+  heldOutPairCount?: boolean
   createdAt?: boolean
 }
 
-export type PreferenceSetOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "alignmentRunId" | "objective" | "pairCount" | "artifactPath" | "summary" | "createdAt", ExtArgs["result"]["preferenceSet"]>
+export type PreferenceSetOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "alignmentRunId" | "objective" | "pairCount" | "artifactPath" | "summary" | "periodStart" | "periodEnd" | "rewards" | "candidates" | "conditions" | "contentHash" | "rewardScales" | "heldOutPairCount" | "createdAt", ExtArgs["result"]["preferenceSet"]>
 export type PreferenceSetInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   alignmentRun?: boolean | Prisma.PreferenceSet$alignmentRunArgs<ExtArgs>
 }
@@ -602,7 +881,7 @@ export type $PreferenceSetPayload<ExtArgs extends runtime.Types.Extensions.Inter
      */
     objective: string
     /**
-     * Number of (winner, loser) pairs.
+     * Number of (winner, loser) training pairs.
      */
     pairCount: number
     /**
@@ -613,6 +892,35 @@ export type $PreferenceSetPayload<ExtArgs extends runtime.Types.Extensions.Inter
      * Reward statistics of the pairs (JSON).
      */
     summary: runtime.JsonValue | null
+    /**
+     * Valid time of the first and of the last state of the alignment period the conditions come from.
+     */
+    periodStart: Date | null
+    periodEnd: Date | null
+    /**
+     * Reward names, in order (JSON list of strings).
+     */
+    rewards: runtime.JsonValue | null
+    /**
+     * Candidates drawn per condition (N).
+     */
+    candidates: number | null
+    /**
+     * Conditions (training and held-out) the pairs come from.
+     */
+    conditions: number | null
+    /**
+     * sha256 (hex) of the preference-set file's bytes.
+     */
+    contentHash: string | null
+    /**
+     * The rewards' scales, fixed on the conditions of the set (JSON).
+     */
+    rewardScales: runtime.JsonValue | null
+    /**
+     * Number of held-out (winner, loser) pairs.
+     */
+    heldOutPairCount: number | null
     createdAt: Date
   }, ExtArgs["result"]["preferenceSet"]>
   composites: {}
@@ -1044,6 +1352,14 @@ export interface PreferenceSetFieldRefs {
   readonly pairCount: Prisma.FieldRef<"PreferenceSet", 'Int'>
   readonly artifactPath: Prisma.FieldRef<"PreferenceSet", 'String'>
   readonly summary: Prisma.FieldRef<"PreferenceSet", 'Json'>
+  readonly periodStart: Prisma.FieldRef<"PreferenceSet", 'DateTime'>
+  readonly periodEnd: Prisma.FieldRef<"PreferenceSet", 'DateTime'>
+  readonly rewards: Prisma.FieldRef<"PreferenceSet", 'Json'>
+  readonly candidates: Prisma.FieldRef<"PreferenceSet", 'Int'>
+  readonly conditions: Prisma.FieldRef<"PreferenceSet", 'Int'>
+  readonly contentHash: Prisma.FieldRef<"PreferenceSet", 'String'>
+  readonly rewardScales: Prisma.FieldRef<"PreferenceSet", 'Json'>
+  readonly heldOutPairCount: Prisma.FieldRef<"PreferenceSet", 'Int'>
   readonly createdAt: Prisma.FieldRef<"PreferenceSet", 'DateTime'>
 }
     
