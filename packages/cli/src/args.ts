@@ -31,3 +31,21 @@ export function positiveArg(v: string): number {
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number');
   return n;
 }
+
+/**
+ * A comma-separated list of distinct names, each one of `allowed` (e.g. `--models ref,M`).
+ * @returns the names in the order given
+ */
+export function listArg(name: string, allowed: readonly string[]): (v: string) => string[] {
+  return (v) => {
+    const names = v.split(',').map((x) => x.trim());
+    const bad = names.filter((x) => !allowed.includes(x));
+    if (bad.length > 0 || names.length === 0)
+      throw new InvalidArgumentError(
+        `${name}: unknown ${bad.map((x) => `'${x}'`).join(', ')}; choose from ${allowed.join(', ')}, comma-separated`,
+      );
+    if (new Set(names).size !== names.length)
+      throw new InvalidArgumentError(`${name}: a name is given twice in '${v}'`);
+    return names;
+  };
+}

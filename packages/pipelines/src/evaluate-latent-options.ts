@@ -5,6 +5,13 @@
 import type { Field } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
 
+import type {
+  AlignedMethodId,
+  AlignedScore,
+  AlignmentGains,
+  Calibration,
+  Trend,
+} from './evaluate-aligned.js';
 import type { EvalCase } from './evaluate.js';
 import type { ObsLayout } from './observe.js';
 import type { ProtocolCard } from './protocol.js';
@@ -46,7 +53,8 @@ export const LETKF_GRID = [0.5, 1].flatMap((scale) =>
 export const HYBRID_GRID = [0.1, 0.25, 0.5].flatMap((weight) =>
   [1000e3, 2000e3].map((halfWidthM) => ({ weight, halfWidthM })),
 );
-export type EvalMethodId = (typeof EVAL_METHODS)[number];
+/** A row of the latent evaluation: one of {@link EVAL_METHODS}, or a latent mode of an aligned model. */
+export type EvalMethodId = (typeof EVAL_METHODS)[number] | AlignedMethodId;
 
 /** Where backgrounds come from: the imperfect physical model (the QG world) or the learned emulator. */
 export const BACKGROUND_KINDS = ['model', 'emulator'] as const;
@@ -118,6 +126,12 @@ export interface LatentEvalOptions {
   readonly wholeDays?: boolean;
   /** Train cases for B statistics. @defaultValue 32 */
   readonly trainCases?: number;
+  /**
+   * Aligned score networks evaluated beside the reference, each in every latent mode with the reference's tuned
+   * guidance strengths (rows `<mode>@<name>`), on the same cases, observations, background latents and sampler seeds.
+   * @defaultValue none
+   */
+  readonly aligned?: readonly AlignedScore[];
   /** Progress as (stage, fraction). */
   readonly onProgress?: (stage: string, fraction: number) => void;
   /** Called with every analysis (physical units) for extra verification (stations). */
@@ -131,7 +145,7 @@ export interface LatentEvalOptions {
 
 /** Result of `evaluateLatent`: the value `eval.json` serialises (with the command's options). */
 export interface LatentEvalResult {
-  /** The rows evaluated, in table order (a subset of {@link EVAL_METHODS}). */
+  /** The rows evaluated, in table order ({@link EVAL_METHODS}, each latent mode followed by its aligned rows). */
   readonly methods: readonly EvalMethodId[];
   /** How the comparison was made: observations, truth, backgrounds, cycling, each method's tuning budget. */
   readonly protocol: ProtocolCard;
@@ -176,7 +190,17 @@ export interface LatentEvalResult {
     readonly repaint: { readonly value: number; readonly mse: number }[];
     readonly dps: { readonly value: number; readonly mse: number }[];
   };
-  /** The Repaint blend and DPS zeta' used. */
+  /** The aligned models evaluated beside the reference (the model names of the `<mode>@<name>` rows). */
+  readonly aligned: readonly string[];
+  /** Ensemble members per latent analysis. */
+  readonly members: number;
+  /** gains[model][mode][metric] of each aligned model over the reference (empty without aligned models). */
+  readonly gains: AlignmentGains;
+  /** Ensemble calibration per latent row (empty with one member). */
+  readonly calibration: Readonly<Record<string, Calibration>>;
+  /** The paper's five trends as this evaluation finds them (empty without aligned models). */
+  readonly trends: readonly Trend[];
+  /** The Repaint blend and DPS zeta' used (by the reference and every aligned model alike). */
   readonly blend: number | undefined;
   readonly zeta: number | undefined;
   /** Observation error std assumed by R (normalised). */

@@ -10,7 +10,7 @@ import { biasCorrect, fit3DVar, fitBalanced3DVar, memberSeed } from '@alignda/da
 import type { FitBalanced3DVarResult } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
-import type { LatentModels } from '@alignda/nn';
+import type { LatentModels, LatentSessions } from '@alignda/nn';
 import { createRng, denormalise, normalise } from '@alignda/tensor';
 import type { Field, FloatArray } from '@alignda/tensor';
 import { forecastModel } from '@alignda/world';
@@ -43,7 +43,9 @@ import {
   REPAINT_BLENDS,
   defaultBackground,
 } from './evaluate-latent-options.js';
+import type { AlignedMethodId } from './evaluate-aligned.js';
 import type { EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent-options.js';
+import { alignmentGains, alignmentTrends, calibration, checkAligned } from './evaluate-aligned.js';
 
 export { LEAD_STEPS, TUNE_CASES, balanceSpec };
 export {
@@ -57,6 +59,8 @@ export {
   REPAINT_BLENDS,
   defaultBackground,
 } from './evaluate-latent-options.js';
+export { splitMethodId } from './evaluate-aligned.js';
+export type { AlignedMethodId, AlignedScore } from './evaluate-aligned.js';
 export type {
   BackgroundKind,
   EvalMethodId,
@@ -106,8 +110,18 @@ export async function evaluateLatent(
   const metricOpts = mask === undefined ? {} : { mask };
   const zShape = models.score.config.latentShape;
 
+  const aligned = opts.aligned ?? [];
+  checkAligned(models.score, aligned);
+
   const one = await createLatentSessions(models, 1, { leadSteps: LEAD_STEPS });
   const ens = members === 1 ? one : await createLatentSessions(models, members, { leadSteps: LEAD_STEPS });
+  // Each aligned prior with the reference's VAE and emulator: the same encoder, decoder and forecast.
+  const alignedEns: { name: string; sessions: LatentSessions }[] = [];
+  for (const a of aligned)
+    alignedEns.push({
+      name: a.name,
+      sessions: await createLatentSessions({ ...models, score: a.score }, members, { leadSteps: LEAD_STEPS }),
+    });
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
   const hourOf = (i: number): number | undefined => source.hourOf?.(i);
   // The forecast model of backgrounds and of the 48 h skill row: the physical model or the emulator.
@@ -204,14 +218,16 @@ export async function evaluateLatent(
     }
     return encoded;
   };
-  const latentMethod = (mode: LatentMode): EvalMethod => ({
-    id: mode,
+  // A latent mode with the reference's prior (`dps`) or an aligned one (`dps@M`): the same background latent,
+  // observations, sampler seed and guidance strength, so the rows differ by the prior alone.
+  const latentMethod = (mode: LatentMode, sessions = ens, id: EvalMethodId = mode): EvalMethod => ({
+    id,
     analyse: async (c) => {
       const zb = await backgroundLatent(c.caseIndex, c.background);
       const t0 = performance.now();
       const a = await assimilate({
         method: mode,
-        prior: latentPrior(ens, zb.z, zShape),
+        prior: latentPrior(sessions, zb.z, zShape),
         obs: c.obs,
         members,
         seed: c.seed,
@@ -379,11 +395,15 @@ export async function evaluateLatent(
     }),
   };
   const modes = LATENT_MODES.filter((m) => m !== 'repaint' || layout !== 'points');
+  const latentRows = modes.flatMap((m) => [
+    latentMethod(m),
+    ...alignedEns.map((a) => latentMethod(m, a.sessions, `${m}@${a.name}` satisfies AlignedMethodId)),
+  ]);
   const methods: EvalMethodId[] = [
     'background',
     'background-bc',
     'vae',
-    ...modes,
+    ...latentRows.map((r) => r.id as EvalMethodId),
     '3dvar',
     ...(var3dBalanced === undefined ? [] : (['3dvar-bal'] as const)),
     ...(useLetkf ? (['letkf', 'hybrid'] as const) : []),
@@ -406,7 +426,7 @@ export async function evaluateLatent(
     [
       backgroundBc,
       vaeFloor,
-      ...modes.map((m) => ({ ...latentMethod(m), stochastic: true })),
+      ...latentRows.map((r) => ({ ...r, stochastic: true })),
       var3dMethod,
       ...(var3dBalanced === undefined ? [] : [var3dBalanced]),
       ...(useLetkf ? [letkfMethod, hybridMethod] : []),
@@ -425,6 +445,7 @@ export async function evaluateLatent(
         : { onAnalysis: (k, i, m, f) => opts.onAnalysis?.(k, i, m as EvalMethodId, f) }),
     },
   );
+  const gains = alignmentGains({ methods, cases: res.cases });
   const tuneTrials = (n: number): string => `${n} values x ${tuneCases.length} ${tunedOn}-period cases`;
   return {
     methods,
@@ -457,6 +478,12 @@ export async function evaluateLatent(
             }
           : {}),
         obsfree: 'none',
+        ...Object.fromEntries(
+          aligned.map((a) => [
+            `@${a.name}`,
+            "the reference's DPS zeta' and Repaint blend (not re-tuned); the same cases, observations, background latents and sampler seeds as the reference",
+          ]),
+        ),
         vae: 'none (sees the truth: the floor of latent methods, not a competitor)',
       },
     }),
@@ -489,6 +516,11 @@ export async function evaluateLatent(
         }),
     latentTuning,
     tunedOn,
+    aligned: aligned.map((a) => a.name),
+    members,
+    gains,
+    calibration: calibration({ methods, cases: res.cases }, members),
+    trends: aligned.length === 0 ? [] : alignmentTrends(gains, { methods, cases: res.cases }, modes),
     blend: tuned.repaint,
     zeta: tuned.dps,
     obsErrorStd,

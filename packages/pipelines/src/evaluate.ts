@@ -17,6 +17,7 @@ import type { DaSource } from '@alignda/world';
 import { geoLevels, levelDeviations, meanGeoScore, meanOrNaN } from './geo.js';
 import { observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
+import { ensembleCrps, rankHistogram } from './stats.js';
 
 /** What a method sees of one case: never the truth. */
 export interface EvalCaseInput {
@@ -126,6 +127,13 @@ export interface MethodScores {
   readonly spread?: number;
   /** Mean MSE (normalised) of the single members, for ensemble methods. */
   readonly memberMse?: number;
+  /** Mean ensemble CRPS (normalised) over the (valid) values, for ensemble methods that return their members. */
+  readonly crps?: number;
+  /**
+   * Rank histogram of the truth among the members (M + 1 counts over the valid values; summed over sampler seeds),
+   * for ensemble methods that return their members.
+   */
+  readonly rankCounts?: readonly number[];
   /** Wall seconds of the analysis. */
   readonly seconds: number;
 }
@@ -165,6 +173,12 @@ export async function evaluate(
   const mask = source.validMask;
   const levels = geoLevels(source.channels);
   const metricOpts = mask === undefined ? {} : { mask };
+  // The [H, W] valid mask repeated over channels, for the ensemble scores of single values.
+  const cells = shape[1] * shape[2];
+  const valueMask =
+    mask === undefined
+      ? undefined
+      : Uint8Array.from({ length: shape[0] * cells }, (_, j) => mask[j % cells] as number);
   // Observations only where the source holds data, unless the caller says otherwise.
   const observeOpts: ObserveOptions =
     opts.observe.validMask === undefined && mask !== undefined
@@ -274,6 +288,13 @@ export async function evaluate(
       const dev = levelDeviations(phys, levels, source.grid, shape, mask);
       const memberMse =
         a.members === undefined ? undefined : membersMse(a.members, c.truthN, shape, metricOpts);
+      const ensembleScores =
+        a.members === undefined || a.members.length === x.length
+          ? {}
+          : {
+              crps: ensembleCrps(a.members, c.truthN, valueMask),
+              rankCounts: rankHistogram(a.members, c.truthN, valueMask, c.seed),
+            };
       return {
         mse: mse({ data: x, shape }, { data: c.truthN, shape }, metricOpts).overall,
         mae: mae({ data: x, shape }, { data: c.truthN, shape }, metricOpts).overall,
@@ -287,6 +308,7 @@ export async function evaluate(
         seconds,
         ...(a.spread === undefined ? {} : { spread: a.spread }),
         ...(memberMse === undefined ? {} : { memberMse }),
+        ...ensembleScores,
       };
     };
     const scores: Record<string, MethodScores> = {};
@@ -372,6 +394,11 @@ function averageScores(xs: readonly MethodScores[]): MethodScores {
     f(first) === undefined ? undefined : avg((s) => f(s) ?? Number.NaN);
   const spread = opt((s) => s.spread);
   const memberMse = opt((s) => s.memberMse);
+  const crps = opt((s) => s.crps);
+  const rankCounts =
+    first.rankCounts === undefined
+      ? undefined
+      : first.rankCounts.map((_, r) => xs.reduce((a, s) => a + (s.rankCounts?.[r] ?? 0), 0));
   return {
     mse: avg((s) => s.mse),
     mae: avg((s) => s.mae),
@@ -382,5 +409,7 @@ function averageScores(xs: readonly MethodScores[]): MethodScores {
     seconds: avg((s) => s.seconds),
     ...(spread === undefined ? {} : { spread }),
     ...(memberMse === undefined ? {} : { memberMse }),
+    ...(crps === undefined ? {} : { crps }),
+    ...(rankCounts === undefined ? {} : { rankCounts }),
   };
 }

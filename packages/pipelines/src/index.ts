@@ -42,8 +42,25 @@ export {
   TUNE_CASES,
   balanceSpec,
   evaluateLatent,
+  splitMethodId,
 } from './evaluate-latent.js';
-export type { BackgroundKind, EvalMethodId, LatentEvalOptions, LatentEvalResult } from './evaluate-latent.js';
+export type {
+  AlignedMethodId,
+  AlignedScore,
+  BackgroundKind,
+  EvalMethodId,
+  LatentEvalOptions,
+  LatentEvalResult,
+} from './evaluate-latent.js';
+export {
+  GAIN_METRICS,
+  alignmentGains,
+  alignmentTrends,
+  calibration,
+  checkAligned,
+  gainText,
+} from './evaluate-aligned.js';
+export type { AlignmentGains, Calibration, Gain, GainInput, GainMetric, Trend } from './evaluate-aligned.js';
 export { pickCases, pickPhasedCases } from './cases.js';
 export { geoLevels, levelDeviations, meanGeoScore } from './geo.js';
 export type { GeoLevel } from './geo.js';

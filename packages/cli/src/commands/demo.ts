@@ -170,6 +170,7 @@ async function runDemo(config: Config, opts: DemoOptions): Promise<void> {
       seed,
       years,
       modelDir: path.join(latentDir, modelSetName('qg', 'ci', 'model')),
+      models: ['ref'],
       background: 'model',
       obsLayout: 'values',
       obsFraction,

@@ -1,8 +1,14 @@
-import { BACKGROUND_KINDS, DEFAULT_OBS_FRACTION, OBS_LAYOUTS, PRESETS } from '@alignda/pipelines';
+import {
+  BACKGROUND_KINDS,
+  DEFAULT_OBS_FRACTION,
+  OBS_LAYOUTS,
+  PREFERENCE_SET_NAMES,
+  PRESETS,
+} from '@alignda/pipelines';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 
-import { intArg, numArg } from '../args.js';
+import { intArg, listArg, numArg } from '../args.js';
 import { runEval } from '../run/eval-run.js';
 import type { EvalRunOptions } from '../run/eval-run.js';
 import { addSourceOptions } from '../source-options.js';
@@ -22,6 +28,12 @@ export function registerEvalCommand(program: Command): void {
     .option(
       '--model-dir <dir>',
       'model folder (default: <ALIGNDA_HOME>/models/<source>-<preset>-<background>)',
+    )
+    .option(
+      '--models <list>',
+      `the score networks to evaluate, comma-separated: ref (the reference, always evaluated) and the aligned ones of \`alignda align --set\` (${PREFERENCE_SET_NAMES.join(', ')}), each in every latent mode on the same cases, with the reference's guidance strengths`,
+      listArg('--models', ['ref', ...PREFERENCE_SET_NAMES]),
+      ['ref'],
     )
     .addOption(
       new Option(

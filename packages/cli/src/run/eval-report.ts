@@ -2,22 +2,25 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { LATENT_MODES, mean, pairedComparison, std } from '@alignda/pipelines';
+import { LATENT_MODES, gainText, mean, pairedComparison, splitMethodId, std } from '@alignda/pipelines';
 import type {
+  AlignmentGains,
+  Calibration,
   EvalMethodId,
   LatentEvalResult,
   MethodScores,
   ProtocolCard,
   StationScore,
   StationVerifier,
+  Trend,
 } from '@alignda/pipelines';
 import type { DaSource } from '@alignda/world';
 
 import { analysisMapsPng } from '../adapters/analysis-maps.js';
 import { formatTable, pm } from '../format.js';
 
-/** Column titles of the methods. */
-export const METHOD_TITLES: Record<EvalMethodId, string> = {
+/** Column titles of the reference's rows. */
+const METHOD_TITLES: Record<string, string> = {
   background: 'background',
   'background-bc': 'bias-corrected bg',
   vae: 'VAE(truth) floor',
@@ -29,6 +32,17 @@ export const METHOD_TITLES: Record<EvalMethodId, string> = {
   letkf: 'LETKF',
   hybrid: 'hybrid EnVar',
 };
+
+/** A row's column title: `DPS` for the reference's DPS, `DPS@M` for DPS with the aligned prior M. */
+export function methodTitle(id: EvalMethodId): string {
+  const { method, model } = splitMethodId(id);
+  const title = METHOD_TITLES[method] ?? method;
+  return model === 'ref' ? title : `${title}@${model}`;
+}
+
+/** Whether a row is a latent mode (of the reference or of an aligned model). */
+const isLatent = (m: EvalMethodId): boolean =>
+  (LATENT_MODES as readonly string[]).includes(splitMethodId(m).method);
 
 const scoresOf = (c: LatentEvalResult['cases'][number], m: EvalMethodId): MethodScores =>
   c.scores[m] as MethodScores;
@@ -66,15 +80,14 @@ export function evalTable(res: LatentEvalResult, src: DaSource, showGeo: boolean
     ]);
     rows.push(['Geo-Score', ...col((s) => s.geoScore)]);
   }
-  const latent = (m: EvalMethodId): boolean => (LATENT_MODES as readonly string[]).includes(m);
   if (res.cases[0]?.scores.dps?.spread !== undefined) {
     const latentCol = (f: (s: MethodScores) => number | undefined): string[] =>
-      res.methods.map((m) => (latent(m) ? pm(res.cases.map((c) => f(scoresOf(c, m)) ?? Number.NaN)) : '-'));
+      res.methods.map((m) => (isLatent(m) ? pm(res.cases.map((c) => f(scoresOf(c, m)) ?? Number.NaN)) : '-'));
     rows.push(['single-member MSE', ...latentCol((s) => s.memberMse)]);
     rows.push(['ensemble spread', ...latentCol((s) => s.spread)]);
   }
   rows.push(['seconds per analysis', ...col((s) => s.seconds)]);
-  return formatTable(['', ...res.methods.map((m) => METHOD_TITLES[m])], rows, '  ');
+  return formatTable(['', ...res.methods.map((m) => methodTitle(m))], rows, '  ');
 }
 
 /**
@@ -106,7 +119,7 @@ export function comparisonTable(res: LatentEvalResult): string {
     pairs.map(([a, b]) => {
       const r = pairedComparison(per(a), per(b));
       return [
-        `${METHOD_TITLES[a]} / ${METHOD_TITLES[b]}`,
+        `${methodTitle(a)} / ${methodTitle(b)}`,
         r.ratio.toFixed(3),
         `${r.lo.toFixed(3)} .. ${r.hi.toFixed(3)}`,
         r.p < 1e-3 ? '< 0.001' : r.p.toFixed(3),
@@ -115,6 +128,59 @@ export function comparisonTable(res: LatentEvalResult): string {
     }),
     '  ',
   );
+}
+
+const METRIC_TITLES: Record<string, string> = {
+  mse: 'analysis MSE',
+  memberMse: 'single-member MSE',
+  forecastMse: '48 h forecast MSE',
+  geoScore: 'Geo-Score',
+  crps: 'CRPS',
+};
+const pText = (p: number): string => (p < 1e-3 ? '< 0.001' : p.toFixed(3));
+
+/**
+ * The aligned models against the reference, mode by mode and metric by metric: the relative gain (positive =
+ * better) with its paired bootstrap 95 % interval, the Wilcoxon p-value and its Holm adjustment over the grid.
+ */
+export function gainsTable(gains: AlignmentGains): string {
+  const rows: string[][] = [];
+  for (const [model, byMode] of Object.entries(gains))
+    for (const [mode, byMetric] of Object.entries(byMode))
+      for (const [metric, g] of Object.entries(byMetric))
+        rows.push([
+          `${methodTitle(mode as EvalMethodId)}@${model} vs ${methodTitle(mode as EvalMethodId)}`,
+          METRIC_TITLES[metric] ?? metric,
+          gainText(g),
+          pText(g.p),
+          pText(g.pHolm),
+        ]);
+  return formatTable(['aligned vs reference', 'metric', 'gain [95 % interval]', 'p', 'p (Holm)'], rows, '  ');
+}
+
+/** Ensemble calibration per latent row: spread-skill ratio, CRPS and the rank histogram's shares. */
+export function calibrationTable(cal: Readonly<Record<string, Calibration>>): string {
+  return formatTable(
+    ['calibration', 'spread-skill', 'CRPS', 'rank histogram (share per rank)'],
+    Object.entries(cal).map(([id, c]) => {
+      const total = c.rankHistogram.reduce((a, b) => a + b, 0);
+      return [
+        methodTitle(id as EvalMethodId),
+        c.spreadSkill.toFixed(2),
+        c.crps.toFixed(4),
+        c.rankHistogram.map((n) => (total === 0 ? '-' : (n / total).toFixed(2))).join(' '),
+      ];
+    }),
+    '  ',
+  );
+}
+
+/** The paper's trends, held / not held / not tested, each with its evidence. */
+export function trendLines(trends: readonly Trend[]): string[] {
+  return [
+    "the paper's trends (METHOD.md section 7):",
+    ...trends.map((t) => `  ${t.verdict}: ${t.trend} (${t.detail})`),
+  ];
 }
 
 /** The protocol card under a table. */
@@ -141,7 +207,7 @@ export function pairedLines(res: LatentEvalResult): string[] {
 
 /** The station verification table. */
 export function stationTable(scores: Record<string, StationScore>, methods: readonly EvalMethodId[]): string {
-  const names = ['reanalysis (truth)', ...methods.map((m) => METHOD_TITLES[m])];
+  const names = ['reanalysis (truth)', ...methods.map((m) => methodTitle(m))];
   return formatTable(
     ['', 'station-days', 'bias K', 'scatter K', 'RMSE K'],
     names.map((n) => {
@@ -168,11 +234,11 @@ export function stationComparisons(
 ): StationComparison[] {
   const out: StationComparison[] = [];
   for (const ref of ['3dvar', 'background'] as const) {
-    if (!methods.includes(ref) || !((scores[METHOD_TITLES[ref]]?.count ?? 0) > 0)) continue;
+    if (!methods.includes(ref) || !((scores[methodTitle(ref)]?.count ?? 0) > 0)) continue;
     for (const m of methods) {
       if (m === ref || m === 'vae' || (ref === 'background' && m === '3dvar')) continue;
-      if (!((scores[METHOD_TITLES[m]]?.count ?? 0) > 0)) continue;
-      out.push(verifier.compare(METHOD_TITLES[m], METHOD_TITLES[ref]));
+      if (!((scores[methodTitle(m)]?.count ?? 0) > 0)) continue;
+      out.push(verifier.compare(methodTitle(m), methodTitle(ref)));
     }
   }
   return out;
@@ -234,9 +300,9 @@ export function writeEvalMaps(res: LatentEvalResult, src: DaSource, out: string)
         background,
         analysis,
         channel: 0,
-        title: `${src.name} ${res.cases[0]?.time ?? ''}: ${METHOD_TITLES[m]}, ${src.channels[0] ?? ''}`,
+        title: `${src.name} ${res.cases[0]?.time ?? ''}: ${methodTitle(m)}, ${src.channels[0] ?? ''}`,
         truthTitle: src.kind === 'dataset' ? 'reanalysis (truth)' : 'truth',
-        analysisTitle: `${METHOD_TITLES[m]} analysis`,
+        analysisTitle: `${methodTitle(m)} analysis`,
         ...(src.validMask === undefined ? {} : { mask: src.validMask }),
       }),
     );

@@ -18,10 +18,13 @@ import { createProgress } from '../progress.js';
 import { sourceChoice } from '../source-options.js';
 import type { SourceFlags } from '../source-options.js';
 import {
-  METHOD_TITLES,
   evalSummary,
   protocolLines,
+  calibrationTable,
   evalTable,
+  gainsTable,
+  methodTitle,
+  trendLines,
   pairedLines,
   stationComparisonTable,
   stationComparisons,
@@ -29,7 +32,7 @@ import {
   writeEvalJson,
   writeEvalMaps,
 } from './eval-report.js';
-import { loadModelFolder } from './model-folder.js';
+import { loadAlignedScores, loadModelFolder } from './model-folder.js';
 import { modelDir } from './train-run.js';
 
 /** Options of `alignda eval`. */
@@ -37,6 +40,8 @@ export interface EvalRunOptions extends SourceFlags {
   preset: Preset;
   /** Model folder. @defaultValue `<home>/models/<source>-<preset>-<background>` */
   modelDir?: string;
+  /** `ref` and the aligned sets (`P`, `M`, `4`) whose `score-aligned-<set>.safetensors` the folder holds. */
+  models: string[];
   background?: BackgroundKind;
   obsLayout: ObsLayout;
   obsFraction: number;
@@ -77,6 +82,11 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     'trained models',
     `alignda train ${how} --preset ${opts.preset}`,
   );
+  const aligned = await loadAlignedScores(
+    dir,
+    opts.models.filter((m) => m !== 'ref'),
+    `alignda align ${how} --preset ${opts.preset}`,
+  );
   const src = await openSource(config, choice);
   progress.stop();
   const out = path.resolve(opts.out ?? path.join(config.homeDir, 'eval', `${src.name}-${opts.preset}`));
@@ -92,6 +102,8 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
   console.log(
     `${opts.cases} test cases x ${opts.seeds} sampler seed(s), ${opts.members} member(s), ${opts.steps} steps x ${opts.corrections} correction(s)`,
   );
+  for (const a of aligned)
+    console.log(`aligned ${a.name}: ${a.file} (${a.score.steps} DPO steps from the reference)`);
   const t0 = performance.now();
   const res = await evaluateLatent(src, models, {
     obsFraction: opts.obsFraction,
@@ -106,6 +118,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     steps: opts.steps,
     corrections: opts.corrections,
     seed: opts.sampleSeed,
+    aligned,
     wholeDays: stations !== undefined,
     ...(opts.zeta === undefined ? {} : { zeta: opts.zeta }),
     ...(opts.blend === undefined ? {} : { blend: opts.blend }),
@@ -114,7 +127,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     onAnalysis: (_k, i, method, field) => {
       if (stations === undefined) return;
       const time = src.timeOf(i);
-      stations.add(METHOD_TITLES[method], time, field);
+      stations.add(methodTitle(method), time, field);
       if (method === 'background') stations.add('reanalysis (truth)', time, src.field(i));
     },
   });
@@ -141,6 +154,9 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     );
   console.log(evalTable(res, src, geoLevels(src.channels).length > 0));
   for (const l of pairedLines(res)) console.log(l);
+  if (Object.keys(res.gains).length > 0) console.log(gainsTable(res.gains));
+  if (Object.keys(res.calibration).length > 0) console.log(calibrationTable(res.calibration));
+  for (const l of trendLines(res.trends)) if (res.trends.length > 0) console.log(l);
   for (const l of protocolLines(res.protocol)) console.log(l);
   let stationScores: Record<string, StationScore> | undefined;
   let stationPairs: ReturnType<typeof stationComparisons> | undefined;
@@ -178,6 +194,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
       steps: opts.steps,
       corrections: opts.corrections,
       sampleSeed: opts.sampleSeed,
+      models: ['ref', ...res.aligned],
       zeta: res.zeta ?? null,
       blend: res.blend ?? null,
     },
@@ -189,6 +206,9 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
     hybrid: res.hybrid ?? null,
     tunedOn: res.tunedOn,
     summary,
+    gains: res.gains,
+    calibration: res.calibration,
+    trends: res.trends,
     stations: stationScores ?? null,
     stationComparisons: stationPairs ?? null,
     stationErrors:
