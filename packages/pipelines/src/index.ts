@@ -156,3 +156,21 @@ export { leadForecast } from './lead-forecast.js';
 export type { LeadForecast } from './lead-forecast.js';
 export { PREFERENCE_SET_NAMES } from '@alignda/da';
 export type { PreferenceSetName } from '@alignda/da';
+export {
+  JOB_METHODS,
+  MAX_JOB_MEMBERS,
+  MAX_JOB_OBSERVATIONS,
+  MAX_JOB_STEPS,
+  assimilationRequestSchema,
+  checkRequestAgainstSource,
+  jobObservationsSchema,
+  jobSourceShape,
+} from './job/request.js';
+export type {
+  AssimilationRequest,
+  AssimilationRequestInput,
+  JobMethod,
+  JobObservations,
+  JobSourceShape,
+  ResolvedObservations,
+} from './job/request.js';
