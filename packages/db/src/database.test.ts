@@ -59,6 +59,8 @@ async function roundTripEveryModel(db: Db): Promise<number> {
   const job = await db.job.create({
     data: {
       idempotencyKey: 'key-1',
+      requestHash: 'cd'.repeat(32),
+      correlationId: 'corr-1',
       kind: 'assimilate',
       status: 'running',
       progress: 0.25,
@@ -157,6 +159,16 @@ async function roundTripEveryModel(db: Db): Promise<number> {
     },
   });
 
+  const apiKey = await db.apiKey.create({
+    data: {
+      name: 'bench',
+      hash: 'ef'.repeat(32),
+      scopes: ['submit', 'read'],
+      rateLimitExempt: true,
+      revokedAt: t('2026-01-04T00:00:00.000Z'),
+    },
+  });
+
   const reads: [object, object | null][] = [
     [dataset, await db.dataset.findUnique({ where: { id: dataset.id } })],
     [batch, await db.observationBatch.findUnique({ where: { id: batch.id } })],
@@ -175,6 +187,7 @@ async function roundTripEveryModel(db: Db): Promise<number> {
     [run, await db.alignmentRun.findUnique({ where: { id: run.id } })],
     [prefs, await db.preferenceSet.findUnique({ where: { id: prefs.id } })],
     [evaluation, await db.evaluation.findUnique({ where: { id: evaluation.id } })],
+    [apiKey, await db.apiKey.findUnique({ where: { hash: 'ef'.repeat(32) } })],
   ];
   for (const [written, read] of reads) expect(read).toEqual(written);
   // Relations resolve through the foreign keys.
@@ -186,6 +199,10 @@ async function roundTripEveryModel(db: Db): Promise<number> {
   // The idempotency key is unique.
   await expect(
     db.job.create({ data: { idempotencyKey: 'key-1', kind: 'assimilate', request: {} } }),
+  ).rejects.toThrow();
+  // So is an API key's hash.
+  await expect(
+    db.apiKey.create({ data: { name: 'again', hash: 'ef'.repeat(32), scopes: [] } }),
   ).rejects.toThrow();
   // Foreign keys are enforced (SQLite needs PRAGMA foreign_keys, which the adapter turns on).
   await expect(
@@ -215,7 +232,7 @@ describe('SQLite database', () => {
       startupProbeTimeoutMs: 2000,
     });
     try {
-      expect(await roundTripEveryModel(db)).toBe(11);
+      expect(await roundTripEveryModel(db)).toBe(12);
     } finally {
       await db.$disconnect();
     }
@@ -244,7 +261,7 @@ describe.skipIf(pgProblem !== null)(
     it('is migrated on open and round-trips one row of every model', async () => {
       const db = await openDatabase({ databaseUrl: url, startupProbeTimeoutMs: 5000 });
       try {
-        expect(await roundTripEveryModel(db)).toBe(11);
+        expect(await roundTripEveryModel(db)).toBe(12);
       } finally {
         await db.$disconnect();
       }

@@ -68,3 +68,9 @@ export type PreferenceSet = Prisma.PreferenceSetModel
  * An evaluation of a model version against a reference on a held-out period.
  */
 export type Evaluation = Prisma.EvaluationModel
+/**
+ * Model ApiKey
+ * An API key of the HTTP gateway. Only the SHA-256 of the token is stored: the token is shown once, when
+ * the key is created, and cannot be recovered.
+ */
+export type ApiKey = Prisma.ApiKeyModel

@@ -60,7 +60,8 @@ export const ModelName = {
   CycleStep: 'CycleStep',
   AlignmentRun: 'AlignmentRun',
   PreferenceSet: 'PreferenceSet',
-  Evaluation: 'Evaluation'
+  Evaluation: 'Evaluation',
+  ApiKey: 'ApiKey'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -113,6 +114,8 @@ export const JobScalarFieldEnum = {
   progress: 'progress',
   stage: 'stage',
   request: 'request',
+  requestHash: 'requestHash',
+  correlationId: 'correlationId',
   result: 'result',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',
@@ -241,6 +244,19 @@ export const EvaluationScalarFieldEnum = {
 } as const
 
 export type EvaluationScalarFieldEnum = (typeof EvaluationScalarFieldEnum)[keyof typeof EvaluationScalarFieldEnum]
+
+
+export const ApiKeyScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  hash: 'hash',
+  scopes: 'scopes',
+  rateLimitExempt: 'rateLimitExempt',
+  createdAt: 'createdAt',
+  revokedAt: 'revokedAt'
+} as const
+
+export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -41,6 +41,8 @@ export type JobMinAggregateOutputType = {
   status: $Enums.JobStatus | null
   progress: number | null
   stage: string | null
+  requestHash: string | null
+  correlationId: string | null
   errorCode: string | null
   errorMessage: string | null
   queuedAt: Date | null
@@ -56,6 +58,8 @@ export type JobMaxAggregateOutputType = {
   status: $Enums.JobStatus | null
   progress: number | null
   stage: string | null
+  requestHash: string | null
+  correlationId: string | null
   errorCode: string | null
   errorMessage: string | null
   queuedAt: Date | null
@@ -72,6 +76,8 @@ export type JobCountAggregateOutputType = {
   progress: number
   stage: number
   request: number
+  requestHash: number
+  correlationId: number
   result: number
   errorCode: number
   errorMessage: number
@@ -98,6 +104,8 @@ export type JobMinAggregateInputType = {
   status?: true
   progress?: true
   stage?: true
+  requestHash?: true
+  correlationId?: true
   errorCode?: true
   errorMessage?: true
   queuedAt?: true
@@ -113,6 +121,8 @@ export type JobMaxAggregateInputType = {
   status?: true
   progress?: true
   stage?: true
+  requestHash?: true
+  correlationId?: true
   errorCode?: true
   errorMessage?: true
   queuedAt?: true
@@ -129,6 +139,8 @@ export type JobCountAggregateInputType = {
   progress?: true
   stage?: true
   request?: true
+  requestHash?: true
+  correlationId?: true
   result?: true
   errorCode?: true
   errorMessage?: true
@@ -233,6 +245,8 @@ export type JobGroupByOutputType = {
   progress: number
   stage: string | null
   request: runtime.JsonValue
+  requestHash: string | null
+  correlationId: string | null
   result: runtime.JsonValue | null
   errorCode: string | null
   errorMessage: string | null
@@ -273,6 +287,8 @@ export type JobWhereInput = {
   progress?: Prisma.FloatFilter<"Job"> | number
   stage?: Prisma.StringNullableFilter<"Job"> | string | null
   request?: Prisma.JsonFilter<"Job">
+  requestHash?: Prisma.StringNullableFilter<"Job"> | string | null
+  correlationId?: Prisma.StringNullableFilter<"Job"> | string | null
   result?: Prisma.JsonNullableFilter<"Job">
   errorCode?: Prisma.StringNullableFilter<"Job"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -292,6 +308,8 @@ export type JobOrderByWithRelationInput = {
   progress?: Prisma.SortOrder
   stage?: Prisma.SortOrderInput | Prisma.SortOrder
   request?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  correlationId?: Prisma.SortOrderInput | Prisma.SortOrder
   result?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -314,6 +332,8 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   progress?: Prisma.FloatFilter<"Job"> | number
   stage?: Prisma.StringNullableFilter<"Job"> | string | null
   request?: Prisma.JsonFilter<"Job">
+  requestHash?: Prisma.StringNullableFilter<"Job"> | string | null
+  correlationId?: Prisma.StringNullableFilter<"Job"> | string | null
   result?: Prisma.JsonNullableFilter<"Job">
   errorCode?: Prisma.StringNullableFilter<"Job"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"Job"> | string | null
@@ -333,6 +353,8 @@ export type JobOrderByWithAggregationInput = {
   progress?: Prisma.SortOrder
   stage?: Prisma.SortOrderInput | Prisma.SortOrder
   request?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  correlationId?: Prisma.SortOrderInput | Prisma.SortOrder
   result?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -358,6 +380,8 @@ export type JobScalarWhereWithAggregatesInput = {
   progress?: Prisma.FloatWithAggregatesFilter<"Job"> | number
   stage?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   request?: Prisma.JsonWithAggregatesFilter<"Job">
+  requestHash?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
+  correlationId?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   result?: Prisma.JsonNullableWithAggregatesFilter<"Job">
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
   errorMessage?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
@@ -375,6 +399,8 @@ export type JobCreateInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -394,6 +420,8 @@ export type JobUncheckedCreateInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -413,6 +441,8 @@ export type JobUpdateInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -432,6 +462,8 @@ export type JobUncheckedUpdateInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -451,6 +483,8 @@ export type JobCreateManyInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -468,6 +502,8 @@ export type JobUpdateManyMutationInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -485,6 +521,8 @@ export type JobUncheckedUpdateManyInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -502,6 +540,8 @@ export type JobCountOrderByAggregateInput = {
   progress?: Prisma.SortOrder
   stage?: Prisma.SortOrder
   request?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
+  correlationId?: Prisma.SortOrder
   result?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
@@ -522,6 +562,8 @@ export type JobMaxOrderByAggregateInput = {
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   stage?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
+  correlationId?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
@@ -537,6 +579,8 @@ export type JobMinOrderByAggregateInput = {
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   stage?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
+  correlationId?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
@@ -614,6 +658,8 @@ export type JobCreateWithoutAnalysesInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -632,6 +678,8 @@ export type JobUncheckedCreateWithoutAnalysesInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -666,6 +714,8 @@ export type JobUpdateWithoutAnalysesInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -684,6 +734,8 @@ export type JobUncheckedUpdateWithoutAnalysesInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -702,6 +754,8 @@ export type JobCreateWithoutAlignmentRunsInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -720,6 +774,8 @@ export type JobUncheckedCreateWithoutAlignmentRunsInput = {
   progress?: number
   stage?: string | null
   request: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: string | null
+  correlationId?: string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: string | null
   errorMessage?: string | null
@@ -754,6 +810,8 @@ export type JobUpdateWithoutAlignmentRunsInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -772,6 +830,8 @@ export type JobUncheckedUpdateWithoutAlignmentRunsInput = {
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   stage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   request?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  correlationId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   result?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -830,6 +890,8 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   progress?: boolean
   stage?: boolean
   request?: boolean
+  requestHash?: boolean
+  correlationId?: boolean
   result?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -850,6 +912,8 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   progress?: boolean
   stage?: boolean
   request?: boolean
+  requestHash?: boolean
+  correlationId?: boolean
   result?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -867,6 +931,8 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   progress?: boolean
   stage?: boolean
   request?: boolean
+  requestHash?: boolean
+  correlationId?: boolean
   result?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -884,6 +950,8 @@ export type JobSelectScalar = {
   progress?: boolean
   stage?: boolean
   request?: boolean
+  requestHash?: boolean
+  correlationId?: boolean
   result?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -893,7 +961,7 @@ export type JobSelectScalar = {
   updatedAt?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "idempotencyKey" | "kind" | "status" | "progress" | "stage" | "request" | "result" | "errorCode" | "errorMessage" | "queuedAt" | "startedAt" | "finishedAt" | "updatedAt", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "idempotencyKey" | "kind" | "status" | "progress" | "stage" | "request" | "requestHash" | "correlationId" | "result" | "errorCode" | "errorMessage" | "queuedAt" | "startedAt" | "finishedAt" | "updatedAt", ExtArgs["result"]["job"]>
 export type JobInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   analyses?: boolean | Prisma.Job$analysesArgs<ExtArgs>
   alignmentRuns?: boolean | Prisma.Job$alignmentRunsArgs<ExtArgs>
@@ -931,6 +999,14 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
      * The validated request (JSON).
      */
     request: runtime.JsonValue
+    /**
+     * SHA-256 (hex) of the request as submitted: with `idempotencyKey`, a retry with another body is refused.
+     */
+    requestHash: string | null
+    /**
+     * The caller's x-correlation-id (or one the gateway made), carried into logs and the queued job.
+     */
+    correlationId: string | null
     /**
      * The result summary (JSON), set on success.
      */
@@ -1376,6 +1452,8 @@ export interface JobFieldRefs {
   readonly progress: Prisma.FieldRef<"Job", 'Float'>
   readonly stage: Prisma.FieldRef<"Job", 'String'>
   readonly request: Prisma.FieldRef<"Job", 'Json'>
+  readonly requestHash: Prisma.FieldRef<"Job", 'String'>
+  readonly correlationId: Prisma.FieldRef<"Job", 'String'>
   readonly result: Prisma.FieldRef<"Job", 'Json'>
   readonly errorCode: Prisma.FieldRef<"Job", 'String'>
   readonly errorMessage: Prisma.FieldRef<"Job", 'String'>
