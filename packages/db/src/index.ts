@@ -6,10 +6,25 @@ export { parseDatabaseUrl, providerOf } from './database-url.js';
 export type { ParsedDatabaseUrl } from './database-url.js';
 export { PROVIDERS } from './internal/schema-render.js';
 export type { Provider } from './internal/schema-render.js';
+export {
+  API_KEY_SCOPES,
+  API_KEY_TOKEN_BYTES,
+  apiKeyHasScope,
+  createApiKey,
+  findApiKeyByToken,
+  generateApiKeyToken,
+  hashApiKeyToken,
+  isApiKeyScope,
+  listApiKeys,
+  parseApiKeyScopes,
+  revokeApiKey,
+} from './api-keys.js';
+export type { ApiKeyRecord, ApiKeyScope, CreateApiKeyOptions } from './api-keys.js';
 export { JobStatus, ModelStatus, RunStatus } from './generated/sqlite/enums.js';
 export type {
   AlignmentRun,
   Analysis,
+  ApiKey,
   Cycle,
   CycleStep,
   Dataset,
