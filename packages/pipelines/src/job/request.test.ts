@@ -225,9 +225,20 @@ describe('checkRequestAgainstSource', () => {
 
   it('names the first offending observation by its index', () => {
     const ok = { channel: 'slp', row: 0, col: 0, value: 1, sigma: 1 };
-    const err = checkError(parse({ ...cellsBody, observations: { cells: [ok, ok, { ...ok, col: 9 }] } }));
+    const err = checkError(
+      parse({ ...cellsBody, observations: { cells: [ok, { ...ok, col: 1 }, { ...ok, col: 9 }] } }),
+    );
     expect(err.message).toMatch(/^observation 2: col 9/);
     expect(err.details).toEqual({ index: 2, field: 'col' });
+  });
+
+  it('refuses a cell observed twice, naming both observations', () => {
+    const ok = { channel: 'slp', row: 1, col: 1, value: 1, sigma: 1 };
+    const other = { ...ok, channel: 'air850' };
+    const err = checkError(
+      parse({ ...cellsBody, observations: { cells: [ok, other, { ...ok, value: 2 }] } }),
+    );
+    expect(err.message).toBe('observation 2: slp at cell (1, 1) is already observed by observation 0');
   });
 
   it('refuses point observations for Repaint, which inpaints grid cells', () => {

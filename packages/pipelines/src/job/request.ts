@@ -202,8 +202,8 @@ function pointChannel(
 /**
  * Checks a validated request against the source it names and resolves its observations to channel indices.
  * @throws AppError `INVALID_ARGUMENT` naming the first offending observation: an unknown variable or channel, a
- *   row or column outside the grid, a point outside the domain (or in a padded area), or point observations with
- *   Repaint (which inpaints grid cells)
+ *   row or column outside the grid, a cell observed twice, a point outside the domain (or in a padded area), or point
+ *   observations with Repaint (which inpaints grid cells)
  */
 export function checkRequestAgainstSource(
   request: Pick<AssimilationRequest, 'method' | 'observations'>,
@@ -245,6 +245,8 @@ export function checkRequestAgainstSource(
     value: new Float64Array(n),
     sigma: new Float64Array(n),
   };
+  // Selection observes a cell once: a second value there would be a second row of H the DA core refuses.
+  const seen = new Map<number, number>();
   obs.cells.forEach((c, i) => {
     const k = src.channels.indexOf(c.channel);
     if (k < 0)
@@ -261,6 +263,15 @@ export function checkRequestAgainstSource(
         i,
         'row',
       );
+    const cell = (k * H + c.row) * W + c.col;
+    const first = seen.get(cell);
+    if (first !== undefined)
+      throw invalid(
+        `observation ${i}: ${c.channel} at cell (${c.row}, ${c.col}) is already observed by observation ${first}`,
+        i,
+        'row',
+      );
+    seen.set(cell, i);
     out.channel[i] = k;
     out.row[i] = c.row;
     out.col[i] = c.col;
