@@ -5,6 +5,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { HealthImplementation } from 'grpc-health-check';
 
 /** Default largest message, in bytes, a server or client sends or accepts (grpc-js's own is 4 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -40,6 +41,11 @@ export interface StartGrpcServerOptions {
   readonly maxMessageBytes?: number;
   /** Further grpc-js channel options (`grpc.*` keys); they win over the ones above. @defaultValue {} */
   readonly channelOptions?: ChannelOptions;
+  /**
+   * The `grpc.health.v1.Health` service to register beside `services` (see `startGrpcService`, which sets one up).
+   * @defaultValue none
+   */
+  readonly health?: Pick<HealthImplementation, 'addToServer'>;
 }
 
 /** A listening server. */
@@ -74,6 +80,7 @@ export async function startGrpcServer(
     ...options.channelOptions,
   });
   for (const { definition, implementation } of services) server.addService(definition, implementation);
+  options.health?.addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${host}:${options.port ?? 0}`,

@@ -94,3 +94,25 @@ export {
   unaryCall,
 } from './grpc-client.js';
 export type { ClientConstructor, CreateGrpcClientOptions, UnaryMethod } from './grpc-client.js';
+export {
+  CORRELATION_ID_KEY,
+  callStatusOf,
+  correlationIdOf,
+  serverStreamHandler,
+  unaryHandler,
+} from './call-handlers.js';
+export type { CallContext, CallLogger, CallStatus, StreamContext } from './call-handlers.js';
+export { DEFAULT_DRAIN_GRACE_MS, drainOnSignals, serviceNameOf, startGrpcService } from './grpc-service.js';
+export type {
+  DrainOnSignalsOptions,
+  DrainOptions,
+  DrainOutcome,
+  GrpcService,
+  StartGrpcServiceOptions,
+} from './grpc-service.js';
+export { checkHealth } from './health-client.js';
+export type { CheckHealthOptions, HealthStatus } from './health-client.js';
+export { assertFieldLayout, gridIssues } from './field-layout.js';
+export type { FieldLayout } from './field-layout.js';
+export { parseServiceArgs } from './service-args.js';
+export type { ServiceArgs, ServiceArgsSpec } from './service-args.js';
