@@ -174,3 +174,7 @@ export type {
   JobSourceShape,
   ResolvedObservations,
 } from './job/request.js';
+export { JOB_LENGTH_SCALE_KM, JOB_VAR3D_TRAIN_CASES, runAssimilationJob } from './job/run-job.js';
+export type { AssimilationJobResult, JobTimings, RunJobOptions } from './job/run-job.js';
+export type { ChannelDepartures, DepartureStats, JobDiagnostics } from './job/job-observations.js';
+export { jobStateIndex } from './job/background.js';
