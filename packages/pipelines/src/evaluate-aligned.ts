@@ -186,14 +186,18 @@ const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} 
 /** A gain as `+3.1 % [+1.0, +5.2]`. */
 export const gainText = (g: Pick<Gain, 'gain' | 'ci95'>): string =>
   `${pct(g.gain)} [${pct(g.ci95[0]).replace(' %', '')}, ${pct(g.ci95[1])}]`;
-/** A gain is significant when its interval excludes zero. */
-const above = (g: Pick<Gain, 'ci95'>): boolean => g.ci95[0] > 0;
+/**
+ * A gain is significant when its interval excludes zero and its Holm-adjusted p is below 0.05: with few cases a
+ * percentile bootstrap interval is too narrow on its own (3 cases all on one side give an interval above zero and a
+ * Wilcoxon p of 0.25).
+ */
+const above = (g: Pick<Gain, 'ci95' | 'pHolm'>): boolean => g.ci95[0] > 0 && g.pHolm < 0.05;
 const straddles = (g: Pick<Gain, 'ci95'>): boolean => g.ci95[0] <= 0 && g.ci95[1] >= 0;
 
 /**
  * The paper's five trends, each held / not held with its evidence, or not tested where this evaluation lacks what
- * it needs (a model, a second noise level). "Held" asks for intervals that exclude zero where the trend is a gain,
- * and for the ordering of the point estimates where it is a ranking.
+ * it needs (a model, a second noise level). "Held" asks for significant gains (an interval above zero and a Holm p
+ * below 0.05; for -4 against -M, Holm over the modes) where the trend is a gain, and for the ordering of the point estimates where it is a ranking.
  * @param modes - the latent modes evaluated, in order of increasing guidance (obsfree, repaint, dps)
  */
 export function alignmentTrends(gains: AlignmentGains, res: GainInput, modes: readonly string[]): Trend[] {
@@ -214,7 +218,7 @@ export function alignmentTrends(gains: AlignmentGains, res: GainInput, modes: re
     trends.push({
       trend: t1,
       verdict: all.length > 0 && ok.length === all.length ? 'held' : 'not held',
-      detail: `${ok.length} of ${all.length} intervals above zero${worst === undefined ? '' : `; weakest: ${worst.mode} ${worst.metric} ${gainText(worst.g)}`}`,
+      detail: `${ok.length} of ${all.length} gains significant (interval above zero, Holm p < 0.05)${worst === undefined ? '' : `; weakest: ${worst.mode} ${worst.metric} ${gainText(worst.g)}`}`,
     });
   }
 
@@ -272,7 +276,8 @@ export function alignmentTrends(gains: AlignmentGains, res: GainInput, modes: re
     const vs = modes.map((mode) => {
       const a = res.cases.map((c) => valueOf(c, `${mode}@M`, (s) => s.mse));
       const b = res.cases.map((c) => valueOf(c, `${mode}@4`, (s) => s.mse));
-      return { mode, g: pairedGain(a, b) };
+      const g = pairedGain(a, b);
+      return { mode, g: { ...g, pHolm: Math.min(1, g.p * modes.length) } };
     });
     trends.push({
       trend: t5,

@@ -189,3 +189,120 @@ describe('alignda eval (end to end)', () => {
     expect(existsSync(home)).toBe(false); // rejected before anything was generated
   });
 });
+
+describe('alignda align, then eval --models ref,M (end to end)', () => {
+  // Alignment needs alignment-period conditions with a 48 h lead on both sides (METHOD.md section 6): 0.2 y = 292
+  // states, alignment 29 (conditions from 13 of them), test 59. Tiny settings: the commands' paths, not skill.
+  const years = '0.2';
+  const home = path.join(root, 'align-home');
+
+  it('aligns a reference on set M, evaluates it beside the reference with gains, calibration and trends', () => {
+    const train = alignda(home, 'train', '--preset', 'ci', '--years', years, '--steps', '30');
+    expect(train.status, train.stderr).toBe(0);
+    const align = alignda(
+      home,
+      'align',
+      '--preset',
+      'ci',
+      '--years',
+      years,
+      '--set',
+      'M',
+      '--candidates',
+      '4',
+      '--conditions',
+      '4',
+      '--steps',
+      '4',
+      '--dpo-steps',
+      '4',
+      '--pairs-per-step',
+      '2',
+    );
+    expect(align.status, align.stderr).toBe(0);
+    expect(align.stdout).toMatch(/^aligned: .*score-aligned-M\.safetensors/m);
+    expect(align.stdout).toMatch(
+      /^registry: model version [0-9a-f-]{36} \(parent [0-9a-f-]{36}\), preference set/m,
+    );
+
+    const ev = alignda(
+      home,
+      'eval',
+      '--preset',
+      'ci',
+      '--years',
+      years,
+      '--models',
+      'ref,M',
+      '--cases',
+      '3',
+      '--members',
+      '2',
+      '--steps',
+      '4',
+      '--zeta',
+      '1',
+      '--blend',
+      '0.5',
+      '--length-scale-km',
+      '500',
+      '--obs-fraction',
+      '0.001',
+      '--ensemble-members',
+      '0',
+    );
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(messages(ev.stderr)).toEqual([]);
+    expect(ev.stdout).toMatch(
+      /^\s+background\s.*\sObsFree\s+ObsFree@M\s+Repaint\s+Repaint@M\s+DPS\s+DPS@M\s/m,
+    );
+    expect(ev.stdout).toMatch(
+      /^\s+DPS@M vs DPS\s+analysis MSE\s+[+-]\d+\.\d % \[[+-]\d+\.\d, [+-]\d+\.\d %\]\s/m,
+    );
+    expect(ev.stdout).toMatch(/^\s+DPS@M\s+\d+\.\d\d\s+\d+\.\d{4}\s+\d\.\d\d \d\.\d\d \d\.\d\d$/m);
+    expect(ev.stdout).toMatch(/^ {2}(held|not held): -M improves every metric in every mode/m);
+    expect(ev.stdout).toContain("tuning @M: the reference's DPS zeta' and Repaint blend (not re-tuned)");
+
+    const json = JSON.parse(
+      readFileSync(path.join(home, 'eval', 'qg-ci', 'eval.json'), 'utf8'),
+    ) as EvalJson & {
+      options: { models: string[] };
+      gains: Record<
+        string,
+        Record<string, Record<string, { gain: number; ci95: number[]; p: number; pHolm: number }>>
+      >;
+      calibration: Record<string, { spreadSkill: number; rankHistogram: number[] }>;
+      trends: { verdict: string }[];
+    };
+    expect(json.options.models).toEqual(['ref', 'M']);
+    expect(json.methods).toContain('dps@M');
+    expect(Object.keys(json.gains)).toEqual(['M']);
+    expect(Object.keys(json.gains.M ?? {})).toEqual(['obsfree', 'repaint', 'dps']);
+    const g = json.gains.M?.dps?.mse;
+    expect(g?.ci95[0]).toBeLessThanOrEqual(g?.gain ?? Number.NaN);
+    expect(g?.ci95[1]).toBeGreaterThanOrEqual(g?.gain ?? Number.NaN);
+    expect(g?.pHolm).toBeGreaterThanOrEqual(g?.p ?? Number.NaN);
+    expect(json.calibration['dps@M']?.rankHistogram).toHaveLength(3);
+    expect(json.trends).toHaveLength(5);
+    // Three cases cannot make a gain significant (the smallest two-sided Wilcoxon p of 3 differences is 0.25).
+    expect(json.trends[0]?.verdict).toBe('not held');
+  }, 480_000);
+
+  it('eval --models naming an aligned model that was never made exits 66 naming the align command', () => {
+    const r = alignda(home, 'eval', '--preset', 'ci', '--years', years, '--models', 'ref,P', '--cases', '2');
+    expect(r.status).toBe(66);
+    const lines = messages(r.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^alignda: error NOT_FOUND: no aligned model P in .*; align it first: alignda align --world qg --preset ci --set P$/,
+    );
+  });
+
+  it('rejects an unknown model name before anything is generated', () => {
+    const empty = path.join(root, 'models-typo-home');
+    const r = alignda(empty, 'eval', '--models', 'ref,X');
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("--models: unknown 'X'; choose from ref, P, M, 4, comma-separated");
+    expect(existsSync(empty)).toBe(false);
+  });
+});
