@@ -5,6 +5,9 @@ import { CORRELATION_ID_KEY, serverStreamHandler, unaryHandler, type CallLogger 
 import {
   EncoderServiceClient,
   EncoderServiceService,
+  type DecodeRequest,
+  type DescribeModelRequest,
+  type EncodeRequest,
   type EncoderServiceServer,
 } from './generated/alignda/v1/encoder.js';
 import {
@@ -54,19 +57,27 @@ describe('startGrpcService', () => {
     log: CallLogger,
     onRollout?: (signal: AbortSignal) => void,
   ): Promise<{ encoder: EncoderServiceClient; forecast: ForecastServiceClient }> {
-    const failing = unaryHandler(log, (request: { modelVersion: string }) => {
-      if (request.modelVersion === 'gone') throw new AppError('NOT_FOUND', 'no model version gone');
-      if (request.modelVersion === 'bad') invalidMessage('model_version', 'is bad');
-      if (request.modelVersion === 'bug') throw new TypeError('x is undefined');
-      return Promise.resolve({
-        modelVersion: 'v1',
-        channels: [],
-        units: [],
-        grid: undefined,
-        fieldShape: [],
-        latentShape: [],
-      });
-    });
+    /** Throws as the requested model version says. */
+    const fail = (modelVersion: string): void => {
+      if (modelVersion === 'gone') throw new AppError('NOT_FOUND', 'no model version gone');
+      if (modelVersion === 'bad') invalidMessage('model_version', 'is bad');
+      if (modelVersion === 'bug') throw new TypeError('x is undefined');
+    };
+    const encoderImpl: EncoderServiceServer = {
+      describeModel: unaryHandler(log, (r: DescribeModelRequest) => {
+        fail(r.modelVersion);
+        const described = { modelVersion: 'v1', channels: [], units: [], grid: undefined };
+        return Promise.resolve({ ...described, fieldShape: [], latentShape: [] });
+      }),
+      encode: unaryHandler(log, (r: EncodeRequest) => {
+        fail(r.modelVersion);
+        return Promise.resolve({ latents: undefined, modelVersion: 'v1' });
+      }),
+      decode: unaryHandler(log, (r: DecodeRequest) => {
+        fail(r.modelVersion);
+        return Promise.resolve({ fields: [], modelVersion: 'v1' });
+      }),
+    };
     const rollout = serverStreamHandler<RolloutRequest, RolloutResponse>(log, async (_request, ctx) => {
       await ctx.send({ event: { $case: 'progress', value: { fraction: 0, stage: 'wait', message: '' } } });
       onRollout?.(ctx.signal);
@@ -74,11 +85,7 @@ describe('startGrpcService', () => {
       ctx.signal.throwIfAborted();
     });
     service = await startGrpcService([
-      bindService(EncoderServiceService, {
-        describeModel: failing,
-        encode: failing,
-        decode: failing,
-      } as EncoderServiceServer),
+      bindService(EncoderServiceService, encoderImpl),
       bindService(ForecastServiceService, { rollout } satisfies ForecastServiceServer),
     ]);
     const encoder = createGrpcClient(EncoderServiceClient, service.address);

@@ -114,5 +114,6 @@ export { checkHealth } from './health-client.js';
 export type { CheckHealthOptions, HealthStatus } from './health-client.js';
 export { assertFieldLayout, gridIssues } from './field-layout.js';
 export type { FieldLayout } from './field-layout.js';
-export { parseServiceArgs } from './service-args.js';
-export type { ServiceArgs, ServiceArgsSpec } from './service-args.js';
+export { parseServiceArgs, serviceSourceChoice } from './service-args.js';
+export type { ServiceArgs, ServiceArgsSpec, ServiceSourceChoice } from './service-args.js';
+export { resolveModelVersion } from './model-version.js';

@@ -118,3 +118,29 @@ export function parseServiceArgs(
     throw new AppError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
   return Object.freeze(args);
 }
+
+/** Which source of states a service's fields live on, shaped as `SourceChoice` of @alignda/world. */
+export interface ServiceSourceChoice {
+  readonly world?: string;
+  readonly dataset?: string;
+  readonly seed: number;
+  readonly years: number;
+}
+
+/**
+ * The source a service opens: --world or --dataset when given, else the one the model folder was trained on (its
+ * manifest's `source`: `qg` is the world, any other name a dataset).
+ * @param manifestSource - the model folder's manifest `source`, when there is one
+ * @throws AppError CONFIG_INVALID when neither a flag nor a manifest names a source
+ */
+export function serviceSourceChoice(args: ServiceArgs, manifestSource?: string): ServiceSourceChoice {
+  const common = { seed: args.worldSeed, years: args.worldYears };
+  if (args.world !== undefined) return { ...common, world: args.world };
+  if (args.dataset !== undefined) return { ...common, dataset: args.dataset };
+  if (manifestSource === 'qg') return { ...common, world: manifestSource };
+  if (manifestSource !== undefined) return { ...common, dataset: manifestSource };
+  throw new AppError(
+    'CONFIG_INVALID',
+    'invalid configuration: no source of states: give --world qg or --dataset <name> (ALIGNDA_WORLD / ALIGNDA_DATASET), or a model folder with a models.json',
+  );
+}
