@@ -1,0 +1,44 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Queue } from 'bullmq';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Db } from '@alignda/db';
+import type { Logger } from '@alignda/log';
+import type { GatewayLimits } from './limits.js';
+
+/**
+ * The Redis pub/sub channel on which the gateway announces cancellations of running jobs; the
+ * message is the job id. The orchestrator's worker subscribes and aborts that job.
+ */
+export const CANCEL_CHANNEL = 'alignda:cancel';
+
+/** What the gateway needs of a Redis connection besides its queue (an ioredis `Redis` satisfies it). */
+export interface GatewayRedis {
+  /** PUBLISH, for {@link CANCEL_CHANNEL}. */
+  publish(channel: string, message: string): Promise<number>;
+  /** PING, for /readyz. */
+  ping(): Promise<string>;
+}
+
+/** Everything {@link buildGateway} is built from; the caller owns them and closes them. */
+export interface GatewayDeps {
+  /** The registry (jobs, API keys). */
+  readonly db: Db;
+  /** The BullMQ queue named `QueueName.assimilate` (any key prefix). */
+  readonly queue: Queue;
+  /** A Redis connection for cancellations and readiness. */
+  readonly redis: GatewayRedis;
+  /** The process logger; requests log through children bound to their correlation id. */
+  readonly logger: Logger;
+  /** Overrides of the defaults in `DEFAULT_LIMITS`. @defaultValue none */
+  readonly limits?: Partial<GatewayLimits>;
+}
+
+/** The gateway's Fastify instance: zod schemas are its type provider. */
+export type GatewayApp = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
