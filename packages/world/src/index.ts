@@ -86,3 +86,14 @@ export type { L96Params } from './l96/params.js';
 export { l96Advection, l96Dxdt } from './l96/dxdt.js';
 export { createL96Step } from './l96/step.js';
 export type { L96Step } from './l96/step.js';
+export { NC_VARIABLE_TYPES, writeNetcdfClassic } from './format/netcdf-classic.js';
+export type {
+  NcAttributeValue,
+  NcDimension,
+  NcFile,
+  NcTypedAttribute,
+  NcVariable,
+  NcVariableType,
+} from './format/netcdf-classic.js';
+export { NC_FILL_FLOAT, cfStandardName, fieldsNetcdf } from './format/field-netcdf.js';
+export type { FieldSet, FieldsNetcdfInput } from './format/field-netcdf.js';
