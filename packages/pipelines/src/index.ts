@@ -163,8 +163,10 @@ export {
   MAX_JOB_STEPS,
   assimilationRequestSchema,
   checkRequestAgainstSource,
+  formatRequestIssues,
   jobObservationsSchema,
   jobSourceShape,
+  parseAssimilationRequest,
 } from './job/request.js';
 export type {
   AssimilationRequest,

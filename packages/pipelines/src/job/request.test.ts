@@ -3,7 +3,7 @@ import { latLonGrid } from '@alignda/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { assimilationRequestSchema, checkRequestAgainstSource } from './request.js';
+import { assimilationRequestSchema, checkRequestAgainstSource, parseAssimilationRequest } from './request.js';
 import type { AssimilationRequest, AssimilationRequestInput, JobSourceShape } from './request.js';
 
 const cellsBody: AssimilationRequestInput = {
@@ -140,6 +140,48 @@ describe('assimilationRequestSchema', () => {
         },
       ),
     );
+  });
+});
+
+describe('parseAssimilationRequest', () => {
+  const message = (body: unknown): string => {
+    try {
+      parseAssimilationRequest(body);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'INVALID_ARGUMENT') return err.message;
+      throw err;
+    }
+    throw new Error('expected parseAssimilationRequest to throw');
+  };
+
+  it('names the path and reason of each issue in one line', () => {
+    const cells = [
+      { channel: 'a', row: 0, col: 0, value: 1, sigma: 1 },
+      { channel: 'a', row: 0, col: 1, value: 1, sigma: 0 },
+    ];
+    expect(message({ ...cellsBody, observations: { cells } })).toBe(
+      'invalid assimilation request: observations.cells[1].sigma: Too small: expected number to be >0',
+    );
+    expect(message({ ...cellsBody, members: 0, seed: -1 })).toBe(
+      'invalid assimilation request: members: Too small: expected number to be >=1; seed: Too small: expected number to be >=0',
+    );
+  });
+
+  it('says which shapes the observations and the source may take', () => {
+    expect(message({ ...cellsBody, observations: { cell: [] } })).toBe(
+      'invalid assimilation request: observations: must be { "points": [...] } or { "cells": [...] }, exactly one of them',
+    );
+    expect(message({ ...cellsBody, source: 'qg' })).toBe(
+      'invalid assimilation request: source: must be { "world": "qg" } or { "dataset": "<name>" }',
+    );
+  });
+
+  it('counts the issues past the third', () => {
+    expect(message({})).toMatch(/^invalid assimilation request: source: .*; and 1 more$/);
+  });
+
+  it('fills in the defaults of a valid body', () => {
+    expect(parseAssimilationRequest(cellsBody)).toEqual(parse(cellsBody));
   });
 });
 

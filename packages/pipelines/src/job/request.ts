@@ -58,18 +58,23 @@ const cellObservation = z.strictObject({
 });
 
 /** The observations of a job: points or grid cells, never both. */
-export const jobObservationsSchema = z.union([
-  z.strictObject({ points: z.array(pointObservation).min(1).max(MAX_JOB_OBSERVATIONS) }),
-  z.strictObject({ cells: z.array(cellObservation).min(1).max(MAX_JOB_OBSERVATIONS) }),
-]);
+export const jobObservationsSchema = z.union(
+  [
+    z.strictObject({ points: z.array(pointObservation).min(1).max(MAX_JOB_OBSERVATIONS) }),
+    z.strictObject({ cells: z.array(cellObservation).min(1).max(MAX_JOB_OBSERVATIONS) }),
+  ],
+  { error: 'must be { "points": [...] } or { "cells": [...] }, exactly one of them' },
+);
 
 /** The request of one assimilation job. */
 export const assimilationRequestSchema = z.strictObject({
   /** A synthetic world (`qg`: the background is the physical model's forecast) or a registered dataset (emulator). */
-  source: z.union([
-    z.strictObject({ world: z.enum(WORLDS) }),
-    z.strictObject({ dataset: z.string().min(1) }),
-  ]),
+  source: z.union(
+    [z.strictObject({ world: z.enum(WORLDS) }), z.strictObject({ dataset: z.string().min(1) })],
+    {
+      error: `must be { "world": ${WORLDS.map((w) => `"${w}"`).join(' | ')} } or { "dataset": "<name>" }`,
+    },
+  ),
   /** The analysis time, ISO 8601 UTC; the background is the 48 h forecast valid then. */
   validTime: isoTime,
   observations: jobObservationsSchema,
@@ -90,6 +95,35 @@ export type AssimilationRequest = z.output<typeof assimilationRequestSchema>;
 export type AssimilationRequestInput = z.input<typeof assimilationRequestSchema>;
 /** A request's observations. */
 export type JobObservations = z.output<typeof jobObservationsSchema>;
+
+/** Issues shown in one error line at most; the rest are counted. */
+const ISSUES_SHOWN = 3;
+
+/**
+ * A failed parse as one line: each issue's path (`observations.cells[3].sigma`) and message, the first few.
+ */
+export function formatRequestIssues(error: z.ZodError): string {
+  const where = (path: readonly PropertyKey[]): string =>
+    path.reduce<string>(
+      (s, k) => (typeof k === 'number' ? `${s}[${k}]` : s === '' ? String(k) : `${s}.${String(k)}`),
+      '',
+    ) || '(body)';
+  const shown = error.issues.slice(0, ISSUES_SHOWN).map((i) => `${where(i.path)}: ${i.message}`);
+  const more = error.issues.length - shown.length;
+  return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/**
+ * Validates a request body (parsed JSON) and fills in the defaults.
+ * @throws AppError `INVALID_ARGUMENT` with {@link formatRequestIssues}'s line as message and the issues in details
+ */
+export function parseAssimilationRequest(body: unknown): AssimilationRequest {
+  const r = assimilationRequestSchema.safeParse(body);
+  if (r.success) return r.data;
+  throw new AppError('INVALID_ARGUMENT', `invalid assimilation request: ${formatRequestIssues(r.error)}`, {
+    details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) },
+  });
+}
 
 /** What {@link checkRequestAgainstSource} needs of a source (a `DaSource` of @alignda/world satisfies it). */
 export interface JobSourceShape {
