@@ -4,6 +4,7 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerCycleCommand } from './commands/cycle.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerL96Command } from './commands/l96.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerWorldCommand } from './commands/world.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDemoCommand(program);
   registerCheckCommand(program);
+  registerKeysCommand(program);
   registerWorldCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
