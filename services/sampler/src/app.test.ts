@@ -1,0 +1,262 @@
+/**
+ * The sampler service on 127.0.0.1:0 with ci models trained a few steps on a one-variable in-memory dataset: health,
+ * Sample bit for bit as pipelines' assimilate with the same prior, observations and seed (ObsFree and DPS), Progress
+ * per step, malformed requests, cancellation at the next step, and main.ts as a child process that drains on SIGTERM.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+
+import { griddedObservations } from '@alignda/da';
+import { createLogger } from '@alignda/log';
+import { createLatentSessions, fileModelStore } from '@alignda/nn';
+import type { LatentModels } from '@alignda/nn';
+import { LEAD_STEPS, assimilate, encodeState, latentPrior, trainLatentModels } from '@alignda/pipelines';
+import {
+  GuidanceMode,
+  QcFlag,
+  SamplerServiceClient,
+  checkHealth,
+  createGrpcClient,
+  float32FromTensor,
+  gridToProto,
+  streamMessages,
+  tensorFromFloat32,
+} from '@alignda/rpc';
+import type { GrpcService, ObsBatch, SampleRequest, SampleResponse } from '@alignda/rpc';
+import { createRng, normalise } from '@alignda/tensor';
+import type { DaSource } from '@alignda/world';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
+import { spawnServiceMain } from '../../../packages/rpc/src/internal/testing.js';
+import { buildApp } from './app.js';
+
+const REPO = path.resolve(import.meta.dirname, '../../..');
+const [C, H, W] = [1, 32, 64];
+const COUNT = 80;
+const MEMBERS = 3;
+const STEPS = 4;
+
+/** Travelling waves in temperature (K) plus noise, as packages/pipelines' no-truth test trains on. */
+function states(): Float32Array[] {
+  const rng = createRng(3);
+  return Array.from({ length: COUNT }, (_, t) => {
+    const [a, b] = [rng.normal(), rng.normal()];
+    return Float32Array.from({ length: C * H * W }, (_, g) => {
+      const [i, k] = [Math.floor(g / W), g % W];
+      return (
+        280 - 0.5 * i + 3 * a * Math.sin((2 * Math.PI * k) / W + t / 4) + 2 * b * Math.cos((Math.PI * i) / H)
+      );
+    });
+  });
+}
+
+/** Every message of a Sample call. */
+async function collect(client: SamplerServiceClient, request: SampleRequest): Promise<SampleResponse[]> {
+  const out: SampleResponse[] = [];
+  for await (const m of streamMessages(client.sample(request))) out.push(m);
+  return out;
+}
+
+describe('sampler service', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'alignda-sampler-'));
+  const modelDir = path.join(root, 'memory-ci');
+  const logLines: Record<string, unknown>[] = [];
+  let source: DaSource;
+  let models: LatentModels;
+  let service: GrpcService;
+  let client: SamplerServiceClient;
+  let zb: Float32Array;
+
+  beforeAll(async () => {
+    source = memoryDataset(states(), { train: [0, 40], alignment: [40, 56], test: [56, COUNT] });
+    mkdirSync(modelDir);
+    const store = fileModelStore(modelDir);
+    await trainLatentModels(source, store, { preset: 'ci', steps: 3, seed: 1 });
+    models = await store.loadAll();
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString('utf8').split('\n'))
+          if (l) logLines.push(JSON.parse(l) as Record<string, unknown>);
+        cb();
+      },
+    });
+    const app = await buildApp({
+      models,
+      source,
+      modelVersion: 'memory-ci',
+      log: createLogger({ service: 'sampler', destination }),
+      executionProvider: 'cpu',
+    });
+    expect(app.executionProvider).toBe('cpu');
+    service = await app.listen({ port: 0 });
+    client = createGrpcClient(SamplerServiceClient, service.address);
+    const one = await createLatentSessions(models, 1, { leadSteps: LEAD_STEPS });
+    zb = await encodeState(
+      one,
+      normalise({ data: source.state(58).data, shape: [C, H, W] }, models.vae.norm).data,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    client.close();
+    await service.drain({ graceMs: 1000 });
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const zShape = (): readonly number[] => models.score.config.latentShape;
+  const request = (over: Partial<SampleRequest>): SampleRequest => ({
+    backgroundLatent: tensorFromFloat32(zb, zShape()),
+    observations: undefined,
+    grid: undefined,
+    guidance: GuidanceMode.OBSFREE,
+    steps: STEPS,
+    members: MEMBERS,
+    seed: 7,
+    modelVersion: '',
+    ...over,
+  });
+  /** Gridded observations of state 60 (K): four cells, one more flagged by QC (and NaN) that must be left out. */
+  const cells = { row: [4, 10, 20, 26, 15], col: [3, 40, 22, 60, 15] };
+  const obsBatch = (): ObsBatch => ({
+    validTime: new Date(Date.UTC(2013, 0, 16)),
+    channels: ['t'],
+    channelIndex: [0, 0, 0, 0, 0],
+    locations: { $case: 'gridPoints', value: cells },
+    values: [
+      ...cells.row
+        .slice(0, 4)
+        .map((r, k) => source.state(60).data[r * W + (cells.col[k] as number)] as number),
+      NaN,
+    ],
+    errorStd: [0.5, 0.5, 0.5, 0.5, 0.5],
+    qcFlags: [0, 0, 0, 0, QcFlag.GROSS_ERROR],
+    ids: [],
+  });
+
+  it('reports SERVING for the server and SamplerService once the sessions are loaded', async () => {
+    expect(await checkHealth(service.address)).toBe('SERVING');
+    expect(await checkHealth(service.address, 'alignda.v1.SamplerService')).toBe('SERVING');
+  });
+
+  it('samples ObsFree and DPS members bit for bit as assimilate does in process with the same seed', async () => {
+    const ens = await createLatentSessions(models, MEMBERS, { leadSteps: LEAD_STEPS });
+    const prior = latentPrior(ens, zb, zShape());
+    const settings = { prior, members: MEMBERS, seed: 7, steps: STEPS, corrections: 1 };
+
+    const free = await collect(client, request({}));
+    expect(free.map((m) => m.event?.$case)).toEqual([...Array<string>(STEPS).fill('progress'), 'result']);
+    expect(
+      free.slice(0, STEPS).map((m) => (m.event?.$case === 'progress' ? m.event.value : undefined)),
+    ).toEqual(
+      [1, 2, 3, 4].map((k) => ({ fraction: k / STEPS, stage: 'sample', message: `step ${k}/${STEPS}` })),
+    );
+    const freeResult = free.at(-1)?.event;
+    if (freeResult?.$case !== 'result') throw new Error('no result');
+    expect(freeResult.value).toMatchObject({ modelVersion: 'memory-ci', steps: STEPS, corrections: 1 });
+    const freeLatents = float32FromTensor(freeResult.value.analysisLatents, 'analysis_latents');
+    expect(freeLatents.shape).toEqual([MEMBERS, ...zShape()]);
+    expect(freeLatents.data).toEqual((await assimilate({ method: 'obsfree', ...settings })).latents);
+
+    // The same observations in process: (y - climatology) / std_c at the four QC-passed cells.
+    const norm = models.vae.norm;
+    const batch = obsBatch();
+    const y = batch.values.slice(0, 4);
+    const at = cells.row.slice(0, 4).map((r, k) => r * W + (cells.col[k] as number));
+    const mean = (g: number): number =>
+      norm.meanField === undefined ? (norm.mean[0] as number) : (norm.meanField[g] as number);
+    const obs = griddedObservations({
+      stateShape: [C, H, W],
+      channel: [0, 0, 0, 0],
+      row: cells.row.slice(0, 4),
+      col: cells.col.slice(0, 4),
+      value: Float64Array.from(y, (v, k) => (v - mean(at[k] as number)) / (norm.std[0] as number)),
+      std: Float64Array.from([0.5, 0.5, 0.5, 0.5], (s) => s / (norm.std[0] as number)),
+    });
+    const dps = await collect(
+      client,
+      request({
+        guidance: GuidanceMode.DPS,
+        observations: batch,
+        grid: gridToProto(source.grid),
+        guidanceStrength: 0.5,
+      }),
+    );
+    const dpsResult = dps.at(-1)?.event;
+    if (dpsResult?.$case !== 'result') throw new Error('no result');
+    const dpsLatents = float32FromTensor(dpsResult.value.analysisLatents, 'analysis_latents').data;
+    const expected = (await assimilate({ method: 'dps', obs, param: 0.5, ...settings })).latents;
+    expect(dpsLatents).toEqual(expected);
+    expect(dpsLatents).not.toEqual(freeLatents.data);
+  });
+
+  it('answers malformed latents, settings and observations with INVALID_ARGUMENT', async () => {
+    const fails = (over: Partial<SampleRequest>): Promise<unknown> => collect(client, request(over));
+    const code = { code: status.INVALID_ARGUMENT };
+    await expect(
+      fails({ backgroundLatent: tensorFromFloat32(new Float32Array(6), [1, 2, 3]) }),
+    ).rejects.toMatchObject(code);
+    await expect(
+      fails({ backgroundLatent: { ...tensorFromFloat32(zb, zShape()), data: new Uint8Array(3) } }),
+    ).rejects.toMatchObject(code);
+    await expect(fails({ members: 0 })).rejects.toMatchObject(code);
+    await expect(fails({ guidance: GuidanceMode.UNSPECIFIED })).rejects.toMatchObject(code);
+    const grid = gridToProto(source.grid);
+    await expect(fails({ guidance: GuidanceMode.DPS, grid })).rejects.toMatchObject({
+      ...code,
+      details: 'observations: is required',
+    });
+    const outside = { ...obsBatch(), channelIndex: [0, 0, 3, 0, 0] };
+    await expect(fails({ guidance: GuidanceMode.DPS, grid, observations: outside })).rejects.toMatchObject(
+      code,
+    );
+    const points: ObsBatch = {
+      ...obsBatch(),
+      locations: { $case: 'points', value: { latDeg: [40, 41, 42, 43, 44], lonDeg: [10, 20, 30, 40, 50] } },
+    };
+    await expect(fails({ guidance: GuidanceMode.REPAINT, grid, observations: points })).rejects.toMatchObject(
+      {
+        ...code,
+        details: 'Repaint needs gridded observations: use cells, or method dps',
+      },
+    );
+    await expect(fails({ modelVersion: 'other' })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
+  });
+
+  it('stops sampling at the next step when the client cancels', async () => {
+    const call = client.sample(request({ steps: 400, members: 1 }));
+    const messages = streamMessages(call);
+    expect((await messages.next()).value).toMatchObject({ event: { $case: 'progress' } });
+    call.cancel();
+    await expect(messages.next()).rejects.toMatchObject({ code: status.CANCELLED });
+    await expect.poll(() => logLines.find((l) => l.code === 'CANCELLED'), { timeout: 10_000 }).toBeDefined();
+    const line = logLines.find((l) => l.code === 'CANCELLED');
+    const done = Number(/after (\d+) of 400 steps/.exec(String(line?.details))?.[1]);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(400);
+  });
+
+  const ncep = path.resolve(REPO, '../shared/data/ncep-air');
+  it.skipIf(!existsSync(ncep))(
+    'runs main.ts as a process that logs its execution provider, serves, then drains on SIGTERM and exits 0',
+    async () => {
+      const proc = await spawnServiceMain(
+        'services/sampler/src/main.ts',
+        ['--model-dir', modelDir, '--dataset', 'ncep-air', '--port', '0'],
+        { cwd: REPO, env: { ALIGNDA_HOME: root, ALIGNDA_EXECUTION_PROVIDER: 'auto', LOG_LEVEL: 'info' } },
+      );
+      expect(await checkHealth(proc.address)).toBe('SERVING');
+      expect(proc.output()).toMatch(/"executionProvider":"(cpu|cuda)","requested":"auto"/);
+      proc.child.kill('SIGTERM');
+      const late = new Promise((resolve) =>
+        setTimeout(() => resolve('still running after 10 s'), 10_000).unref(),
+      );
+      expect(await Promise.race([proc.exited, late])).toBe(0);
+    },
+    60_000,
+  );
+});

@@ -1,0 +1,86 @@
+/**
+ * The sampler service: SamplerService.Sample over one trained model set held in memory (the score network, the
+ * decoder and the DPS helper graph, so a call runs every step without network hops). `buildApp` chooses the
+ * execution provider (CUDA when available, else CPU, unless told), loads the sessions of one member and never
+ * listens; `main.ts` (or a test) calls `listen`.
+ */
+import type { ExecutionProvider } from '@alignda/config';
+import { AppError } from '@alignda/errors';
+import type { Logger } from '@alignda/log';
+import { createLatentSessions } from '@alignda/nn';
+import type { LatentModels, LatentSessions } from '@alignda/nn';
+import { LEAD_STEPS } from '@alignda/pipelines';
+import { SamplerServiceService, bindService, formatShape, startGrpcService } from '@alignda/rpc';
+import type { GrpcService, ServiceBinding, StartGrpcServiceOptions } from '@alignda/rpc';
+import type { DaSource } from '@alignda/world';
+
+import { samplerHandlers } from './handlers.js';
+
+/** The sampler service's default port. */
+export const SAMPLER_PORT = 50052;
+
+/** What the service is built from. */
+export interface SamplerDeps {
+  readonly models: LatentModels;
+  /** The source the models were trained on: channels, grid and valid area that observations refer to. */
+  readonly source: DaSource;
+  /** The version id requests may name (empty = this one). */
+  readonly modelVersion: string;
+  readonly log: Logger;
+  /** Where inference runs. @defaultValue 'auto' (CUDA when onnxruntime has it, else CPU) */
+  readonly executionProvider?: ExecutionProvider;
+  /** Threads per inference session. @defaultValue 1 */
+  readonly intraOpThreads?: number;
+}
+
+/** A built service, not yet listening. */
+export interface SamplerApp {
+  readonly services: readonly ServiceBinding[];
+  /** The execution provider the sessions run on (`cpu` or `cuda`). */
+  readonly executionProvider: string;
+  /** Binds the server and reports SERVING (the models are loaded by then). */
+  listen(options?: StartGrpcServiceOptions): Promise<GrpcService>;
+}
+
+/**
+ * Builds the sampler service: checks the models against the source, loads the one-member sessions (which fixes the
+ * execution provider) and logs the provider.
+ * @throws AppError CONFIG_INVALID when the models' field shape is not the source's
+ */
+export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
+  const v = deps.models.vae.config;
+  if ([v.channels, v.height, v.width].join() !== deps.source.shape.join())
+    throw new AppError(
+      'CONFIG_INVALID',
+      `the models take fields ${formatShape([v.channels, v.height, v.width])} but ${deps.source.name}'s are ${formatShape(deps.source.shape)}`,
+    );
+  const runtime = {
+    executionProvider: deps.executionProvider ?? 'auto',
+    intraOpNumThreads: deps.intraOpThreads ?? 1,
+  };
+  // One set of static-shape graphs per ensemble size, built on first use (packages/graph's runtime keeps the
+  // onnxruntime sessions by model bytes for the life of the process; sizes are bounded by MAX_JOB_MEMBERS).
+  const cache = new Map<number, Promise<LatentSessions>>();
+  const sessions = (members: number): Promise<LatentSessions> => {
+    let s = cache.get(members);
+    if (s === undefined) {
+      s = createLatentSessions(deps.models, members, { leadSteps: LEAD_STEPS, runtime });
+      cache.set(members, s);
+      s.catch(() => cache.delete(members));
+    }
+    return s;
+  };
+  const one = await sessions(1);
+  const executionProvider = one.eps.executionProvider;
+  deps.log.info({ executionProvider, requested: runtime.executionProvider }, 'execution provider');
+  const services = [bindService(SamplerServiceService, samplerHandlers({ ...deps, sessions }, deps.log))];
+  return {
+    services,
+    executionProvider,
+    listen: async (options) => {
+      const service = await startGrpcService(services, options);
+      service.setServing();
+      return service;
+    },
+  };
+}
