@@ -95,5 +95,7 @@ export type {
   NcVariable,
   NcVariableType,
 } from './format/netcdf-classic.js';
+export { readNetcdfClassic } from './format/netcdf-classic-reader.js';
+export type { NcReadAttribute, NcReadFile, NcReadVariable } from './format/netcdf-classic-reader.js';
 export { NC_FILL_FLOAT, cfStandardName, fieldsNetcdf } from './format/field-netcdf.js';
 export type { FieldSet, FieldsNetcdfInput } from './format/field-netcdf.js';

@@ -9,120 +9,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { DatasetError } from '../dataset/dataset-error.js';
 import { NC_FILL_FLOAT, cfStandardName, fieldsNetcdf } from './field-netcdf.js';
+import { readNetcdfClassic } from './netcdf-classic-reader.js';
+import type { NcReadFile, NcReadVariable } from './netcdf-classic-reader.js';
 import { writeNetcdfClassic } from './netcdf-classic.js';
 import type { NcFile } from './netcdf-classic.js';
 
-/** What {@link readClassic} reads back of a classic file. */
-interface ReadFile {
-  version: number;
-  numrecs: number;
-  dimensions: { name: string; size: number }[];
-  attributes: Record<string, string | number[]>;
-  variables: {
-    name: string;
-    dimensions: string[];
-    attributes: Record<string, string | number[]>;
-    type: number;
-    vsize: number;
-    begin: number;
-    data: number[];
-  }[];
-}
-
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8 };
-
-/**
- * A netCDF classic reader written from the format specification, independent of the writer: CDF-1 and CDF-2
- * headers, fixed-size variables. It checks the zero padding and that the data start right after the header.
- */
-function readClassic(bytes: Uint8Array): ReadFile {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  const u32 = (): number => {
-    const v = view.getUint32(at);
-    at += 4;
-    return v;
-  };
-  const skipPad = (n: number): void => {
-    const pad = (4 - (n % 4)) % 4;
-    for (let k = 0; k < pad; k++) if (bytes[at + k] !== 0) throw new Error(`non-zero padding at ${at + k}`);
-    at += pad;
-  };
-  const name = (): string => {
-    const n = u32();
-    const s = new TextDecoder().decode(bytes.subarray(at, at + n));
-    at += n;
-    skipPad(n);
-    return s;
-  };
-  const values = (type: number, n: number): number[] => {
-    const out: number[] = [];
-    for (let k = 0; k < n; k++) {
-      if (type === 4) out.push(view.getInt32(at + 4 * k));
-      else if (type === 5) out.push(view.getFloat32(at + 4 * k));
-      else if (type === 6) out.push(view.getFloat64(at + 8 * k));
-      else throw new Error(`type ${type} not read here`);
-    }
-    at += n * (TYPE_SIZE[type] ?? 0);
-    skipPad(n * (TYPE_SIZE[type] ?? 0));
-    return out;
-  };
-  const list = (tag: number): number => {
-    const t = u32();
-    const n = u32();
-    if (t === 0 && n === 0) return 0;
-    if (t !== tag) throw new Error(`expected tag ${tag}, got ${t} at ${at - 8}`);
-    return n;
-  };
-  const attributes = (): Record<string, string | number[]> => {
-    const out: Record<string, string | number[]> = {};
-    for (let k = list(0x0c); k > 0; k--) {
-      const key = name();
-      const type = u32();
-      const n = u32();
-      if (type === 2) {
-        out[key] = new TextDecoder().decode(bytes.subarray(at, at + n));
-        at += n;
-        skipPad(n);
-      } else out[key] = values(type, n);
-    }
-    return out;
-  };
-  if (new TextDecoder().decode(bytes.subarray(0, 3)) !== 'CDF') throw new Error('not a netCDF classic file');
-  const version = bytes[3] as number;
-  at = 4;
-  const numrecs = u32();
-  const dimensions: ReadFile['dimensions'] = [];
-  for (let k = list(0x0a); k > 0; k--) dimensions.push({ name: name(), size: u32() });
-  const globals = attributes();
-  const variables: ReadFile['variables'] = [];
-  for (let k = list(0x0b); k > 0; k--) {
-    const vname = name();
-    const ids = Array.from({ length: u32() }, () => u32());
-    const attrs = attributes();
-    const type = u32();
-    const vsize = u32();
-    const begin = version === 2 ? Number(view.getBigUint64(at)) : view.getUint32(at);
-    at += version === 2 ? 8 : 4;
-    variables.push({
-      name: vname,
-      dimensions: ids.map((i) => dimensions[i]?.name ?? '?'),
-      attributes: attrs,
-      type,
-      vsize,
-      begin,
-      data: [],
-    });
-  }
-  const headerEnd = at;
-  for (const v of variables) {
-    at = v.begin;
-    const count = v.dimensions.reduce((n, d) => n * (dimensions.find((x) => x.name === d)?.size ?? 0), 1);
-    v.data = values(v.type, count);
-  }
-  if (variables[0] !== undefined && variables[0].begin !== headerEnd)
-    throw new Error(`data start at ${variables[0].begin}, the header ends at ${headerEnd}`);
-  return { version, numrecs, dimensions, attributes: globals, variables };
+/** The file read back, its variables' values as plain arrays for comparisons. */
+function readClassic(
+  bytes: Uint8Array,
+): Omit<NcReadFile, 'variables'> & { variables: (NcReadVariable & { values: number[] })[] } {
+  const f = readNetcdfClassic(bytes);
+  return { ...f, variables: f.variables.map((v) => ({ ...v, values: Array.from(v.data) })) };
 }
 
 const sample: NcFile = {
@@ -181,11 +78,11 @@ describe('writeNetcdfClassic', () => {
       ['air', ['time', 'lat', 'lon'], 5, 60],
       ['scalar', [], 6, 8],
     ]);
-    expect(f.variables[0]?.data).toEqual([-30, 0, 30]);
-    expect(f.variables[1]?.data).toEqual([7, -8, 9]);
+    expect(f.variables[0]?.values).toEqual([-30, 0, 30]);
+    expect(f.variables[1]?.values).toEqual([7, -8, 9]);
     expect(f.variables[1]?.attributes).toEqual({ flags: [1, -2, 2 ** 31 - 1] });
-    expect(f.variables[2]?.data).toEqual([...(sample.variables[2]?.data as Float32Array)]);
-    expect(f.variables[3]?.data).toEqual([Math.PI]);
+    expect(f.variables[2]?.values).toEqual([...(sample.variables[2]?.data as Float32Array)]);
+    expect(f.variables[3]?.values).toEqual([Math.PI]);
     // The data follow one another, each padded to 4 bytes, up to the end of the file.
     const last = f.variables.at(-1);
     expect((last?.begin ?? 0) + (last?.vsize ?? 0)).toBe(bytes.length);
@@ -303,6 +200,38 @@ describe('writeNetcdfClassic', () => {
   });
 });
 
+describe('readNetcdfClassic', () => {
+  it('reads a CDF-1 file (32-bit offsets) as well', () => {
+    // The CDF-2 file with its 8-byte begins cut to 4: a valid CDF-1 file of the same contents.
+    const cdf2 = writeNetcdfClassic({
+      dimensions: [{ name: 'n', size: 2 }],
+      variables: [{ name: 'v', dimensions: ['n'], type: 'int', data: [5, 6] }],
+    });
+    const headerEnd = cdf2.length - 8;
+    const cdf1 = new Uint8Array(cdf2.length - 4);
+    cdf1.set(cdf2.subarray(0, headerEnd - 8));
+    cdf1[3] = 1;
+    const begin = new DataView(cdf1.buffer);
+    begin.setUint32(headerEnd - 8, headerEnd - 4);
+    cdf1.set(cdf2.subarray(headerEnd), headerEnd - 4);
+    const f = readClassic(cdf1);
+    expect(f.version).toBe(1);
+    expect(f.variables[0]?.values).toEqual([5, 6]);
+  });
+
+  it.each([
+    ['no magic', new Uint8Array([1, 2, 3, 4]), 'not a netCDF classic file'],
+    ['a truncated file', writeNetcdfClassic(sample).subarray(0, 100), 'truncated at byte'],
+    [
+      'an HDF5 (netCDF-4) file',
+      new Uint8Array([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]),
+      'no CDF magic',
+    ],
+  ])('refuses %s', (_, bytes, message) => {
+    expect(() => readNetcdfClassic(bytes)).toThrow(message);
+  });
+});
+
 describe('fieldsNetcdf', () => {
   it('writes lat/lon coordinates, hours since 1970 and CF attributes on a latitude-longitude grid', () => {
     const grid = latLonGrid([60, 30], [0, 120, 240]);
@@ -334,9 +263,9 @@ describe('fieldsNetcdf', () => {
     expect(f.attributes).toEqual({ Conventions: 'CF-1.8', title: 'test' });
     const byName = new Map(f.variables.map((v) => [v.name, v]));
     expect([...byName.keys()]).toEqual(['time', 'lat', 'lon', 'air', 'rh']);
-    expect(byName.get('time')?.data).toEqual([Date.parse('2013-01-03T06:00Z') / 3_600_000]);
+    expect(byName.get('time')?.values).toEqual([Date.parse('2013-01-03T06:00Z') / 3_600_000]);
     expect(byName.get('time')?.attributes.units).toBe('hours since 1970-01-01 00:00:00');
-    expect(byName.get('lat')?.data).toEqual([60, 30]);
+    expect(byName.get('lat')?.values).toEqual([60, 30]);
     expect(byName.get('lon')?.attributes).toMatchObject({ units: 'degrees_east', axis: 'X' });
     expect(byName.get('air')?.attributes).toMatchObject({
       long_name: 'analysis mean of air',
@@ -344,8 +273,8 @@ describe('fieldsNetcdf', () => {
       standard_name: 'air_temperature',
     });
     expect(byName.get('rh')?.attributes.standard_name).toBeUndefined();
-    expect(byName.get('air')?.data).toEqual([0, 1, 2, 3, 4, Math.fround(NC_FILL_FLOAT)]);
-    expect(byName.get('rh')?.data).toEqual([6, 7, 8, 9, 10, Math.fround(NC_FILL_FLOAT)]);
+    expect(byName.get('air')?.values).toEqual([0, 1, 2, 3, 4, Math.fround(NC_FILL_FLOAT)]);
+    expect(byName.get('rh')?.values).toEqual([6, 7, 8, 9, 10, Math.fround(NC_FILL_FLOAT)]);
   });
 
   it('writes y/x in metres with lat/lon as auxiliary coordinates on a beta plane, and members on their dimension', () => {
@@ -372,15 +301,15 @@ describe('fieldsNetcdf', () => {
     );
     expect(f.dimensions.map((d) => `${d.name}=${d.size}`)).toEqual(['time=1', 'member=3', 'y=2', 'x=4']);
     const byName = new Map(f.variables.map((v) => [v.name, v]));
-    expect(byName.get('y')?.data).toEqual([-100e3, 100e3]);
-    expect(byName.get('x')?.data).toEqual([0, 100e3, 200e3, 300e3]);
+    expect(byName.get('y')?.values).toEqual([-100e3, 100e3]);
+    expect(byName.get('x')?.values).toEqual([0, 100e3, 200e3, 300e3]);
     expect(byName.get('lat')?.dimensions).toEqual(['y']);
-    expect(byName.get('member')?.data).toEqual([0, 1, 2]);
+    expect(byName.get('member')?.values).toEqual([0, 1, 2]);
     const u = byName.get('u_upper_members');
     expect(u?.dimensions).toEqual(['time', 'member', 'y', 'x']);
     expect(u?.attributes).toMatchObject({ standard_name: 'eastward_wind', coordinates: 'lat lon' });
     // Member 1 of channel 1: [1, 1] of [3, 2, 2, 4] = values 24..31.
-    expect(u?.data.slice(8, 16)).toEqual([24, 25, 26, 27, 28, 29, 30, 31]);
+    expect(u?.values.slice(8, 16)).toEqual([24, 25, 26, 27, 28, 29, 30, 31]);
     expect(byName.get('z_upper_spread')?.dimensions).toEqual(['time', 'y', 'x']);
     expect(byName.get('z_upper_spread')?.attributes.standard_name).toBeUndefined();
     expect(byName.get('z_upper_members')?.attributes.standard_name).toBe('geopotential');
