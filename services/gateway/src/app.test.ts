@@ -344,6 +344,22 @@ describe.skipIf(problem !== null)(`the gateway${SKIP}`, () => {
     expect((elsewhere.body as { id: string }).id).not.toBe(id);
   });
 
+  it('gives concurrent retries under one Idempotency-Key one job', async () => {
+    const key = `race-${randomUUID()}`;
+    const before = await gw.counts();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        call(gw, 'POST', '/v1/assimilations', {
+          body: validBody({ seed: 9 }),
+          headers: { 'idempotency-key': key },
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 202]);
+    expect(new Set(results.map((r) => (r.body as { id: string }).id)).size).toBe(1);
+    expect(await gw.counts()).toEqual({ rows: before.rows + 1, queued: before.queued + 1 });
+  });
+
   it('answers an unknown route with a 404 problem', async () => {
     expectProblem(await call(gw, 'GET', '/v2/nothing'), 404, 'NOT_FOUND');
     expectProblem(await call(gw, 'PUT', '/v1/assimilations'), 404, 'NOT_FOUND');
