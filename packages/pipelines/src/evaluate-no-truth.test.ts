@@ -274,7 +274,7 @@ describe('evaluateLatent with the truth hidden after the cases are made', () => 
     const store = fileModelStore(dir);
     await trainLatentModels(latentSource(latentStates()), store, { preset: 'ci', steps: 3, seed: 1 });
     models = await store.loadAll();
-  }, 60_000);
+  }, 120_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   /** Every analysis of a run by `method:case` (physical units), overwriting the test-period truth when asked. */
@@ -327,5 +327,5 @@ describe('evaluateLatent with the truth hidden after the cases are made', () => 
       expect(a.every(Number.isFinite), key).toBe(true);
       expect(got.analyses.get(key), key).toEqual(a);
     }
-  }, 60_000);
+  }, 240_000);
 });

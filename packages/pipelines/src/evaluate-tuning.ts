@@ -17,6 +17,11 @@ export const LEAD_STEPS = 8;
 /** Cases on which every method's settings (3D-Var's length scales, the guidance strengths, the LETKF) are tuned. */
 export const TUNE_CASES = 6;
 
+/** A tuning budget in the protocol card's words: `6 values x 6 alignment-period cases`. */
+export function tuneTrials(values: number, cases: number, period: 'alignment' | 'train'): string {
+  return `${values} values x ${cases} ${period}-period cases`;
+}
+
 /**
  * Mean analysis MSE of each candidate over the cases, candidates in order, cases in order within a candidate, and
  * the candidate with the lowest (the first on ties).
