@@ -21,6 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import { AppError } from '@alignda/errors';
 import type { GatewayApp, GatewayDeps } from './deps.js';
 import { registerApiKeyAuth } from './keys.js';
+import { RequestLogController } from './request-log.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { GatewayLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
@@ -70,6 +71,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance,
+    logController: new RequestLogController(),
     bodyLimit: limits.bodyLimitBytes,
     // request.id is the correlation id; request logs carry it as reqId.
     genReqId: correlationIdOf,
