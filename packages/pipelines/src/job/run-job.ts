@@ -61,6 +61,8 @@ export interface RunJobOptions {
 
 /** Wall-clock seconds of a job's stages. */
 export interface JobTimings {
+  /** Building the frozen model sessions (latent methods and emulator backgrounds). */
+  readonly sessionsS: number;
   readonly backgroundS: number;
   /** B from train-period pairs (3D-Var). */
   readonly fitS?: number;
@@ -193,10 +195,12 @@ export async function runAssimilationJob(
 
   try {
     checkAbort();
+    const tS = performance.now();
     const one: LatentSessions | undefined =
       latent || kind === 'emulator'
         ? await createLatentSessions(models, 1, { leadSteps: LEAD_STEPS })
         : undefined;
+    let sessionsS = (performance.now() - tS) / 1000;
     const forecast = backgroundForecaster(source, norm, one, kind);
     const normState = (i: number): Float32Array =>
       normalise({ data: source.state(i).data, shape }, norm).data;
@@ -233,10 +237,12 @@ export async function runAssimilationJob(
       settings = { lengthScaleKm, var3dTrainCases: n };
     } else {
       if (one === undefined) throw new AppError('INTERNAL', 'runAssimilationJob: no latent sessions');
+      const tEns = performance.now();
       const ens =
         request.members === 1
           ? one
           : await createLatentSessions(models, request.members, { leadSteps: LEAD_STEPS });
+      sessionsS += (performance.now() - tEns) / 1000;
       progress('encode', 0);
       const tE = performance.now();
       const zb = await encodeState(one, xb);
@@ -271,6 +277,7 @@ export async function runAssimilationJob(
       kind,
       settings,
       timings: {
+        sessionsS,
         backgroundS,
         ...(fitS === undefined ? {} : { fitS }),
         ...(encodeS === undefined ? {} : { encodeS }),
