@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAlignCommand } from './commands/align.js';
+import { registerAssimilateCommand } from './commands/assimilate.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerCycleCommand } from './commands/cycle.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -28,5 +29,6 @@ export function buildProgram(): Command {
   registerL96Command(program);
   registerCycleCommand(program);
   registerAlignCommand(program);
+  registerAssimilateCommand(program);
   return program;
 }
