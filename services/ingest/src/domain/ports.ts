@@ -1,0 +1,29 @@
+/** The ports of the ingest service's domain: where submitted batches are kept. */
+import type { ObsBatch } from '@alignda/world';
+
+/** A batch as stored by Submit. */
+export interface StoredBatch {
+  /** Its id, for CheckRequest.batch_id. */
+  readonly id: string;
+  /** The dataset it was submitted for. */
+  readonly datasetId: string;
+  /** The batch after background-free QC, channels resolved to the dataset's. */
+  readonly batch: ObsBatch;
+}
+
+/** Where Submit keeps batches and Check finds them. */
+export interface BatchStore {
+  /**
+   * Stores a batch, or returns the one stored earlier with the same idempotency key for the same dataset.
+   * @returns the stored batch and whether this call created it
+   */
+  put(
+    datasetId: string,
+    batch: ObsBatch,
+    idempotencyKey?: string,
+  ): Promise<{ stored: StoredBatch; created: boolean }>;
+  /** The batch stored for (dataset, key), if any. */
+  findByKey(datasetId: string, idempotencyKey: string): Promise<StoredBatch | undefined>;
+  /** The batch with this id, if any. */
+  get(id: string): Promise<StoredBatch | undefined>;
+}
