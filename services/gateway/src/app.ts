@@ -89,9 +89,13 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   });
   registerApiKeyAuth(app, deps.db);
 
+  // One budget per API key across every route that needs a key; routes that need none (probes, scrapes,
+  // docs) are never limited. This onRoute hook runs before the plugin's, so the plugin sees the opt-out.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.scope === undefined) route.config = { ...route.config, rateLimit: false };
+  });
   await app.register(fastifyRateLimit, {
-    // Only routes that ask for it (the /v1 routes): probes and scrapes are never limited.
-    global: false,
+    global: true,
     max: limits.rateLimitMax,
     timeWindow: limits.rateLimitWindowMs,
     // Authentication runs first (an onRequest hook of the app), so every limited request has a key.

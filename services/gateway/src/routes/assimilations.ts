@@ -64,7 +64,6 @@ export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, l
   const { db, queue } = deps;
   const redisCall = <T>(promise: Promise<T>, what: string): Promise<T> =>
     withTimeout(promise, limits.backendTimeoutMs, `Redis (${what})`, 'UNAVAILABLE');
-  const rateLimit = {}; // the gateway-wide per-key settings (app.ts)
 
   /** The answer to a retried submission: the same job, or 409 when the key came with another body. */
   function replay(row: Job, hash: string, key: string): { id: string; url: string } {
@@ -80,7 +79,7 @@ export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, l
   app.post(
     '/v1/assimilations',
     {
-      config: { scope: 'submit', rateLimit },
+      config: { scope: 'submit' },
       schema: {
         summary: 'Submit an assimilation job',
         description:
@@ -178,7 +177,7 @@ export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, l
   app.get(
     '/v1/assimilations/:id',
     {
-      config: { scope: 'read', rateLimit },
+      config: { scope: 'read' },
       schema: {
         summary: 'Read an assimilation job',
         description:
@@ -202,7 +201,7 @@ export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, l
   app.delete(
     '/v1/assimilations/:id',
     {
-      config: { scope: 'submit', rateLimit },
+      config: { scope: 'submit' },
       schema: {
         summary: 'Cancel an assimilation job',
         description:
