@@ -4,8 +4,7 @@
  * analysis (mean, per-value spread, members), the background and O-B / O-A out, with progress by callback and
  * cancellation by AbortSignal (checked between stages and, inside packages/da's sampler, between sampler steps).
  */
-import { createBSqrt, estimateBackgroundError, memberSeed } from '@alignda/da';
-import type { BSqrt } from '@alignda/da';
+import { memberSeed } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels, LatentSessions } from '@alignda/nn';
@@ -16,13 +15,12 @@ import type { DaSource } from '@alignda/world';
 
 import { assimilate } from '../assimilate.js';
 import type { Analysis } from '../assimilate.js';
-import { pickCases } from '../cases.js';
 import { defaultBackground } from '../evaluate-latent-options.js';
 import type { BackgroundKind } from '../evaluate-latent-options.js';
 import { LEAD_STEPS } from '../evaluate-tuning.js';
 import { encodeState, latentPrior } from '../latent-models.js';
-import { backgroundTruthPairs } from '../var3d-pairs.js';
 import { backgroundForecaster, jobStateIndex } from './background.js';
+import { fitJobBSqrt } from './job-b.js';
 import { jobDiagnostics, normaliseObservations } from './job-observations.js';
 import type { JobDiagnostics, NormalisedObservations } from './job-observations.js';
 import { checkRequestAgainstSource, jobSourceShape } from './request.js';
@@ -30,7 +28,7 @@ import type { AssimilationRequest } from './request.js';
 
 /**
  * 3D-Var's correlation length scale when none is given, km. [choice] A job has no truth to tune it on; 500 km is the
- * middle of the evaluation's candidates (LENGTH_SCALES_M, 150-1500 km) and near what it tunes to on the ci QG world.
+ * middle of the evaluation's candidates (LENGTH_SCALES_M, 150-1500 km); a caller that has tuned it passes its own.
  */
 export const JOB_LENGTH_SCALE_KM = 500;
 
@@ -116,43 +114,6 @@ function checkSource(source: DaSource, request: AssimilationRequest): void {
     );
 }
 
-/** B^(1/2) of the separable univariate 3D-Var, fitted as evaluateLatent fits it, at a given length scale. */
-async function fitBSqrt(
-  source: DaSource,
-  forecast: (startIndex: number) => Promise<Float32Array>,
-  normState: (i: number) => Float32Array,
-  nWanted: number,
-  lengthScaleKm: number,
-  progress: (fraction: number) => void,
-  checkAbort: () => void,
-): Promise<{ bSqrt: BSqrt; n: number }> {
-  const [trainLo, trainHi] = source.periods.train;
-  const span = trainHi - trainLo - LEAD_STEPS;
-  if (span < 2)
-    throw new AppError(
-      'FAILED_PRECONDITION',
-      `3D-Var's B needs at least 2 train-period states with a state 48 h earlier; ${source.name}'s train period has ${Math.max(0, span)}`,
-    );
-  const n = Math.min(nWanted, span);
-  const trainIdx = pickCases(trainLo + LEAD_STEPS, trainHi, n, false);
-  const pairs = await backgroundTruthPairs(
-    trainIdx,
-    source.shape,
-    (i) => {
-      checkAbort();
-      return forecast(i - LEAD_STEPS);
-    },
-    normState,
-    progress,
-  );
-  const stats = estimateBackgroundError(pairs.background, pairs.truth, {
-    perLatitude: true,
-    crossChannel: source.shape[0] > 1,
-    ...(source.validMask === undefined ? {} : { validMask: source.validMask }),
-  });
-  return { bSqrt: createBSqrt(source.grid, stats, { lengthScaleM: lengthScaleKm * 1000 }), n };
-}
-
 /**
  * Runs one assimilation job: the background is the 48 h forecast valid at `request.validTime` from the source's
  * state 48 h earlier (never the state at the valid time itself), the observations are the request's, and the
@@ -220,7 +181,7 @@ export async function runAssimilationJob(
     if (method === '3dvar') {
       const lengthScaleKm = options.lengthScaleKm ?? JOB_LENGTH_SCALE_KM;
       const tFit = performance.now();
-      const { bSqrt, n } = await fitBSqrt(
+      const { bSqrt, n } = await fitJobBSqrt(
         source,
         forecast,
         normState,
