@@ -178,5 +178,11 @@ export type {
 } from './job/request.js';
 export { JOB_LENGTH_SCALE_KM, JOB_VAR3D_TRAIN_CASES, runAssimilationJob } from './job/run-job.js';
 export type { AssimilationJobResult, JobTimings, RunJobOptions } from './job/run-job.js';
-export type { ChannelDepartures, DepartureStats, JobDiagnostics } from './job/job-observations.js';
-export { jobStateIndex } from './job/background.js';
+export { jobDiagnostics, normaliseObservations } from './job/job-observations.js';
+export type {
+  ChannelDepartures,
+  DepartureStats,
+  JobDiagnostics,
+  NormalisedObservations,
+} from './job/job-observations.js';
+export { backgroundForecaster, jobStateIndex } from './job/background.js';
