@@ -2,14 +2,20 @@
  * `npm run bench -- sampler [--preset ci|small] [--models DIR] [--runs N] [--warmup N] [--steps K]
  *  [--corrections C] [--obs-fraction F] [--seed N] [--peak-gflops G]`
  *
- * Wall time of one latent DPS analysis of the qg world (issue 5, "Speed"; METHOD.md sections 3-4): encode the
- * background, K predictor steps with C Langevin corrections and DPS guidance, decode the analysis; one member,
- * onnxruntime CPU with 1 intra-op thread, frozen inference graphs at optimisation 'all'. The sessions and ports
- * are the product's own (`createLatentSessions`, `latentPorts` of packages/nn/src/latent-sessions.ts), timed through
- * the ports' `PortTimer` hook. The time is split by stage (each port's `Session.run`, the port adapters, the
- * sampler's own arithmetic in JS, the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph
- * (bench/sampler-flops.ts) x calls, divided by the GFLOP/s the engine reaches on the engine bench's frozen
- * reference autoencoder, measured in the same process (or `--peak-gflops`).
+ * Wall time of one latent DPS analysis of the qg world (issue 5 and issue 12, "Speed"; METHOD.md sections 3-4):
+ * encode the background, K predictor steps with C Langevin corrections and DPS guidance, decode the analysis; one
+ * member, onnxruntime CPU with 1 intra-op thread, frozen inference graphs at optimisation 'all'. The sessions and
+ * ports are the product's own (`createLatentSessions`, `latentPorts` of packages/nn/src/latent-sessions.ts), timed
+ * through the ports' `PortTimer` hook. Two paths of the same analysis run interleaved in one process:
+ * - before: `dps` with the decoder and VJP ports — every step runs the eps network (predictor), the decoder of the
+ *   Tweedie estimate (misfit) and the DPS helper (eps network + decoder forward again, then the backward);
+ * - after: `dps` with the fused `denoiseAndDecode` port — every step runs the DPS forward once (eps for the
+ *   predictor, x0 for the misfit, the residuals) and the DPS backward on those residuals.
+ * Each path's time is split by stage (each port's `Session.run`, the port adapters, the sampler's own arithmetic in
+ * JS, the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph (bench/sampler-flops.ts) x calls,
+ * divided by the GFLOP/s the engine reaches on the engine bench's frozen reference autoencoder, measured in the same
+ * process (or `--peak-gflops`). Then the ratio after / before (wall and process CPU time, medians and the median of
+ * the per-pair ratios) and max |x_a(after) - x_a(before)| of the analyses.
  *
  * Weights: the trained models of `<home>/models/qg-<preset>` (home from @alignda/config, `ALIGNDA_HOME` or
  * ./.alignda; `--models DIR` names another folder) when `loadLatentModels` reads them; otherwise the presets'
@@ -24,7 +30,7 @@ import { parseArgs } from 'node:util';
 
 import { loadConfig } from '@alignda/config';
 import { dps, griddedObservations, sample } from '@alignda/da';
-import type { Observations } from '@alignda/da';
+import type { DpsOptions, Observations } from '@alignda/da';
 import { GraphBuilder, createSession, exportInference, releaseSessions } from '@alignda/graph';
 import type { RuntimeOptions } from '@alignda/graph';
 import {
@@ -67,7 +73,14 @@ type PortTimings = Readonly<Record<LatentPortName, PortTiming>>;
 /** A fresh, zeroed {@link PortTimings}. */
 function newTimings(): PortTimings {
   const one = (): PortTiming => ({ calls: 0, runMs: 0, adapterMs: 0, perCall: [] });
-  return { eps: one(), helper: one(), decoder: one(), encoder: one() };
+  return {
+    eps: one(),
+    helper: one(),
+    decoder: one(),
+    encoder: one(),
+    dpsForward: one(),
+    dpsBackward: one(),
+  };
 }
 
 /** Channel-wise identity standardisation of `n` channels. */
@@ -115,8 +128,11 @@ async function resolveModels(
   }
 }
 
-/** The issue's target for one DPS analysis of the qg world. */
+/** Issue 5's target for one DPS analysis of the qg world. */
 const TARGET_S = 2;
+
+/** Issue 12's target: one DPS analysis at most this fraction of the 64-step, 1-correction analysis before. */
+const TARGET_RATIO = 0.5;
 
 /** Observation error std in normalised units (any positive value; the cost does not depend on it). */
 const OBS_STD = 0.1;
@@ -160,6 +176,21 @@ function makeObservations(
     }
   }
   return griddedObservations({ stateShape, channel, row, col, value, std: OBS_STD });
+}
+
+/** The two paths of one DPS analysis (see the module comment). */
+type PathName = 'before' | 'after';
+
+const PATH_LABEL: Readonly<Record<PathName, string>> = {
+  before: 'before: dps with decoder + VJP ports (eps, decoder, helper per step)',
+  after: 'after: dps with the fused denoiseAndDecode port (DPS forward + backward per step)',
+};
+
+/** One timed analysis: wall and process CPU time (ms) and its port timings. */
+interface RunRecord {
+  readonly total: number;
+  readonly cpu: number;
+  readonly t: PortTimings;
 }
 
 /** Runs the sampler benchmark; see the module comment for the flags. */
@@ -217,12 +248,20 @@ export async function main(args: readonly string[]): Promise<void> {
     graphOptimizationLevel: 'all',
   };
   const sessions = await createLatentSessions(models, 1, { runtime });
-  // The graphs createLatentSessions freezes, built again for their FLOP counts.
-  const flops = {
-    eps: countGraphFlops(buildScoreEps(sCfg)).total,
-    helper: countGraphFlops(buildDpsHelper(sCfg, vCfg, latentNorm)).total,
-    decoder: countGraphFlops(buildVaeDecode(vCfg, latentNorm)).total,
+  // The graphs createLatentSessions freezes, built again for their FLOP counts. The DPS forward holds exactly the
+  // helper's forward nodes (the eps network, the Tweedie estimate, the decoder) and the DPS backward its gradient
+  // nodes (plus weight-only nodes, which the counter skips): their FLOPs are those of the eps and decoder graphs,
+  // and the helper's less those.
+  const epsFlops = countGraphFlops(buildScoreEps(sCfg)).total;
+  const helperFlops = countGraphFlops(buildDpsHelper(sCfg, vCfg, latentNorm)).total;
+  const decoderFlops = countGraphFlops(buildVaeDecode(vCfg, latentNorm)).total;
+  const flops: Readonly<Record<LatentPortName, number>> = {
+    eps: epsFlops,
+    helper: helperFlops,
+    decoder: decoderFlops,
     encoder: countGraphFlops(buildVaeEncode(vCfg, latentNorm)).total,
+    dpsForward: epsFlops + decoderFlops,
+    dpsBackward: helperFlops - epsFlops - decoderFlops,
   };
 
   // Inputs: observations of a seeded stand-in field, a seeded background field (any field: the cost does not
@@ -239,39 +278,51 @@ export async function main(args: readonly string[]): Promise<void> {
     p.adapterMs += adapterMs;
     p.perCall.push(runMs);
   };
-  let runNo = 0;
-  const show = progressLine('DPS analysis', warmup + runs, steps);
-  const cpuMs: number[] = [];
-  const analysis = async (): Promise<Float32Array> => {
+  const runNo: Record<PathName, number> = { before: 0, after: 0 };
+  const show = {
+    before: progressLine('DPS analysis, before', warmup + runs, steps),
+    after: progressLine('DPS analysis, after', warmup + runs, steps),
+  };
+  const analysis = async (which: PathName): Promise<{ xa: Float32Array; rec: RunRecord }> => {
     timings = newTimings();
-    runNo++;
+    runNo[which]++;
+    const t0 = performance.now();
     const c0 = process.cpuUsage();
     const encodeOnly = latentPorts(sessions, new Float32Array(zSize), timer);
     const zb = await encodeOnly.encoder(xb, [1, ...stateShape]); // [1, Cz, h, w], standardised
     const ports = latentPorts(sessions, zb, timer);
-    const guidance = dps({ obs, decoder: ports.decoder, vjp: ports.vjp });
+    const guidance = dps({
+      obs,
+      decoder: ports.decoder,
+      vjp: ports.vjp,
+      ...(which === 'after' ? { denoiseAndDecode: ports.denoiseAndDecode } : {}),
+    });
     const z = await sample(ports.denoiser, guidance, {
       zShape,
       steps,
       corrections,
       seed,
-      onProgress: (_, step) => show(runNo, step),
+      onProgress: (_, step) => show[which](runNo[which], step),
     });
     const xa = await ports.decoder(z.data, [1, ...zShape]); // [1, C, H, W]
     const c = process.cpuUsage(c0);
-    cpuMs.push((c.user + c.system) / 1000);
-    return xa;
+    return { xa, rec: { total: performance.now() - t0, cpu: (c.user + c.system) / 1000, t: timings } };
   };
 
   // The same analysis with instant ports: what the sampler and the DPS misfit cost in JS alone.
   const zerosLatent = (): Float32Array => new Float32Array(zSize);
-  const nullAnalysis = (): Promise<unknown> =>
-    sample(zerosLatent, dps({ obs, decoder: () => new Float32Array(xSize), vjp: zerosLatent }), {
-      zShape,
-      steps,
-      corrections,
-      seed,
-    });
+  const zerosState = (): Float32Array => new Float32Array(xSize);
+  const instant: Readonly<Record<PathName, DpsOptions>> = {
+    before: { obs, decoder: zerosState, vjp: zerosLatent },
+    after: {
+      obs,
+      decoder: zerosState,
+      vjp: zerosLatent,
+      denoiseAndDecode: () => ({ eps: zerosLatent(), x0: zerosState(), vjp: zerosLatent }),
+    },
+  };
+  const nullAnalysis = (which: PathName) => (): Promise<unknown> =>
+    sample(zerosLatent, dps(instant[which]), { zShape, steps, corrections, seed });
 
   // Peak: the engine's GFLOP/s on the engine bench's frozen reference autoencoder (batch 16), same process.
   let peakGflops: number;
@@ -302,89 +353,128 @@ export async function main(args: readonly string[]): Promise<void> {
   const gemmGflops = (2 * gm * gk * gn) / (gemmMs * 1e6);
 
   log(`JS-only sampler (instant ports)...`);
-  const nullMs = median(await timeRuns(nullAnalysis, { warmup: 3, runs: 15 }));
+  const nullMs: Record<PathName, number> = {
+    before: median(await timeRuns(nullAnalysis('before'), { warmup: 3, runs: 15 })),
+    after: median(await timeRuns(nullAnalysis('after'), { warmup: 3, runs: 15 })),
+  };
 
-  log(`timing ${warmup} warm-up + ${runs} analyses (${steps} steps, ${corrections} correction(s))...`);
-  const perRun: { total: number; t: PortTimings }[] = [];
-  for (let i = 0; i < warmup; i++) await analysis();
-  cpuMs.length = 0;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await analysis();
-    perRun.push({ total: performance.now() - t0, t: timings });
+  log(
+    `timing ${warmup} warm-up + ${runs} analyses per path, interleaved (${steps} steps, ${corrections} correction(s))...`,
+  );
+  const perRun: Record<PathName, RunRecord[]> = { before: [], after: [] };
+  const xa: Partial<Record<PathName, Float32Array>> = {};
+  let repeatDiff = 0; // max |x_a| difference between runs of one path (the analysis is seeded: 0 expected)
+  for (let i = 0; i < warmup + runs; i++) {
+    // Alternate which path goes first, so a drift of the machine's load favours neither.
+    const order: PathName[] = i % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+    for (const which of order) {
+      const r = await analysis(which);
+      const prev = xa[which];
+      if (prev === undefined) xa[which] = r.xa;
+      else repeatDiff = Math.max(repeatDiff, maxAbsDiff(prev, r.xa));
+      if (i >= warmup) perRun[which].push(r.rec);
+    }
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
+
   const load1 = loadavg();
   await releaseSessions();
 
   // Report.
-  type Stage = LatentPortName;
-  const stages: [Stage, string][] = [
-    ['eps', 'eps network (predictor + corrector)'],
-    ['helper', 'DPS helper (eps + decoder forward + VJP)'],
-    ['decoder', 'decoder (DPS misfit + final analysis)'],
-    ['encoder', 'encoder (z_b = E(x_b))'],
-  ];
-  const med = (f: (r: { total: number; t: PortTimings }) => number): number => median(perRun.map(f));
-  const totalMs = med((r) => r.total);
-  const adapterMs = med((r) => stages.reduce((a, [s]) => a + r.t[s].adapterMs, 0));
-  const outsideMs = med((r) => r.total - stages.reduce((a, [s]) => a + r.t[s].runMs + r.t[s].adapterMs, 0));
-  const otherMs = med(
-    (r) => r.total - stages.reduce((a, [s]) => a + r.t[s].runMs + r.t[s].adapterMs, 0) - nullMs,
-  );
-  const calls = (s: Stage): number => perRun[0]?.t[s].calls ?? 0;
   const floorMs = (f: number): number => f / (peakGflops * 1e6);
   const fmt = (v: number, d = 1): string => v.toFixed(d);
-  const pct = (v: number): string => `${((100 * v) / totalMs).toFixed(1)} %`;
-  let totalFlops = 0;
-  const rows: string[][] = [];
-  for (const [s, label] of stages) {
-    const f = flops[s] * calls(s);
-    totalFlops += f;
-    const ms = med((r) => r.t[s].runMs);
+  const stagesOf: Readonly<Record<PathName, readonly [LatentPortName, string][]>> = {
+    before: [
+      ['eps', 'eps network (predictor + corrector)'],
+      ['helper', 'DPS helper (eps + decoder forward + VJP)'],
+      ['decoder', 'decoder (DPS misfit + final analysis)'],
+      ['encoder', 'encoder (z_b = E(x_b))'],
+    ],
+    after: [
+      ['eps', 'eps network (corrector)'],
+      ['dpsForward', 'DPS forward (eps, x0, residuals)'],
+      ['dpsBackward', 'DPS backward (VJP from the residuals)'],
+      ['decoder', 'decoder (final analysis)'],
+      ['encoder', 'encoder (z_b = E(x_b))'],
+    ],
+  };
+  const totalFlopsOf = (which: PathName): number =>
+    stagesOf[which].reduce((a, [s]) => a + flops[s] * (perRun[which][0]?.t[s].calls ?? 0), 0);
+  const stageTable = (which: PathName): string => {
+    const runsOf = perRun[which];
+    const stages = stagesOf[which];
+    const med = (f: (r: RunRecord) => number): number => median(runsOf.map(f));
+    const totalMs = med((r) => r.total);
+    const pct = (v: number): string => `${((100 * v) / totalMs).toFixed(1)} %`;
+    const ported = (r: RunRecord): number =>
+      stages.reduce((a, [s]) => a + r.t[s].runMs + r.t[s].adapterMs, 0);
+    const adapterMs = med((r) => stages.reduce((a, [s]) => a + r.t[s].adapterMs, 0));
+    const otherMs = med((r) => r.total - ported(r) - nullMs[which]);
+    const calls = (s: LatentPortName): number => runsOf[0]?.t[s].calls ?? 0;
+    const rows: string[][] = [];
+    for (const [s, label] of stages) {
+      const f = flops[s] * calls(s);
+      const ms = med((r) => r.t[s].runMs);
+      rows.push([
+        label,
+        String(calls(s)),
+        fmt(median(runsOf.flatMap((r) => r.t[s].perCall)), 2),
+        fmt(ms),
+        pct(ms),
+        fmt(flops[s] / 1e6),
+        fmt(f / 1e9, 2),
+        fmt(f / (ms * 1e6)),
+        fmt(floorMs(f)),
+        fmt(ms / floorMs(f), 2),
+      ]);
+    }
+    const none = ['-', '-', '-', '-', '-'];
+    rows.push(['port adapters (feeds, unpacking)', '-', '-', fmt(adapterMs), pct(adapterMs), ...none]);
     rows.push([
-      label,
-      String(calls(s)),
-      fmt(median(perRun.flatMap((r) => r.t[s].perCall)), 2),
-      fmt(ms),
-      pct(ms),
-      fmt(flops[s] / 1e6),
-      fmt(f / 1e9, 2),
-      fmt(f / (ms * 1e6)),
-      fmt(floorMs(f)),
-      fmt(ms / floorMs(f), 2),
+      'sampler + DPS misfit arithmetic in JS *',
+      '-',
+      '-',
+      fmt(nullMs[which]),
+      pct(nullMs[which]),
+      ...none,
     ]);
-  }
-  const none = ['-', '-', '-', '-', '-', '-'];
-  rows.push(['port adapters (feeds, unpacking)', '-', '-', fmt(adapterMs), pct(adapterMs), ...none.slice(1)]);
-  rows.push([
-    'sampler + DPS misfit arithmetic in JS *',
-    '-',
-    '-',
-    fmt(nullMs),
-    pct(nullMs),
-    ...none.slice(1),
-  ]);
-  rows.push([
-    'anything else (total - rows above) **',
-    '-',
-    '-',
-    fmt(otherMs),
-    pct(otherMs),
-    ...none.slice(1),
-  ]);
-  rows.push([
-    'total per analysis',
-    String(stages.reduce((a, [s]) => a + calls(s), 0)),
-    '-',
-    fmt(totalMs),
-    '100 %',
-    '-',
-    fmt(totalFlops / 1e9, 2),
-    fmt(totalFlops / (totalMs * 1e6)),
-    fmt(floorMs(totalFlops)),
-    fmt(totalMs / floorMs(totalFlops), 2),
-  ]);
+    rows.push(['anything else (total - rows above) **', '-', '-', fmt(otherMs), pct(otherMs), ...none]);
+    const totalFlops = totalFlopsOf(which);
+    rows.push([
+      'total per analysis',
+      String(stages.reduce((a, [s]) => a + calls(s), 0)),
+      '-',
+      fmt(totalMs),
+      '100 %',
+      '-',
+      fmt(totalFlops / 1e9, 2),
+      fmt(totalFlops / (totalMs * 1e6)),
+      fmt(floorMs(totalFlops)),
+      fmt(totalMs / floorMs(totalFlops), 2),
+    ]);
+    const outsideMs = med((r) => r.total - ported(r));
+    return [
+      `### ${PATH_LABEL[which]}`,
+      '',
+      table([
+        [
+          'stage',
+          'calls',
+          'ms/call',
+          'ms/analysis',
+          'share',
+          'MFLOP/call',
+          'GFLOP/analysis',
+          'GFLOP/s',
+          'floor ms',
+          'measured/floor',
+        ],
+        ...rows,
+      ]),
+      '',
+      `Process CPU time per analysis: median ${fmt(median(runsOf.map((r) => r.cpu)))} ms (wall ${fmt(totalMs)} ms); time outside the port calls ${fmt(outsideMs)} ms **.`,
+    ].join('\n');
+  };
   const aeCheck = countFlops().forwardExecuted;
   console.log('');
   console.log(
@@ -392,52 +482,95 @@ export async function main(args: readonly string[]): Promise<void> {
   );
   console.log('');
   console.log(
-    `Medians of ${runs} analyses after ${warmup} warm-up; onnxruntime CPU, 1 intra-op thread, frozen graphs at 'all'; ${obs.values.length} gridded observations (${obs.values.length / stateShape[0]} of ${stateShape[1] * stateShape[2]} columns x ${stateShape[0]} channels, std ${OBS_STD}).`,
+    `Medians of ${runs} analyses per path after ${warmup} warm-up, the two paths interleaved in one process; onnxruntime CPU, 1 intra-op thread, frozen graphs at 'all'; ${obs.values.length} gridded observations (${obs.values.length / stateShape[0]} of ${stateShape[1] * stateShape[2]} columns x ${stateShape[0]} channels, std ${OBS_STD}).`,
   );
-  console.log('');
-  console.log(
-    table([
-      [
-        'stage',
-        'calls',
-        'ms/call',
-        'ms/analysis',
-        'share',
-        'MFLOP/call',
-        'GFLOP/analysis',
-        'GFLOP/s',
-        'floor ms',
-        'measured/floor',
-      ],
-      ...rows,
-    ]),
-  );
+  for (const which of ['before', 'after'] as const) {
+    console.log('');
+    console.log(stageTable(which));
+  }
   console.log('');
   console.log(
     `* measured alone: the same sample() + dps() with instant ports returning zeros (median of 15): predictor, Langevin corrector (one normal draw per latent element), Tweedie, H and H^T, the cotangent, the port-output checks.`,
   );
   console.log(
-    `** in the timed runs, the time outside the port calls (JS arithmetic, awaits, GC) was ${fmt(outsideMs)} ms; the difference from the instant-port run is noise between two measurements (negative when the instant-port run was the slower).`,
+    `** in the timed runs, the time outside the port calls (JS arithmetic, awaits, GC); "anything else" is its difference from the instant-port run: noise between two measurements (negative when the instant-port run was the slower).`,
   );
   console.log(
-    `FLOPs: 2 per multiply-add of Conv, ConvTranspose, MatMul, Gemm in each graph (bench/sampler-flops.ts; elementwise ops, norms, softmax not counted). Check: the reference autoencoder counts ${(aeFlops / 1e9).toFixed(4)} G here vs ${(aeCheck / 1e9).toFixed(4)} G executed conv FLOPs in bench/engine-model.ts.`,
+    `FLOPs: 2 per multiply-add of Conv, ConvTranspose, MatMul, Gemm in each graph (bench/sampler-flops.ts; elementwise ops, norms, softmax not counted); the DPS forward counts as the eps + decoder graphs and the DPS backward as the helper less those (the split keeps the helper's nodes). Check: the reference autoencoder counts ${(aeFlops / 1e9).toFixed(4)} G here vs ${(aeCheck / 1e9).toFixed(4)} G executed conv FLOPs in bench/engine-model.ts.`,
   );
   console.log(`Peak ${peakGflops.toFixed(1)} GFLOP/s, ${peakNote}; floor = FLOPs / peak.`);
+  const afterFlops = totalFlopsOf('after');
+  const afterMs = median(perRun.after.map((r) => r.total));
   console.log(
-    `For scale: one ${gm}x${gk} by ${gk}x${gn} MatMul runs at ${gemmGflops.toFixed(1)} GFLOP/s in the same engine (${gemmMs.toFixed(1)} ms); against that rate the floor is ${fmt(totalFlops / (gemmGflops * 1e6))} ms and measured/floor ${fmt(totalMs / (totalFlops / (gemmGflops * 1e6)), 2)}.`,
+    `For scale: one ${gm}x${gk} by ${gk}x${gn} MatMul runs at ${gemmGflops.toFixed(1)} GFLOP/s in the same engine (${gemmMs.toFixed(1)} ms); against that rate the floor after is ${fmt(afterFlops / (gemmGflops * 1e6))} ms and measured/floor ${fmt(afterMs / (afterFlops / (gemmGflops * 1e6)), 2)}.`,
   );
-  const dup = steps * (flops.eps + flops.decoder);
+
+  // Before / after.
+  const medOf = (which: PathName, f: (r: RunRecord) => number): number => median(perRun[which].map(f));
+  const pairRatio = (f: (r: RunRecord) => number): number =>
+    median(perRun.after.map((r, i) => f(r) / f(perRun.before[i] as RunRecord)));
+  const wallRatio = medOf('after', (r) => r.total) / medOf('before', (r) => r.total);
+  const cpuRatio = medOf('after', (r) => r.cpu) / medOf('before', (r) => r.cpu);
+  const flopRatio = afterFlops / totalFlopsOf('before');
+  const xb0 = xa.before ?? new Float32Array();
+  const xa0 = xa.after ?? new Float32Array();
+  console.log('');
+  console.log('### Before / after (same process, interleaved)');
+  console.log('');
   console.log(
-    `Redundancy: every step computes eps(z_t, t) and D(z0_hat) twice (eps graph + decoder for the misfit, then again inside the helper before its VJP): ${(dup / 1e9).toFixed(2)} GFLOP of ${(totalFlops / 1e9).toFixed(2)} (${((100 * dup) / totalFlops).toFixed(0)} %).`,
+    table([
+      ['path', 'wall ms (median)', 'CPU ms (median)', 'GFLOP/analysis', 'network calls/analysis'],
+      ...(['before', 'after'] as const).map((w) => [
+        PATH_LABEL[w],
+        fmt(medOf(w, (r) => r.total)),
+        fmt(medOf(w, (r) => r.cpu)),
+        fmt(totalFlopsOf(w) / 1e9, 2),
+        String(stagesOf[w].reduce((a, [s]) => a + (perRun[w][0]?.t[s].calls ?? 0), 0)),
+      ]),
+      [
+        'ratio after / before (of medians; median of per-pair ratios)',
+        `${fmt(wallRatio, 3)}; ${fmt(
+          pairRatio((r) => r.total),
+          3,
+        )}`,
+        `${fmt(cpuRatio, 3)}; ${fmt(
+          pairRatio((r) => r.cpu),
+          3,
+        )}`,
+        fmt(flopRatio, 3),
+        '-',
+      ],
+    ]),
+  );
+  console.log('');
+  console.log(
+    `Analyses: max |x_a(after) - x_a(before)| = ${maxAbsDiff(xa0, xb0).toExponential(2)} (max |x_a| ${maxAbs(xb0).toExponential(2)}; same seed, float32 round-off of the fused forward carried through ${steps} steps); between runs of one path ${repeatDiff.toExponential(2)}.`,
   );
   console.log(
-    `Process CPU time per analysis: median ${fmt(median(cpuMs))} ms (wall ${fmt(totalMs)} ms). Load average ${load0.map((v) => v.toFixed(2)).join(' ')} at start, ${load1.map((v) => v.toFixed(2)).join(' ')} at end (2 shared cores).`,
+    `Target (issue 12): one DPS analysis at most ${TARGET_RATIO}x the ${steps}-step, ${corrections}-correction analysis before -> ${wallRatio <= TARGET_RATIO ? 'MET' : 'NOT MET'} (wall ${fmt(wallRatio, 3)}x, CPU ${fmt(cpuRatio, 3)}x, FLOPs ${fmt(flopRatio, 3)}x).`,
+  );
+
+  console.log('');
+  console.log(
+    `Load average ${load0.map((v) => v.toFixed(2)).join(' ')} at start, ${load1.map((v) => v.toFixed(2)).join(' ')} at end (2 shared cores).`,
   );
   console.log(
     `${weights}. The background and observations are seeded stand-in fields; the cost of these dense graphs depends on neither weight nor input values.`,
   );
-  const met = totalMs < TARGET_S * 1000;
   console.log(
-    `Target (issue 5): one DPS analysis of the qg world under ${TARGET_S} s on one core -> ${met ? 'MET' : 'NOT MET'} (median ${(totalMs / 1000).toFixed(2)} s${preset === 'small' ? '' : `; preset '${preset}', the target is meant for 'small'`}).`,
+    `Target (issue 5): one DPS analysis of the qg world under ${TARGET_S} s on one core -> ${afterMs < TARGET_S * 1000 ? 'MET' : 'NOT MET'} (after: median ${(afterMs / 1000).toFixed(2)} s${preset === 'small' ? '' : `; preset '${preset}', the target is meant for 'small'`}).`,
   );
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.NaN;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (const v of a) m = Math.max(m, Math.abs(v));
+  return m;
 }

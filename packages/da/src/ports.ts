@@ -56,6 +56,40 @@ export type DecodedTweedieVjp = (
 ) => MaybePromise<Float32Array>;
 
 /**
+ * The prior's noise estimate and the decoded Tweedie estimate at one (z_t, t), from ONE forward pass, with the
+ * vector-Jacobian product of the latter at that point (what {@link DenoiseAndDecode} returns).
+ */
+export interface DecodedTweedie {
+  /** eps_theta(z_t, t), shape [n, ...zShape]: the {@link Denoiser}'s value at (z_t, t), up to float32 round-off. */
+  readonly eps: Float32Array;
+  /** x0 = D(z0_hat(z_t, t)) = D((z_t - sigma(t) eps) / mu(t)), shape [n, ...stateShape]. */
+  readonly x0: Float32Array;
+  /**
+   * (d x0 / d z_t)^T cotangent at this (z_t, t), from what the forward pass kept: the {@link DecodedTweedieVjp}
+   * of the same point without recomputing the forward.
+   * @param cotangent - state-space cotangent, shape [n, ...stateShape]
+   * @returns shape [n, ...zShape]
+   */
+  vjp(cotangent: Float32Array): MaybePromise<Float32Array>;
+}
+
+/**
+ * The prior's noise estimate eps_theta(z_t, t) and the decoded Tweedie estimate D(z0_hat(z_t, t)) from one forward
+ * pass, with their VJP to come (latent DPS, METHOD.md section 4). A prior that has it saves DPS guidance a second
+ * forward pass per step: the denoiser, the decoder and the {@link DecodedTweedieVjp} would each run the network
+ * again. The engine provides it as a forward graph that also returns the residuals its backward graph reads; the
+ * observation operator is not part of it (the cotangent comes from the caller, in state space).
+ * @param z - noisy latents, shape [n, ...zShape]
+ * @param t - diffusion time
+ * @param shape - [n, ...zShape]
+ */
+export type DenoiseAndDecode = (
+  z: Float32Array,
+  t: number,
+  shape: readonly number[],
+) => MaybePromise<DecodedTweedie>;
+
+/**
  * A linear observation operator H for ONE member (point observations by bilinear interpolation come
  * from packages/world; gridded ones from {@link griddedObservations}).
  */

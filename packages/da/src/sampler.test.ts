@@ -182,4 +182,27 @@ describe('sample: seeds, batching, progress and cancellation', () => {
     const nan: Denoiser = (z) => new Float32Array(z.length).fill(Number.NaN);
     await expect(sample(nan, obsFree(), { ...base, seed: 1 })).rejects.toThrow(/non-finite value/);
   });
+
+  it("takes each predictor's eps from a guidance's predictorEps and the corrector's from the denoiser", async () => {
+    const seen: string[] = [];
+    const denoiser: Denoiser = (z, t, shape) => {
+      seen.push(`denoiser ${t}`);
+      return prior.denoiser(z, t, shape);
+    };
+    const own = {
+      ...obsFree(),
+      predictorEps: (z: Float32Array, t: number, shape: readonly number[]) => {
+        seen.push(`guidance ${t}`);
+        return prior.denoiser(z, t, shape);
+      },
+    };
+    const opts = { zShape, steps: 2, corrections: 1, seed: 4 };
+    const got = await sample(denoiser, own, opts);
+    expect(seen).toEqual(['guidance 1', 'denoiser 0.5', 'guidance 0.5', 'denoiser 0']);
+    expect(got.data).toEqual((await sample(prior.denoiser, obsFree(), opts)).data);
+    const short = { ...obsFree(), predictorEps: () => new Float32Array(3) };
+    await expect(sample(prior.denoiser, short, opts)).rejects.toThrow(
+      /obsfree guidance's predictor eps returned 3 values but 16/,
+    );
+  });
 });

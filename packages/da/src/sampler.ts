@@ -2,7 +2,7 @@ import { AppError } from '@alignda/errors';
 import { createRng } from '@alignda/tensor';
 import type { Rng, Tensor } from '@alignda/tensor';
 import type { Guidance } from './guidance/guidance.js';
-import type { Denoiser } from './ports.js';
+import type { Denoiser, MaybePromise } from './ports.js';
 import { mu, sigma } from './schedule.js';
 import { memberSeed } from './internal/seeds.js';
 import { checkPortOutput, checkShape, fmtShape, invalidArgument, shapeSize } from './internal/errors.js';
@@ -32,6 +32,20 @@ export interface SampleOptions {
 }
 
 /**
+ * An optional capability of a {@link Guidance}: it evaluates the prior noise estimate of each predictor step itself,
+ * eps(z_t, t), from a pass that also gives it what it needs after the predictor (DPS with a `DenoiseAndDecode`
+ * port: one network forward per guided step instead of two). The corrector's evaluations still go to the denoiser,
+ * and `guideEps` still applies. It must return the denoiser's value at (z, t), up to float32 round-off.
+ */
+export interface PredictorEps {
+  /**
+   * @param z - latents at level t, shape [n, ...zShape]; read only
+   * @returns eps(z, t), shape [n, ...zShape] (a new array)
+   */
+  predictorEps?(z: Float32Array, t: number, shape: readonly number[]): MaybePromise<Float32Array>;
+}
+
+/**
  * Posterior (or prior, with {@link obsFree}) sampling of latents with the predictor-corrector scheme of
  * METHOD.md section 3: an exponential-integrator (DDIM-like) predictor, z <- r z + (sigma(s) - r sigma(t)) eps,
  * r = mu(s)/mu(t), followed by C Langevin corrections with delta = tau / mean(g^2) per member
@@ -39,12 +53,13 @@ export interface SampleOptions {
  * Stateless: every random draw of member m comes from its own seeded generator, so a member's result is
  * the same whatever the batch size or ensemble size.
  * @param denoiser - prior noise predictor eps(z_t, t) with its conditioning bound
- * @param guidance - observation guidance (obsFree, repaint, dps, exactGaussianGuidance)
+ * @param guidance - observation guidance (obsFree, repaint, dps, exactGaussianGuidance), possibly with
+ *   {@link PredictorEps}
  * @returns latents at t = 0, shape [N, ...zShape]; decode them with the decoder for the analysis
  */
 export async function sample(
   denoiser: Denoiser,
-  guidance: Guidance,
+  guidance: Guidance & PredictorEps,
   options: SampleOptions,
 ): Promise<Tensor> {
   const fn = 'sample';
@@ -78,23 +93,28 @@ export async function sample(
     const rngs = Array.from({ length: n }, (_, i) => createRng(memberSeed(seed, first + i)));
     let z = new Float32Array(n * D); // [n, D]
     for (let i = 0; i < n; i++) (rngs[i] as Rng).fillNormal(z.subarray(i * D, (i + 1) * D));
-    const epsHat = async (x: Float32Array, t: number): Promise<Float32Array> => {
-      const e = await denoiser(x, t, shape);
-      checkPortOutput(fn, 'denoiser', e, n * D, fmtShape(shape));
-      checkFinite(fn, 'denoiser', e, t);
+    const epsHat = async (x: Float32Array, t: number, predictor: boolean): Promise<Float32Array> => {
+      const own = predictor && guidance.predictorEps !== undefined;
+      const e =
+        predictor && guidance.predictorEps !== undefined
+          ? await guidance.predictorEps(x, t, shape)
+          : await denoiser(x, t, shape);
+      const port = own ? `${guidance.name} guidance's predictor eps` : 'denoiser';
+      checkPortOutput(fn, port, e, n * D, fmtShape(shape));
+      checkFinite(fn, port, e, t);
       return guidance.guideEps === undefined ? e : guidance.guideEps(x, t, e, shape);
     };
     for (let k = 0; k < steps; k++) {
       options.signal?.throwIfAborted();
       const t = (steps - k) / steps;
       const s = (steps - k - 1) / steps;
-      const eps = await epsHat(z, t);
+      const eps = await epsHat(z, t, true);
       const r = mu(s) / mu(t);
       const c = sigma(s) - r * sigma(t);
       const zs = new Float32Array(n * D);
       for (let j = 0; j < zs.length; j++) zs[j] = r * (z[j] as number) + c * (eps[j] as number);
       await guidance.afterPredictor?.({ zt: z, t, eps, zs, s, shape, rngs });
-      for (let it = 0; it < corrections; it++) langevin(zs, await epsHat(zs, s), s, tau, rngs, D);
+      for (let it = 0; it < corrections; it++) langevin(zs, await epsHat(zs, s, false), s, tau, rngs, D);
       z = zs;
       done++;
       options.onProgress?.(done / (batches * steps), done);

@@ -11,6 +11,8 @@ export type { ConstSpec, GraphNode, GraphParts, ParamSpec } from './graph.js';
 export { fans } from './init.js';
 export type { ParamInit } from './init.js';
 export { grad, gradName, vjp } from './grad.js';
+export { ELEMENTWISE_OPS, vjpSplit } from './vjp-split.js';
+export type { SplitVjp, VjpSplitOptions } from './vjp-split.js';
 export { OPSET, exportInference, toOnnx } from './onnx.js';
 export type { OnnxModel } from './onnx.js';
 export { createSession, releaseSessions } from './runtime.js';

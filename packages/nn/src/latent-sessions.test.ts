@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { mu, sigma } from '@alignda/da';
+import { dps, griddedObservations, mu, sample, sigma, tweedie } from '@alignda/da';
 import { releaseSessions } from '@alignda/graph';
 import type { ParamMap } from '@alignda/graph';
 import { createRng, normalise } from '@alignda/tensor';
@@ -260,6 +260,65 @@ describe('latent sessions and the ports of packages/da', () => {
     expect(fc.reduce((m, v, i) => Math.max(m, Math.abs(v - (ref.data[i] as number))), 0)).toBeLessThan(1e-5);
 
     expect(calls).toEqual(['eps', 'helper', 'encoder', 'decoder']);
+  });
+
+  it("the fused DPS port gives the denoiser's eps, the decoder's x0 of the Tweedie estimate and the helper's VJP from one forward", async () => {
+    const s = await createLatentSessions(models, 2, { leadSteps: 2 });
+    const rng = createRng(41);
+    const zb = rng.fillNormal(new Float32Array(2 * ZSIZE));
+    const z = rng.fillNormal(new Float32Array(2 * ZSIZE));
+    const cot = rng.fillNormal(new Float32Array(2 * SIZE));
+    const calls: LatentPortName[] = [];
+    const ports = latentPorts(s, zb, (port) => calls.push(port));
+    const shape = [2, ...LATENT];
+    const maxDiff = (a: Float32Array, b: Float32Array): number =>
+      a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+    const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (const t of [0.9, 0.3]) {
+      calls.length = 0;
+      const d = await ports.denoiseAndDecode(z, t, shape);
+      const eps = await ports.denoiser(z, t, shape);
+      const x0 = await ports.decoder(tweedie(z, d.eps, t), shape);
+      const grad = await d.vjp(cot);
+      const want = await ports.vjp(z, t, cot, shape);
+      expect(calls).toEqual(['dpsForward', 'eps', 'decoder', 'dpsBackward', 'helper']);
+      expect([d.eps.length, d.x0.length, grad.length]).toEqual([2 * ZSIZE, 2 * SIZE, 2 * ZSIZE]);
+      expect(maxAbs(eps)).toBeGreaterThan(1e-2);
+      expect(maxDiff(d.eps, eps)).toBeLessThanOrEqual(1e-5 * maxAbs(eps));
+      expect(maxDiff(d.x0, x0)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(x0)));
+      expect(maxAbs(want)).toBeGreaterThan(1e-2);
+      expect(maxDiff(grad, want)).toBeLessThanOrEqual(1e-5 * maxAbs(want));
+      // The residuals stay with the evaluation: its VJP can be taken again, with the same result.
+      expect(await d.vjp(cot)).toEqual(grad);
+    }
+    await expect(
+      Promise.resolve(ports.denoiseAndDecode(z.subarray(0, ZSIZE), 0.5, [1, ...LATENT])),
+    ).rejects.toThrow(/1 samples; these sessions take exactly 2/);
+  });
+
+  it('DPS sampling with the fused port gives the analysis of the three-port path', async () => {
+    const s = await createLatentSessions(models, 2, { leadSteps: 2 });
+    const zb = createRng(43).fillNormal(new Float32Array(2 * ZSIZE));
+    const ports = latentPorts(s, zb);
+    const obs = griddedObservations({
+      stateShape: [...STATE],
+      channel: [0, 3, 6, 2],
+      row: [4, 10, 20, 31],
+      col: [0, 17, 40, 63],
+      value: [0.5, -1, 0.2, 1.5],
+      std: 0.1,
+    });
+    const opts = { zShape: [...LATENT], members: 2, steps: 6, seed: 5 };
+    const old = await sample(ports.denoiser, dps({ obs, decoder: ports.decoder, vjp: ports.vjp }), opts);
+    const fused = await sample(
+      ports.denoiser,
+      dps({ obs, decoder: ports.decoder, vjp: ports.vjp, denoiseAndDecode: ports.denoiseAndDecode }),
+      opts,
+    );
+    const scale = old.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const diff = fused.data.reduce((m, v, i) => Math.max(m, Math.abs(v - (old.data[i] as number))), 0);
+    expect(scale).toBeGreaterThan(0.1);
+    expect(diff).toBeLessThanOrEqual(1e-4 * scale);
   });
 
   it('an emulator with solar forcing gives a forecast session that takes the start hour', async () => {

