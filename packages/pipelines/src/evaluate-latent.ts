@@ -11,9 +11,7 @@ import { memberSeed } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels, LatentSessions } from '@alignda/nn';
-import { createRng, denormalise, normalise } from '@alignda/tensor';
-import type { Field } from '@alignda/tensor';
-import { forecastModel } from '@alignda/world';
+import { createRng, normalise } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
 
 import { LATENT_MODES, assimilate } from './assimilate.js';
@@ -29,7 +27,8 @@ import {
 } from './evaluate-tuning.js';
 import { evaluate } from './evaluate.js';
 import type { EvalMethod } from './evaluate.js';
-import { decodeState, encodeState, forecastState, latentPrior } from './latent-models.js';
+import { leadForecaster } from './job/background.js';
+import { decodeState, encodeState, latentPrior } from './latent-models.js';
 import { DEFAULT_OBS_FRACTION, observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
 import { protocolCard } from './protocol.js';
@@ -116,18 +115,8 @@ export async function evaluateLatent(
       sessions: await createLatentSessions({ ...models, score: a.score }, members, { leadSteps: LEAD_STEPS }),
     });
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
-  const hourOf = (i: number): number | undefined => source.hourOf?.(i);
-  // The forecast model of backgrounds and of the 48 h skill row: the physical model or the emulator.
-  const physicalModel = backgroundKind === 'model' ? forecastModel() : undefined;
-  const forecast48 = (x: Float32Array, i: number): Promise<Float32Array> => {
-    if (physicalModel === undefined) return forecastState(one, x, hourOf(i));
-    const start: Field = {
-      ...source.field(i),
-      data: denormalise({ data: Float32Array.from(x), shape }, norm).data,
-    };
-    const end = physicalModel.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
-    return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
-  };
+  // The forecast model of backgrounds and of the 48 h skill row: the physical model or the emulator (the jobs' own).
+  const forecast48 = leadForecaster(source, norm, one, backgroundKind);
   const background = (i: number): Promise<Float32Array> =>
     forecast48(normState(i - LEAD_STEPS), i - LEAD_STEPS);
   const observeAt = (i: number, caseSeed: number) =>

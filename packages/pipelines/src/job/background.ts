@@ -55,8 +55,43 @@ export function jobStateIndex(
 }
 
 /**
- * The 48 h background forecaster: the normalised forecast valid at state `i + LEAD_STEPS` from the normalised state
- * `i` — the code of evaluateLatent's `forecast48`, so that a job's background is bit for bit the evaluation's.
+ * The 48 h forecast model of backgrounds (and of the evaluation's forecast-skill rows): the normalised forecast
+ * `LEAD_STEPS` on from the normalised state `x` valid at state `i`, by the imperfect physical model on the synthetic
+ * world or by the trained emulator. evaluateLatent and every job use this one function, so a job's background is bit
+ * for bit the evaluation's.
+ * @param one - single-member sessions (the emulator's forecast); unused by physical-model backgrounds
+ * @throws AppError `INVALID_ARGUMENT` for physical-model backgrounds on a source that is no synthetic world
+ */
+export function leadForecaster(
+  source: DaSource,
+  norm: NormStats,
+  one: LatentSessions | undefined,
+  kind: BackgroundKind,
+): (x: Float32Array, i: number) => Promise<Float32Array> {
+  const shape = source.shape;
+  if (kind === 'emulator') {
+    if (one === undefined) throw new AppError('INTERNAL', 'leadForecaster: the emulator needs sessions');
+    return (x, i) => forecastState(one, x, source.hourOf?.(i));
+  }
+  if (source.kind !== 'world')
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${source.name} has no dynamical model for backgrounds: use the emulator (background 'emulator')`,
+    );
+  const physicalModel = forecastModel();
+  return (x, i) => {
+    const start: Field = {
+      ...source.field(i),
+      data: denormalise({ data: Float32Array.from(x), shape }, norm).data,
+    };
+    const end = physicalModel.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
+    return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
+  };
+}
+
+/**
+ * The 48 h background forecaster: the normalised forecast valid at state `i + LEAD_STEPS` from the source's state
+ * `i` ({@link leadForecaster} started from the truth).
  * @param one - single-member sessions (the emulator's forecast); unused by physical-model backgrounds
  * @throws AppError `INVALID_ARGUMENT` for physical-model backgrounds on a source that is no synthetic world
  */
@@ -68,23 +103,6 @@ export function backgroundForecaster(
 ): (startIndex: number) => Promise<Float32Array> {
   const shape = source.shape;
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
-  if (kind === 'emulator') {
-    if (one === undefined)
-      throw new AppError('INTERNAL', 'backgroundForecaster: the emulator needs sessions');
-    return (i) => forecastState(one, normState(i), source.hourOf?.(i));
-  }
-  if (source.kind !== 'world')
-    throw new AppError(
-      'INVALID_ARGUMENT',
-      `${source.name} has no dynamical model for backgrounds: use the emulator (background 'emulator')`,
-    );
-  const physicalModel = forecastModel();
-  return (i) => {
-    const start: Field = {
-      ...source.field(i),
-      data: denormalise({ data: Float32Array.from(normState(i)), shape }, norm).data,
-    };
-    const end = physicalModel.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
-    return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
-  };
+  const forecast = leadForecaster(source, norm, one, kind);
+  return (i) => forecast(normState(i), i);
 }
