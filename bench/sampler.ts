@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- sampler [--preset ci|small] [--models DIR] [--runs N] [--warmup N] [--steps K]
- *  [--corrections C] [--obs-fraction F] [--seed N] [--peak-gflops G]`
+ *  [--corrections C] [--obs-fraction F] [--seed N] [--peak-gflops G] [--candidates N] [--candidate-runs N]`
  *
  * Wall time of one latent DPS analysis of the qg world (issue 5 and issue 12, "Speed"; METHOD.md sections 3-4):
  * encode the background, K predictor steps with C Langevin corrections and DPS guidance, decode the analysis; one
@@ -15,7 +15,10 @@
  * JS, the rest) and compared with a FLOP floor: multiply-add FLOPs of each graph (bench/sampler-flops.ts) x calls,
  * divided by the GFLOP/s the engine reaches on the engine bench's frozen reference autoencoder, measured in the same
  * process (or `--peak-gflops`). Then the ratio after / before (wall and process CPU time, medians and the median of
- * the per-pair ratios) and max |x_a(after) - x_a(before)| of the analyses.
+ * the per-pair ratios) and max |x_a(after) - x_a(before)| of the analyses. Last, `--candidates` N (default 32, 0
+ * skips it) ObsFree candidates of one condition as ONE batched sampler call (members as the batch dimension, as
+ * packages/pipelines/src/align/preference-set.ts draws them, then decoded) against one single-member DPS analysis
+ * (after), interleaved with it (`--candidate-runs`, default 2, after one warm-up call).
  *
  * Weights: the trained models of `<home>/models/qg-<preset>` (home from @alignda/config, `ALIGNDA_HOME` or
  * ./.alignda; `--models DIR` names another folder) when `loadLatentModels` reads them; otherwise the presets'
@@ -29,7 +32,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { loadConfig } from '@alignda/config';
-import { dps, griddedObservations, sample } from '@alignda/da';
+import { dps, griddedObservations, obsFree, sample } from '@alignda/da';
 import type { DpsOptions, Observations } from '@alignda/da';
 import { GraphBuilder, createSession, exportInference, releaseSessions } from '@alignda/graph';
 import type { RuntimeOptions } from '@alignda/graph';
@@ -134,6 +137,9 @@ const TARGET_S = 2;
 /** Issue 12's target: one DPS analysis at most this fraction of the 64-step, 1-correction analysis before. */
 const TARGET_RATIO = 0.5;
 
+/** Issue 12's target: N ObsFree candidates in one batched call at most this many single-member DPS analyses. */
+const TARGET_CANDIDATES_X = 8;
+
 /** Observation error std in normalised units (any positive value; the cost does not depend on it). */
 const OBS_STD = 0.1;
 
@@ -207,6 +213,8 @@ export async function main(args: readonly string[]): Promise<void> {
       'obs-fraction': { type: 'string', default: '0.01' },
       seed: { type: 'string', default: '0' },
       'peak-gflops': { type: 'string' },
+      candidates: { type: 'string', default: '32' },
+      'candidate-runs': { type: 'string', default: '2' },
     },
   });
   const preset = opt.preset;
@@ -217,11 +225,15 @@ export async function main(args: readonly string[]): Promise<void> {
   const corrections = Number(opt.corrections);
   const fraction = Number(opt['obs-fraction']);
   const seed = Number(opt.seed);
+  const candidates = Number(opt.candidates);
+  const candidateRuns = Number(opt['candidate-runs']);
   for (const [name, v, min] of [
     ['runs', runs, 1],
     ['warmup', warmup, 0],
     ['steps', steps, 1],
     ['corrections', corrections, 0],
+    ['candidates', candidates, 0],
+    ['candidate-runs', candidateRuns, 1],
   ] as const) {
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
   }
@@ -377,6 +389,48 @@ export async function main(args: readonly string[]): Promise<void> {
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
 
+  // Step 2: N ObsFree candidates of one condition as one batched call, against one single-member DPS analysis.
+  let candidateRows: { batched: RunRecord[]; single: RunRecord[] } | undefined;
+  if (candidates > 0) {
+    log(`building sessions for ${candidates} members...`);
+    const ens = await createLatentSessions(models, candidates, { runtime });
+    const drawCandidates = async (): Promise<RunRecord> => {
+      timings = newTimings();
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const encodeOnly = latentPorts(sessions, new Float32Array(zSize), timer);
+      const zb1 = await encodeOnly.encoder(xb, [1, ...stateShape]); // [1, Cz, h, w]
+      const zb = new Float32Array(candidates * zSize); // the condition's latent for every member
+      for (let m = 0; m < candidates; m++) zb.set(zb1, m * zSize);
+      const ports = latentPorts(ens, zb, timer);
+      const z = await sample(ports.denoiser, obsFree(), {
+        zShape,
+        members: candidates,
+        batchSize: candidates,
+        steps,
+        corrections,
+        seed,
+      });
+      await ports.decoder(z.data, [candidates, ...zShape]); // [N, C, H, W]
+      const c = process.cpuUsage(c0);
+      return { total: performance.now() - t0, cpu: (c.user + c.system) / 1000, t: timings };
+    };
+    log(
+      `${candidates} ObsFree candidates in one batched call: 1 warm-up (1 step) + ${candidateRuns} runs...`,
+    );
+    await sample(latentPorts(ens, new Float32Array(candidates * zSize)).denoiser, obsFree(), {
+      zShape,
+      members: candidates,
+      steps: 1,
+      seed,
+    });
+    candidateRows = { batched: [], single: [] };
+    for (let i = 0; i < candidateRuns; i++) {
+      candidateRows.single.push((await analysis('after')).rec);
+      candidateRows.batched.push(await drawCandidates());
+      log(`  candidates: run ${i + 1}/${candidateRuns}`);
+    }
+  }
   const load1 = loadavg();
   await releaseSessions();
 
@@ -550,6 +604,50 @@ export async function main(args: readonly string[]): Promise<void> {
     `Target (issue 12): one DPS analysis at most ${TARGET_RATIO}x the ${steps}-step, ${corrections}-correction analysis before -> ${wallRatio <= TARGET_RATIO ? 'MET' : 'NOT MET'} (wall ${fmt(wallRatio, 3)}x, CPU ${fmt(cpuRatio, 3)}x, FLOPs ${fmt(flopRatio, 3)}x).`,
   );
 
+  if (candidateRows !== undefined) {
+    const { batched, single } = candidateRows;
+    const mB = median(batched.map((r) => r.total));
+    const mS = median(single.map((r) => r.total));
+    const cB = median(batched.map((r) => r.cpu));
+    const cS = median(single.map((r) => r.cpu));
+    const fB =
+      flops.encoder + steps * (1 + corrections) * candidates * flops.eps + candidates * flops.decoder;
+    console.log('');
+    console.log(
+      `### ${candidates} ObsFree candidates of one condition, one batched call, vs one single-member DPS analysis (after)`,
+    );
+    console.log('');
+    console.log(
+      table([
+        ['run', 'wall ms (median)', 'CPU ms (median)', 'GFLOP', 'GFLOP/s (wall)'],
+        [
+          `${candidates} ObsFree candidates (members as the batch; encode, ${steps} steps, ${corrections} correction(s), decode)`,
+          fmt(mB),
+          fmt(cB),
+          fmt(fB / 1e9, 2),
+          fmt(fB / (mB * 1e6)),
+        ],
+        [
+          'one DPS analysis, 1 member (after)',
+          fmt(mS),
+          fmt(cS),
+          fmt(afterFlops / 1e9, 2),
+          fmt(afterFlops / (mS * 1e6)),
+        ],
+        [
+          'ratio candidates / DPS (of medians; median of per-pair ratios)',
+          `${fmt(mB / mS, 2)}; ${fmt(median(batched.map((r, i) => r.total / (single[i] as RunRecord).total)), 2)}`,
+          `${fmt(cB / cS, 2)}; ${fmt(median(batched.map((r, i) => r.cpu / (single[i] as RunRecord).cpu)), 2)}`,
+          fmt(fB / afterFlops, 2),
+          '-',
+        ],
+      ]),
+    );
+    console.log('');
+    console.log(
+      `Target (issue 12): ${candidates} candidates at most ${TARGET_CANDIDATES_X}x one DPS analysis -> ${mB / mS <= TARGET_CANDIDATES_X ? 'MET' : 'NOT MET'} (wall ${fmt(mB / mS, 2)}x, CPU ${fmt(cB / cS, 2)}x; medians of ${candidateRuns} interleaved runs).`,
+    );
+  }
   console.log('');
   console.log(
     `Load average ${load0.map((v) => v.toFixed(2)).join(' ')} at start, ${load1.map((v) => v.toFixed(2)).join(' ')} at end (2 shared cores).`,
