@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { GRPC_STATUS_BY_CODE, toAppError } from '@alignda/errors';
 import {
+  Metadata,
   status,
-  type Metadata,
   type ServerUnaryCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -180,4 +180,11 @@ export function serverStreamHandler<TRequest, TResponse>(
       },
     );
   };
+}
+
+/** Metadata carrying a correlation id, for a call made on behalf of another (so their log lines join). */
+export function correlationMetadata(correlationId: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set(CORRELATION_ID_KEY, correlationId);
+  return metadata;
 }

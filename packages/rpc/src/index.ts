@@ -98,6 +98,7 @@ export {
   CORRELATION_ID_KEY,
   callStatusOf,
   correlationIdOf,
+  correlationMetadata,
   serverStreamHandler,
   unaryHandler,
 } from './call-handlers.js';
