@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { createLatentSessions, fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
@@ -25,7 +26,6 @@ import type { GrpcService } from '@alignda/rpc';
 import { createRng, denormalise, normalise } from '@alignda/tensor';
 import type { Field } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
-import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
@@ -136,22 +136,22 @@ describe('encoder service', () => {
       unaryCall(client.encode.bind(client), { fields: fields as [], modelVersion: '' });
     const short = { ...good, tensor: { ...good.tensor, data: new Uint8Array(10) } };
     await expect(encode([good, short])).rejects.toMatchObject({
-      code: status.INVALID_ARGUMENT,
+      code: GrpcStatus.INVALID_ARGUMENT,
       details: expect.stringContaining('fields[1].tensor.data: has 10 bytes') as string,
     });
     const foreign: Field = { ...source.field(60), channels: ['air'], units: ['degC'] };
     await expect(encode([fieldToProto(foreign)])).rejects.toMatchObject({
-      code: status.INVALID_ARGUMENT,
+      code: GrpcStatus.INVALID_ARGUMENT,
       details: 'fields[0].channels: are [air], expected [t]; fields[0].units: are [degC], expected [K]',
     });
-    await expect(encode([])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(encode([])).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT });
     const latents = tensorFromFloat32(new Float32Array(3 * 5), [1, 3, 5]);
     await expect(
       unaryCall(client.decode.bind(client), { latents, modelVersion: '', validTime: undefined }),
-    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    ).rejects.toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT });
     await expect(
       unaryCall(client.describeModel.bind(client), { modelVersion: 'other' }),
-    ).rejects.toMatchObject({ code: status.NOT_FOUND });
+    ).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
   });
 
   const ncep = path.resolve(REPO, '../shared/data/ncep-air');

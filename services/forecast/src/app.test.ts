@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { createLatentSessions, fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
@@ -22,7 +23,6 @@ import {
 import type { GrpcService, RolloutRequest, RolloutResponse, RolloutState } from '@alignda/rpc';
 import { createRng, denormalise, latLonGrid, normalise } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
-import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
@@ -138,7 +138,7 @@ describe('forecast service', () => {
   });
 
   it('answers malformed and foreign initial states and bad step counts with INVALID_ARGUMENT', async () => {
-    const code = { code: status.INVALID_ARGUMENT };
+    const code = { code: GrpcStatus.INVALID_ARGUMENT };
     await expect(collect(client, request({ initial: undefined }))).rejects.toMatchObject({
       ...code,
       details: 'initial: is required',
@@ -156,7 +156,7 @@ describe('forecast service', () => {
     await expect(collect(client, request({ steps: 0 }))).rejects.toMatchObject(code);
     await expect(collect(client, request({ steps: 2, emitEvery: 3 }))).rejects.toMatchObject(code);
     await expect(collect(client, request({ modelVersion: 'other' }))).rejects.toMatchObject({
-      code: status.NOT_FOUND,
+      code: GrpcStatus.NOT_FOUND,
     });
   });
 

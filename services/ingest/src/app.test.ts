@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import {
   IngestServiceClient,
@@ -23,7 +24,6 @@ import type { CheckRequest, GrpcService, ObsBatch, SubmitRequest } from '@alignd
 import { latLonGrid } from '@alignda/tensor';
 import { bilinearOperator } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
-import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
@@ -187,7 +187,7 @@ describe('ingest service', () => {
   });
 
   it('answers malformed batches, files and backgrounds with INVALID_ARGUMENT and unknown ids with NOT_FOUND', async () => {
-    const code = { code: status.INVALID_ARGUMENT };
+    const code = { code: GrpcStatus.INVALID_ARGUMENT };
     await expect(
       submit({
         source: { $case: 'batch', value: { ...gridBatch(), channelIndex: [0, 0, 0, 0, 0, 0, 0, 0, 2] } },
@@ -214,10 +214,10 @@ describe('ingest service', () => {
     await expect(
       submit({ datasetId: 'ncep-air', source: { $case: 'batch', value: gridBatch() } }),
     ).rejects.toMatchObject({
-      code: status.NOT_FOUND,
+      code: GrpcStatus.NOT_FOUND,
     });
     await expect(check({ observations: { $case: 'batchId', value: 'nope' } })).rejects.toMatchObject({
-      code: status.NOT_FOUND,
+      code: GrpcStatus.NOT_FOUND,
     });
     const lat = Array.from({ length: H }, (_, i) => -77.5 + 5 * i);
     const lon = Array.from({ length: W }, (_, j) => 5.625 * j);

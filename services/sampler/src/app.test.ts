@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 
 import { griddedObservations } from '@alignda/da';
+import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { createLatentSessions, fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
@@ -27,7 +28,6 @@ import {
 import type { GrpcService, ObsBatch, SampleRequest, SampleResponse } from '@alignda/rpc';
 import { createRng, normalise } from '@alignda/tensor';
 import type { DaSource } from '@alignda/world';
-import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
@@ -195,7 +195,7 @@ describe('sampler service', () => {
 
   it('answers malformed latents, settings and observations with INVALID_ARGUMENT', async () => {
     const fails = (over: Partial<SampleRequest>): Promise<unknown> => collect(client, request(over));
-    const code = { code: status.INVALID_ARGUMENT };
+    const code = { code: GrpcStatus.INVALID_ARGUMENT };
     await expect(
       fails({ backgroundLatent: tensorFromFloat32(new Float32Array(6), [1, 2, 3]) }),
     ).rejects.toMatchObject(code);
@@ -223,8 +223,8 @@ describe('sampler service', () => {
         details: 'Repaint needs gridded observations: use cells, or method dps',
       },
     );
-    await expect(fails({ modelVersion: 'other' })).rejects.toMatchObject({ code: status.NOT_FOUND });
-    await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
+    await expect(fails({ modelVersion: 'other' })).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
+    await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
   });
 
   it('stops sampling at the next step when the client cancels', async () => {
@@ -232,7 +232,7 @@ describe('sampler service', () => {
     const messages = streamMessages(call);
     expect((await messages.next()).value).toMatchObject({ event: { $case: 'progress' } });
     call.cancel();
-    await expect(messages.next()).rejects.toMatchObject({ code: status.CANCELLED });
+    await expect(messages.next()).rejects.toMatchObject({ code: GrpcStatus.CANCELLED });
     await expect.poll(() => logLines.find((l) => l.code === 'CANCELLED'), { timeout: 10_000 }).toBeDefined();
     const line = logLines.find((l) => l.code === 'CANCELLED');
     const done = Number(/after (\d+) of 400 steps/.exec(String(line?.details))?.[1]);
