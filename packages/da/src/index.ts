@@ -4,7 +4,9 @@ export type {
   Denoiser,
   Decoder,
   Encoder,
+  DecodedTweedie,
   DecodedTweedieVjp,
+  DenoiseAndDecode,
   ObservationOperator,
   Observations,
 } from './ports.js';

@@ -11,6 +11,7 @@ import type {
   CgOptions,
   DecodedTweedieVjp,
   Decoder,
+  DenoiseAndDecode,
   Denoiser,
   Encoder,
   GaussianPrior,
@@ -42,6 +43,11 @@ export interface LatentPrior {
   readonly encoder?: Encoder;
   /** z_t -> (d D(z0_hat) / d z_t)^T cotangent; DPS needs it. */
   readonly vjp?: DecodedTweedieVjp;
+  /**
+   * z_t -> eps, D(z0_hat) and their VJP from one network forward (the engine's split DPS graphs): DPS uses it when
+   * present, one forward per guided step instead of two. @defaultValue absent (DPS calls the decoder and `vjp`)
+   */
+  readonly denoiseAndDecode?: DenoiseAndDecode;
   /** The batch size the ports take, when they take only one. @defaultValue any */
   readonly fixedBatch?: number;
 }
@@ -151,6 +157,7 @@ function guidanceOf(
     obs,
     decoder: prior.decoder,
     vjp: prior.vjp,
+    ...(prior.denoiseAndDecode === undefined ? {} : { denoiseAndDecode: prior.denoiseAndDecode }),
     ...(param === undefined ? {} : { zeta: param }),
   });
 }
