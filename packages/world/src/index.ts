@@ -68,6 +68,22 @@ export { QC_FLAG, qcFlagNames } from './obs/qc.js';
 export type { QcFlagName } from './obs/qc.js';
 export { validateObsBatch } from './obs/obs-batch.js';
 export type { ObsBatch, ObsValidation, ValidateObsOptions } from './obs/obs-batch.js';
+export {
+  DEFAULT_GROSS_ERROR_THRESHOLD,
+  PLAUSIBLE_RANGES,
+  backgroundCheck,
+  backgroundFreeQc,
+  qcCounts,
+} from './obs/batch-qc.js';
+export type { BackgroundCheck, BackgroundCheckOptions, QcContext } from './obs/batch-qc.js';
+export { channelDepartureStats, departures, meanRms, obsEquivalents } from './obs/departures.js';
+export type {
+  ChannelDepartureStats,
+  DepartureObs,
+  DepartureOptions,
+  Departures,
+  MeanRms,
+} from './obs/departures.js';
 export { bilinearOperator, locatePoint } from './obs/bilinear.js';
 export type { PointLocation, PointOperator, PointSet } from './obs/bilinear.js';
 export { simulateGriddedObs } from './obs/simulate-gridded.js';

@@ -7,7 +7,7 @@ import { IngestServiceService, bindService, startGrpcService } from '@alignda/rp
 import type { GrpcService, ServiceBinding, StartGrpcServiceOptions } from '@alignda/rpc';
 
 import { memoryBatchStore } from './adapters/memory-batch-store.js';
-import type { BatchStore } from './domain/ports.js';
+import type { BatchStore } from './ports.js';
 import { ingestHandlers } from './handlers.js';
 import type { IngestDataset } from './handlers.js';
 

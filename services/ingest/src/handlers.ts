@@ -1,7 +1,7 @@
 /**
  * The IngestService rpcs (proto/alignda/v1/ingest.proto): Submit parses, validates and quality-controls a batch and
  * stores it; Check runs the background check (O-B, gross-error test, per-channel statistics) on a stored or inline
- * batch. Messages are mapped here; the checks are the domain's (domain/qc.ts).
+ * batch. Messages are mapped here; the checks are packages/world's (backgroundFreeQc, backgroundCheck, qcCounts).
  */
 import { AppError } from '@alignda/errors';
 import {
@@ -21,11 +21,11 @@ import type {
   SubmitRequest,
   SubmitResponse,
 } from '@alignda/rpc';
-import type { ObsBatch } from '@alignda/world';
+import { backgroundCheck, backgroundFreeQc, qcCounts } from '@alignda/world';
+import type { ObsBatch, QcContext } from '@alignda/world';
 
-import type { BatchStore } from './domain/ports.js';
-import { backgroundCheck, backgroundFreeQc, qcCounts } from './domain/qc.js';
 import { batchFromCsv, batchFromMessage, batchToMessage } from './obs-codec.js';
+import type { BatchStore } from './ports.js';
 
 /** The dataset a service ingests for: its name, layout and valid area. */
 export interface IngestDataset extends FieldLayout {
@@ -58,7 +58,7 @@ export function qcSummary(flags: ArrayLike<number>): QcSummary {
   return { total, passed, flagCounts: [...byFlag].map(([flag, count]) => ({ flag, count })) };
 }
 
-function qcContext(deps: IngestHandlerDeps): Parameters<typeof backgroundFreeQc>[1] {
+function qcContext(deps: IngestHandlerDeps): QcContext {
   const { grid, validMask, units } = deps.dataset;
   return { grid, units, ...(validMask === undefined ? {} : { validMask }) };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ObsBatch } from '@alignda/world';
 
-import type { BatchStore, StoredBatch } from '../domain/ports.js';
+import type { BatchStore, StoredBatch } from '../ports.js';
 
 /** Batches kept before the oldest is dropped. @defaultValue 10 000 (a few hundred MB of large batches at most) */
 export const DEFAULT_MEMORY_BATCHES = 10_000;

@@ -1,4 +1,4 @@
-/** The ports of the ingest service's domain: where submitted batches are kept. */
+/** The ingest service's port: where submitted batches are kept (the QC itself is packages/world's). */
 import type { ObsBatch } from '@alignda/world';
 
 /** A batch as stored by Submit. */

@@ -3,14 +3,17 @@
  * error stds and locations off the grid or in its padded area (packages/world's `validateObsBatch`), physically
  * implausible values, duplicates — and the background check run at Check — O-B departures, the gross-error test and
  * per-channel departure statistics. Flags are packages/world's QC_FLAG bits, identical to `alignda.v1.QcFlag`.
- *
- * [to move] These checks are domain code that the gateway and the cycle will want too; they belong beside
- * `validateObsBatch` in packages/world/src/obs once that package takes them.
+ * The departures and their statistics are {@link obsEquivalents} and {@link channelDepartureStats}, the O-B / O-A
+ * every other caller uses.
  */
 import { AppError } from '@alignda/errors';
 import type { Grid } from '@alignda/tensor';
-import { QC_FLAG, bilinearOperator, validateObsBatch } from '@alignda/world';
-import type { ObsBatch } from '@alignda/world';
+
+import { channelDepartureStats, obsEquivalents } from './departures.js';
+import type { ChannelDepartureStats } from './departures.js';
+import { validateObsBatch } from './obs-batch.js';
+import type { ObsBatch } from './obs-batch.js';
+import { QC_FLAG } from './qc.js';
 
 /**
  * Physically plausible values by unit (UDUNITS spelling), inclusive. [choice] Wide bounds that only catch wrong units
@@ -90,16 +93,6 @@ export function backgroundFreeQc(batch: ObsBatch, context: QcContext): ObsBatch 
   return { ...batch, qcFlags: out, qcReasons: why };
 }
 
-/** Departure statistics of one channel (physical units, and over the error stds). */
-export interface ChannelStats {
-  readonly channelIndex: number;
-  readonly count: number;
-  readonly mean: number;
-  readonly rms: number;
-  readonly normalisedMean: number;
-  readonly normalisedRms: number;
-}
-
 /** The outcome of {@link backgroundCheck}. */
 export interface BackgroundCheck {
   /** The batch with gross-error flags added to its background-free flags. */
@@ -107,7 +100,7 @@ export interface BackgroundCheck {
   /** y - H(x_b) per observation, NaN where QC rejected it (before or by the gross-error test). */
   readonly departures: Float64Array;
   /** Per channel with at least one observation that passed QC, in channel order. */
-  readonly channels: readonly ChannelStats[];
+  readonly channels: readonly ChannelDepartureStats[];
 }
 
 /** Options of {@link backgroundCheck}. */
@@ -139,30 +132,14 @@ export function backgroundCheck(
   if (!(k > 0 && Number.isFinite(k)))
     throw new AppError('INVALID_ARGUMENT', `gross_error_threshold: ${k} is not finite and > 0`);
   const C = batch.channels.length;
-  const H = grid.latDeg.length;
-  const W = grid.lonDeg.length;
   const sb = options.backgroundErrorStd ?? [];
   if (sb.length !== 0 && sb.length !== C)
     throw new AppError('INVALID_ARGUMENT', `background_error_std: ${sb.length} values for ${C} channels`);
   if (sb.some((s) => !(s >= 0 && Number.isFinite(s))))
     throw new AppError('INVALID_ARGUMENT', 'background_error_std: every value must be finite and >= 0');
   const n = batch.value.length;
-  const hx = new Float64Array(n).fill(Number.NaN);
   const used = [...Array(n).keys()].filter((i) => batch.qcFlags[i] === 0);
-  if (batch.row !== undefined && batch.col !== undefined) {
-    for (const i of used)
-      hx[i] = background[
-        ((batch.channelIndex[i] as number) * H + (batch.row[i] as number)) * W + (batch.col[i] as number)
-      ] as number;
-  } else if (used.length > 0) {
-    const { operator } = bilinearOperator(grid, [C, H, W], {
-      channelIndex: used.map((i) => batch.channelIndex[i] as number),
-      latDeg: used.map((i) => batch.latDeg[i] as number),
-      lonDeg: used.map((i) => batch.lonDeg[i] as number),
-    });
-    const y = operator.apply(background);
-    operator.kept.forEach((p, q) => (hx[used[p] as number] = y[q] as number));
-  }
+  const hx = obsEquivalents(batch, background, grid, { used: (i) => batch.qcFlags[i] === 0 });
   const flags = Uint32Array.from(batch.qcFlags);
   const reasons = [...batch.qcReasons];
   const departures = new Float64Array(n).fill(Number.NaN);
@@ -177,29 +154,7 @@ export function backgroundCheck(
       reasons[i] = reasons[i] ? `${reasons[i]}; ${reason}` : reason;
     } else departures[i] = d;
   }
-  const channels: ChannelStats[] = [];
-  for (let c = 0; c < C; c++) {
-    let [count, s, s2, z, z2] = [0, 0, 0, 0, 0];
-    for (let i = 0; i < n; i++) {
-      const d = departures[i] as number;
-      if (batch.channelIndex[i] !== c || Number.isNaN(d)) continue;
-      const e = d / (batch.errorStd[i] as number);
-      count++;
-      s += d;
-      s2 += d * d;
-      z += e;
-      z2 += e * e;
-    }
-    if (count > 0)
-      channels.push({
-        channelIndex: c,
-        count,
-        mean: s / count,
-        rms: Math.sqrt(s2 / count),
-        normalisedMean: z / count,
-        normalisedRms: Math.sqrt(z2 / count),
-      });
-  }
+  const channels = channelDepartureStats(departures, batch, C);
   return { batch: { ...batch, qcFlags: flags, qcReasons: reasons }, departures, channels };
 }
 
