@@ -9,7 +9,7 @@ import { griddedObservations } from '@alignda/da';
 import type { Observations } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import type { NormStats } from '@alignda/tensor';
-import { bilinearOperator } from '@alignda/world';
+import { bilinearOperator, meanRms } from '@alignda/world';
 
 import type { JobSourceShape, ResolvedObservations } from './request.js';
 
@@ -118,22 +118,14 @@ export interface JobDiagnostics {
   readonly channels: readonly ChannelDepartures[];
 }
 
+/** Mean and RMS of the departures `pick` selects, each times `scale` (packages/world's {@link meanRms}). */
 function stats(
   d: ArrayLike<number>,
   pick: (p: number) => boolean,
   scale: (p: number) => number,
 ): DepartureStats {
-  let n = 0;
-  let s = 0;
-  let s2 = 0;
-  for (let p = 0; p < d.length; p++) {
-    if (!pick(p)) continue;
-    const v = (d[p] as number) * scale(p);
-    n++;
-    s += v;
-    s2 += v * v;
-  }
-  return n === 0 ? { mean: Number.NaN, rms: Number.NaN } : { mean: s / n, rms: Math.sqrt(s2 / n) };
+  const { mean, rms } = meanRms(d, pick, (v, p) => v * scale(p));
+  return { mean, rms };
 }
 
 /**
