@@ -5,6 +5,7 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerCycleCommand } from './commands/cycle.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerL96Command } from './commands/l96.js';
 import { registerTrainCommand } from './commands/train.js';
@@ -30,5 +31,6 @@ export function buildProgram(): Command {
   registerCycleCommand(program);
   registerAlignCommand(program);
   registerAssimilateCommand(program);
+  registerExperimentCommand(program);
   return program;
 }
