@@ -152,6 +152,18 @@ export type { AlignOptions, AlignResult, AlignmentStore } from './align/align.js
 export { PREFERENCE_SET_FORMAT, buildPreferenceSet } from './align/preference-set.js';
 export type { PreferenceSet, PreferenceSetMeta, PreferenceSetOptions } from './align/preference-set.js';
 export { contentHash, decodePreferenceSet, encodePreferenceSet } from './align/preference-file.js';
+export { DEFAULT_FORECAST_STEPS, scoreCondition } from './score/score-condition.js';
+export type {
+  SampleScores,
+  ScoreConditionOptions,
+  ScoreDataset,
+  ScoreObservations,
+  ScoreOutcome,
+  ScorePorts,
+} from './score/score-condition.js';
+export { rewardScales, rewardTerms, rewardValues } from './score/rewards.js';
+export type { ConditionFields, RewardContext, RewardTerms, RewardValues } from './score/rewards.js';
+export type { ForecastPort } from './score/ports.js';
 export { leadForecast } from './lead-forecast.js';
 export type { LeadForecast } from './lead-forecast.js';
 export { PREFERENCE_SET_NAMES } from '@alignda/da';

@@ -19,6 +19,7 @@ import {
 import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { balanceSpec } from '@alignda/pipelines';
+import type { ForecastPort } from '@alignda/pipelines';
 import {
   RewardKind,
   RewardServiceClient,
@@ -35,7 +36,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { spawnServiceMain } from '../../../packages/rpc/src/internal/testing.js';
 import { buildApp } from './app.js';
-import type { ForecastPort } from './domain/ports.js';
 import type { RewardDataset } from './handlers.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');

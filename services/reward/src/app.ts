@@ -3,10 +3,10 @@
  * configured. `buildApp` never listens; `main.ts` (or a test) calls `listen`.
  */
 import type { Logger } from '@alignda/log';
+import type { ForecastPort } from '@alignda/pipelines';
 import { RewardServiceService, bindService, startGrpcService } from '@alignda/rpc';
 import type { GrpcService, ServiceBinding, StartGrpcServiceOptions } from '@alignda/rpc';
 
-import type { ForecastPort } from './domain/ports.js';
 import { rewardHandlers } from './handlers.js';
 import type { RewardDataset } from './handlers.js';
 

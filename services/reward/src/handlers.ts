@@ -1,7 +1,7 @@
 /**
  * The RewardService rpc (proto/alignda/v1/reward.proto): decode the samples, truth, background and observations,
- * get the 48 h forecasts R_forecast needs from the forecast service, call the domain's `scoreSamples` and
- * `departures`, stream Progress and one ScoreResult.
+ * call pipelines' `scoreCondition` (the 48 h forecasts R_forecast needs through the forecast service's port, scales
+ * from this condition's samples), stream its Progress and one ScoreResult.
  */
 import type { BalanceSpec, RewardName } from '@alignda/da';
 import { AppError } from '@alignda/errors';
@@ -24,15 +24,12 @@ import type {
   ScoreResponse,
   StreamContext,
 } from '@alignda/rpc';
+import { DEFAULT_FORECAST_STEPS, scoreCondition } from '@alignda/pipelines';
+import type { ForecastPort, ScoreObservations } from '@alignda/pipelines';
 import type { Field } from '@alignda/tensor';
+import type { Departures } from '@alignda/world';
 
-import { departures } from './domain/departures.js';
-import type { Departures, ResolvedObs } from './domain/departures.js';
-import type { ForecastPort } from './domain/ports.js';
-import { scoreSamples } from './domain/score.js';
-
-/** 6-hour steps of R_forecast's forecasts when the request sets none: 48 h, as the preference sets. */
-export const DEFAULT_FORECAST_STEPS = 8;
+export { DEFAULT_FORECAST_STEPS };
 
 /** The dataset a service scores for. */
 export interface RewardDataset extends FieldLayout {
@@ -72,24 +69,15 @@ function rewardsOf(kinds: readonly RewardKind[]): RewardName[] {
 }
 
 /** A batch message resolved to the dataset's channels; QC-flagged observations are not used. */
-export function resolveObs(batch: ObsBatch, dataset: RewardDataset): ResolvedObs {
+export function resolveObs(batch: ObsBatch, dataset: RewardDataset): ScoreObservations {
   assertObsBatchMessage(batch, { datasetChannels: dataset.channels }, 'observations');
   const toDataset = batch.channels.map((name) => dataset.channels.indexOf(name));
   const loc = batch.locations;
   return {
-    channel: Int32Array.from(batch.channelIndex, (c) => toDataset[c] ?? -1),
-    location:
-      loc?.$case === 'points'
-        ? {
-            kind: 'points',
-            latDeg: Float64Array.from(loc.value.latDeg),
-            lonDeg: Float64Array.from(loc.value.lonDeg),
-          }
-        : {
-            kind: 'cells',
-            row: Int32Array.from(loc?.value.row ?? []),
-            col: Int32Array.from(loc?.value.col ?? []),
-          },
+    channelIndex: Int32Array.from(batch.channelIndex, (c) => toDataset[c] ?? -1),
+    ...(loc?.$case === 'points'
+      ? { latDeg: Float64Array.from(loc.value.latDeg), lonDeg: Float64Array.from(loc.value.lonDeg) }
+      : { row: Int32Array.from(loc?.value.row ?? []), col: Int32Array.from(loc?.value.col ?? []) }),
     value: Float64Array.from(batch.values),
     errorStd: Float64Array.from(batch.errorStd),
     used: batch.values.map((_, i) => (batch.qcFlags[i] ?? 0) === 0),
@@ -135,13 +123,7 @@ export async function score(
     request.background === undefined ? undefined : decode(request.background, 'background').field;
   const obs = request.observations === undefined ? undefined : resolveObs(request.observations, dataset);
   const rewards = rewardsOf(request.rewards);
-  const N = samples.length;
-  const [C, H, W] = samples[0]?.field.shape ?? [0, 0, 0];
-  const size = C * H * W;
-  const stacked = new Float32Array(N * size); // [N, C, H, W]
-  samples.forEach((s, n) => stacked.set(s.field.data, n * size));
-
-  let forecasts: { samples: Float32Array; verification: Float32Array } | undefined;
+  let forecastSteps = DEFAULT_FORECAST_STEPS;
   if (rewards.includes('forecast')) {
     if (truth === undefined)
       throw new InvalidMessageError([{ path: 'truth', message: 'is required for REWARD_KIND_FORECAST' }]);
@@ -150,58 +132,38 @@ export async function score(
         'FAILED_PRECONDITION',
         'R_forecast needs the forecast service, and none is configured (--forecast-address)',
       );
-    const steps = request.forecastSteps ?? DEFAULT_FORECAST_STEPS;
-    if (!(Number.isInteger(steps) && steps >= 1))
-      invalidMessage('forecast_steps', `${steps} is not an integer >= 1`);
-    const call = { signal: ctx.signal, correlationId: ctx.correlationId };
-    const progress = (stage: string, fraction: number, message: string): Promise<void> =>
-      ctx.send({ event: { $case: 'progress', value: { fraction, stage, message } } });
-    await progress('truth-forecast', 0, '');
-    const verification = await deps.forecast(truth, validTime, steps, call);
-    const out = new Float32Array(N * size);
-    for (const [n, s] of samples.entries()) {
-      await progress('forecast', n / (N + 1), `sample ${n + 1}/${N}`);
-      out.set(await deps.forecast(s.field, validTime, steps, call), n * size);
-    }
-    forecasts = { samples: out, verification };
+    forecastSteps = request.forecastSteps ?? DEFAULT_FORECAST_STEPS;
+    if (!(Number.isInteger(forecastSteps) && forecastSteps >= 1))
+      invalidMessage('forecast_steps', `${forecastSteps} is not an integer >= 1`);
   }
-  await ctx.send({
-    event: { $case: 'progress', value: { fraction: N / (N + 1), stage: 'score', message: '' } },
-  });
-  const scored = scoreSamples(
+  const scored = await scoreCondition(
+    samples.map((s) => s.field),
+    truth,
+    { forecast: deps.forecast },
     {
-      samples: { data: stacked, shape: [N, C, H, W] },
-      ...(truth === undefined ? {} : { truth: truth.data }),
+      dataset,
       rewards,
-      ...(forecasts === undefined ? {} : { forecasts }),
+      scales: 'condition',
+      forecastSteps,
+      validTime,
+      observations: obs,
+      background: background?.data,
+      call: { signal: ctx.signal, correlationId: ctx.correlationId },
+      onProgress: (stage, fraction, message) =>
+        ctx.send({ event: { $case: 'progress', value: { fraction, stage, message } } }),
     },
-    { ...dataset },
   );
   await ctx.send({
     event: {
       $case: 'result',
       value: {
-        samples: scored.samples.map((s, n) => ({
+        samples: scored.samples.map(({ oMinusA, ...s }, n) => ({
           index: n,
           ...s,
           wrmseNormalised: [...s.wrmseNormalised],
-          oMinusA:
-            obs === undefined
-              ? undefined
-              : diagnostics(
-                  departures(
-                    obs,
-                    stacked.subarray(n * size, (n + 1) * size),
-                    dataset.grid,
-                    dataset.validMask,
-                  ),
-                  dataset,
-                ),
+          oMinusA: oMinusA === undefined ? undefined : diagnostics(oMinusA, dataset),
         })),
-        oMinusB:
-          obs === undefined || background === undefined
-            ? undefined
-            : diagnostics(departures(obs, background.data, dataset.grid, dataset.validMask), dataset),
+        oMinusB: scored.oMinusB === undefined ? undefined : diagnostics(scored.oMinusB, dataset),
         ...(scored.truthGeostrophicDeviation === undefined
           ? {}
           : { truthGeostrophicDeviation: scored.truthGeostrophicDeviation }),

@@ -1,5 +1,6 @@
 /** The {@link ForecastPort} over gRPC: ForecastService.Rollout of the forecast service, the final state only. */
 import { AppError, GrpcStatus, appErrorCodeFromGrpcStatus } from '@alignda/errors';
+import type { ForecastPort } from '@alignda/pipelines';
 import {
   ForecastServiceClient,
   correlationMetadata,
@@ -8,8 +9,6 @@ import {
   fieldToProto,
   streamMessages,
 } from '@alignda/rpc';
-
-import type { ForecastPort } from '../domain/ports.js';
 
 /** A forecast port calling the forecast service at `address` (`host:port`), and a way to close its channel. */
 export function grpcForecastPort(address: string): { readonly port: ForecastPort; close(): void } {

@@ -1,8 +1,8 @@
-/** The ports of the reward service's domain. */
+/** The ports of scoring one condition (scoreCondition). */
 import type { Field } from '@alignda/tensor';
 
 /**
- * A frozen forecast model reached from the reward service (the forecast service): the state `steps` x 6 h after
+ * A frozen forecast model (for the reward service, the forecast service over gRPC): the state `steps` x 6 h after
  * `initial`, physical units, [C, H, W] flattened.
  * @param correlationId - passed on, so the forecast's log lines join the scoring call's
  * @throws AppError FAILED_PRECONDITION when the forecast model cannot be reached
