@@ -8,7 +8,9 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerL96Command } from './commands/l96.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerUpCommand } from './commands/up.js';
 import { registerWorldCommand } from './commands/world.js';
 
 /**
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerCycleCommand(program);
   registerAlignCommand(program);
   registerAssimilateCommand(program);
+  registerUpCommand(program);
+  registerServeCommand(program);
   registerExperimentCommand(program);
   return program;
 }

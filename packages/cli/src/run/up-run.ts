@@ -1,0 +1,374 @@
+/**
+ * `alignda up` as a CLI run: the whole platform on this machine, every service its own child process (ingest,
+ * encoder, sampler, forecast, reward, orchestrator, gateway), wired through environment variables, supervised
+ * (an unexpected exit is restarted, a few times), and stopped together on Ctrl-C / SIGTERM. Redis comes from
+ * REDIS_URL or, when nothing answers there, a `redis-server` started for the run; the registry is migrated once
+ * before the services start, and a synthetic world's nature run generated once (not by five services at a time).
+ * `alignda serve <service>` (serve-run.ts) runs one service the same way, in the foreground.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { loadConfig } from '@alignda/config';
+import type { Config } from '@alignda/config';
+import { openDatabase } from '@alignda/db';
+import { AppError } from '@alignda/errors';
+import { fileModelStore } from '@alignda/nn';
+import { defaultBackground } from '@alignda/pipelines';
+import type { BackgroundKind, Preset } from '@alignda/pipelines';
+import { probeRedis } from '@alignda/queue';
+import { checkHealth } from '@alignda/rpc';
+import { openSource } from '@alignda/world';
+
+import { createProgress } from '../progress.js';
+import { modelDir } from './train-run.js';
+
+/** The services, in the order they are listed; all start at once and each is waited for. */
+export const SERVICE_NAMES = [
+  'ingest',
+  'encoder',
+  'sampler',
+  'forecast',
+  'reward',
+  'orchestrator',
+  'gateway',
+] as const;
+/** One of {@link SERVICE_NAMES}. */
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** The repository the CLI runs from: the services' entry points live beside it. */
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** How a service process is started: node with tsx's loader on its `src/main.ts` (what `npm run` scripts do). */
+export function serviceCommand(name: ServiceName, args: readonly string[] = []): readonly string[] {
+  const main = path.join(REPO_ROOT, 'services', name, 'src', 'main.ts');
+  return ['--import', import.meta.resolve('tsx'), main, ...args];
+}
+
+/**
+ * Absolute ALIGNDA_HOME, DATABASE_URL and ALIGNDA_DATA_DIR of `config`: a child resolves relative defaults from its
+ * own directory, and every process must see the same registry and files.
+ */
+export function configEnv(config: Config): NodeJS.ProcessEnv {
+  return {
+    ALIGNDA_HOME: config.homeDir,
+    DATABASE_URL: config.databaseUrl,
+    ALIGNDA_DATA_DIR: config.dataDir,
+    REDIS_URL: config.redisUrl,
+  };
+}
+
+/** Options of `alignda up`. */
+export interface UpRunOptions {
+  world?: string;
+  dataset?: string;
+  preset: Preset;
+  /** Model folder. @defaultValue `<home>/models/<source>-<preset>-<background>` */
+  modelDir?: string;
+  background?: BackgroundKind;
+  /** The gateway's port; 0 = a free one. @defaultValue HTTP_PORT, else 8080 */
+  httpPort?: number;
+  /** gRPC ports base..base+5 (ingest, encoder, sampler, forecast, reward, orchestrator). @defaultValue free ports */
+  grpcPortBase?: number;
+  /** How long the services may take to answer health checks, seconds. */
+  startTimeoutS: number;
+  /** Folder of the services' log files. @defaultValue `<home>/logs/up` */
+  logsDir?: string;
+}
+
+/** A free TCP port on 127.0.0.1 (taken from the kernel, then released for a child to bind). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The last lines of a log file, for an error message. */
+function tail(file: string, lines = 12): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Redis for the run: REDIS_URL when it answers, else a `redis-server` of our own on a free port. */
+async function ensureRedis(url: string, logFile: string): Promise<{ url: string; process?: ChildProcess }> {
+  try {
+    await probeRedis(url, 1500);
+    return { url };
+  } catch (err) {
+    if (spawnSync('redis-server', ['--version']).status !== 0)
+      throw new AppError(
+        'UNAVAILABLE',
+        `${err instanceof Error ? err.message : String(err)}; no redis-server is installed to start one: install Redis (apt-get install redis-server, brew install redis) or start one (docker compose up -d redis), or set REDIS_URL`,
+        { cause: err },
+      );
+  }
+  const port = await freePort();
+  const fd = openSync(logFile, 'a');
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', fd, fd] },
+  );
+  closeSync(fd);
+  const own = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (
+      await probeRedis(own, 500).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { url: own, process: child };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new AppError(
+    'UNAVAILABLE',
+    `the redis-server started on port ${port} did not answer (log: ${logFile})`,
+  );
+}
+
+/** One supervised service. */
+interface Running {
+  readonly name: ServiceName;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logFile: string;
+  /** `host:port` (gRPC) or the gateway's base URL. */
+  readonly address: string;
+  child: ChildProcess;
+  restarts: number[];
+}
+
+/** Starts `name` with its log appended to `logFile`. */
+function startChild(name: ServiceName, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  writeSync(fd, `--- alignda up: ${name} starting at ${new Date().toISOString()} ---\n`);
+  const child = spawn(process.execPath, serviceCommand(name), { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+/** Whether a started service answers: gRPC health SERVING, or the gateway's /readyz 200. */
+async function healthy(s: Running): Promise<boolean> {
+  if (s.name === 'gateway')
+    return fetch(`${s.address}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+  return checkHealth(s.address, '', { deadlineMs: 1000 }).then(
+    (status) => status === 'SERVING',
+    () => false,
+  );
+}
+
+/** The model folder and the source it was trained on. */
+async function modelsOf(
+  opts: UpRunOptions,
+  config: Config,
+): Promise<{ dir: string; source: { world: string } | { dataset: string } }> {
+  if (opts.world !== undefined && opts.dataset !== undefined)
+    throw new AppError('INVALID_ARGUMENT', 'give either --world or --dataset, not both');
+  const name = opts.dataset ?? opts.world ?? 'qg';
+  const kind = opts.dataset !== undefined ? 'dataset' : 'world';
+  const background = opts.background ?? defaultBackground({ kind });
+  const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, name, opts.preset, background));
+  const manifest = await fileModelStore(dir).readManifest();
+  if (manifest === undefined)
+    throw new AppError(
+      'NOT_FOUND',
+      `no trained models in ${dir} (no models.json); train them first: alignda train --${kind} ${name} --preset ${opts.preset}`,
+    );
+  const trained = manifest.source;
+  if ((opts.world !== undefined || opts.dataset !== undefined) && trained !== name)
+    throw new AppError('INVALID_ARGUMENT', `the models in ${dir} were trained on ${trained}, not ${name}`);
+  return { dir, source: trained === 'qg' ? { world: trained } : { dataset: trained } };
+}
+
+/** A positive integer from the environment, or `fallback`. */
+function envInt(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
+/** Runs `alignda up` until Ctrl-C / SIGTERM; resolves once everything it started has stopped. */
+export async function runUp(opts: UpRunOptions, print: (line: string) => void = console.log): Promise<void> {
+  const config = loadConfig();
+  const { dir, source } = await modelsOf(opts, config);
+  const logsDir = path.resolve(opts.logsDir ?? path.join(config.homeDir, 'logs', 'up'));
+  mkdirSync(logsDir, { recursive: true });
+  const redis = await ensureRedis(config.redisUrl, path.join(logsDir, 'redis.log'));
+  if (redis.process !== undefined)
+    print(`REDIS_URL ${config.redisUrl} does not answer: started redis-server at ${redis.url} for this run`);
+  const stopRedis = (): void => {
+    redis.process?.kill('SIGTERM');
+  };
+  try {
+    // Migrations once, here, rather than raced by the gateway and the orchestrator.
+    await (await openDatabase(config)).$disconnect();
+    if ('world' in source) {
+      // The world's nature run, generated once into the shared cache (the services read it from there).
+      const progress = createProgress();
+      await openSource(config, {
+        world: source.world,
+        seed: envInt('ALIGNDA_WORLD_SEED', 1),
+        years: envInt('ALIGNDA_WORLD_YEARS', 1),
+        onProgress: (s, f) => progress.update(s, f),
+      });
+      progress.stop();
+    }
+  } catch (err) {
+    stopRedis();
+    throw err;
+  }
+
+  const grpcNames = SERVICE_NAMES.filter((n) => n !== 'gateway');
+  const ports = new Map<ServiceName, number>();
+  for (const [i, name] of grpcNames.entries())
+    ports.set(name, opts.grpcPortBase === undefined ? await freePort() : opts.grpcPortBase + i);
+  const httpPort =
+    opts.httpPort === undefined
+      ? envInt('HTTP_PORT', 8080)
+      : opts.httpPort === 0
+        ? await freePort()
+        : opts.httpPort;
+  const address = (name: ServiceName): string => `127.0.0.1:${ports.get(name) ?? 0}`;
+  const base: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...configEnv(config),
+    REDIS_URL: redis.url,
+    ALIGNDA_MODEL_DIR: dir,
+    ALIGNDA_WORLD: 'world' in source ? source.world : '',
+    ALIGNDA_DATASET: 'dataset' in source ? source.dataset : '',
+    GRPC_HOST: '127.0.0.1',
+  };
+  const envOf = (name: ServiceName): NodeJS.ProcessEnv => ({
+    ...base,
+    ...(name === 'gateway' ? { HTTP_PORT: String(httpPort) } : { GRPC_PORT: String(ports.get(name)) }),
+    ...(name === 'reward' ? { ALIGNDA_FORECAST_ADDRESS: address('forecast') } : {}),
+    ...(name === 'orchestrator'
+      ? {
+          ALIGNDA_INGEST_ADDRESS: address('ingest'),
+          ALIGNDA_ENCODER_ADDRESS: address('encoder'),
+          ALIGNDA_SAMPLER_ADDRESS: address('sampler'),
+          ALIGNDA_FORECAST_ADDRESS: address('forecast'),
+          ALIGNDA_REWARD_ADDRESS: address('reward'),
+        }
+      : {}),
+  });
+
+  const gatewayUrl = `http://127.0.0.1:${httpPort}`;
+  const services: Running[] = SERVICE_NAMES.map((name) => {
+    const env = envOf(name);
+    const logFile = path.join(logsDir, `${name}.log`);
+    return {
+      name,
+      env,
+      logFile,
+      address: name === 'gateway' ? gatewayUrl : address(name),
+      child: startChild(name, env, logFile),
+      restarts: [],
+    };
+  });
+
+  let stopping = false;
+  let failure: AppError | undefined;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const stopAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    wake();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAll);
+
+  // Supervision: a service that exits on its own is started again (at most 3 times a minute, with a growing delay);
+  // past that, or before it ever answered, the whole run stops with its log's tail.
+  let ready = false;
+  const watch = (s: Running): void => {
+    s.child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const why = `${s.name} exited (${signal ?? `status ${code}`})`;
+      const now = Date.now();
+      s.restarts = s.restarts.filter((t) => now - t < 60_000);
+      if (!ready || s.restarts.length >= 3) {
+        failure = new AppError('UNAVAILABLE', `${why}; its log (${s.logFile}) ends:\n${tail(s.logFile)}`);
+        stopAll();
+        return;
+      }
+      s.restarts.push(now);
+      const delayMs = 1000 * 2 ** (s.restarts.length - 1);
+      print(`${why}: restarting it in ${delayMs / 1000} s (log ${s.logFile})`);
+      setTimeout(() => {
+        if (stopping) return;
+        s.child = startChild(s.name, s.env, s.logFile);
+        watch(s);
+      }, delayMs);
+    });
+  };
+  services.forEach(watch);
+
+  const deadline = Date.now() + opts.startTimeoutS * 1000;
+  const waiting = new Set(services);
+  while (waiting.size > 0 && !stopping) {
+    for (const s of [...waiting]) if (await healthy(s)) waiting.delete(s);
+    if (waiting.size === 0) break;
+    if (Date.now() > deadline) {
+      const late = [...waiting].map((s) => `${s.name} (log ${s.logFile})`).join(', ');
+      failure = new AppError('DEADLINE_EXCEEDED', `no answer within ${opts.startTimeoutS} s from ${late}`);
+      stopAll();
+      break;
+    }
+    await sleep(300);
+  }
+  if (!stopping) {
+    ready = true;
+    for (const s of services) print(`  ${s.name.padEnd(13)} ${s.address}`);
+    print(`logs in ${logsDir}`);
+    print(
+      `gateway ${gatewayUrl} (API docs at ${gatewayUrl}/docs; keys: alignda keys create --name <n> --scopes submit,read)`,
+    );
+    print('Ctrl-C stops every service');
+  }
+
+  await stopped;
+  print('stopping the services');
+  await Promise.all(
+    services.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const c = s.child;
+          if (c.exitCode !== null || c.signalCode !== null) {
+            resolve();
+            return;
+          }
+          // The orchestrator lets a running job finish for its drain grace (10 s) before it requeues it.
+          const kill = setTimeout(() => c.kill('SIGKILL'), 20_000);
+          c.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+  stopRedis();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, stopAll);
+  if (failure !== undefined) throw failure;
+  print('stopped');
+}
