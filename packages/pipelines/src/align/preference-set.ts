@@ -6,27 +6,8 @@
  * training pairs) and held-out conditions (held-out pairs: the choice of beta, early diagnostics); nothing here
  * touches the test period.
  */
-import {
-  bradleyTerryWinRates,
-  deviationScale,
-  geoDeviations,
-  geoReward,
-  hydroDeviations,
-  hydroReward,
-  memberSeed,
-  rewardTable,
-  rewardsOfSet,
-  selectPreferencePairs,
-  siblingErrors,
-  winRateScales,
-} from '@alignda/da';
-import type {
-  BalanceDeviations,
-  PreferenceSetName,
-  RewardName,
-  RewardScales,
-  RewardTable,
-} from '@alignda/da';
+import { memberSeed, rewardTable, rewardsOfSet, selectPreferencePairs } from '@alignda/da';
+import type { PreferenceSetName, RewardName, RewardScales, RewardTable } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels, PreferencePairs } from '@alignda/nn';
@@ -40,6 +21,8 @@ import type { BackgroundKind } from '../evaluate-latent-options.js';
 import { LEAD_STEPS, balanceSpec } from '../evaluate-tuning.js';
 import { encodeState, latentPrior } from '../latent-models.js';
 import { leadForecast } from '../lead-forecast.js';
+import { rewardScales, rewardTerms, rewardValues } from '../score/rewards.js';
+import type { RewardContext, RewardTerms } from '../score/rewards.js';
 
 /** Options of {@link buildPreferenceSet}. */
 export interface PreferenceSetOptions {
@@ -103,10 +86,8 @@ interface Scored {
   readonly background: Float32Array; // [Cz, h, w]
   readonly samples: Tensor<Float32Array>; // [N, C, H, W] physical units
   readonly truth: Tensor<Float32Array>; // [C, H, W] physical units
-  readonly errors: Tensor<Float64Array>; // [N, C] analysis errors, normalised units
-  readonly forecastErrors?: Tensor<Float64Array>; // [N, C]
-  readonly geo?: BalanceDeviations;
-  readonly hydro?: BalanceDeviations;
+  /** Sibling errors (normalised units) and balance deviations, before the scales. */
+  readonly terms: RewardTerms;
 }
 
 /**
@@ -160,8 +141,15 @@ export async function buildPreferenceSet(
   const normState = (i: number): Float32Array => normalise({ data: source.state(i).data, shape }, norm).data;
   const physical = (x: Float32Array): Float32Array => denormalise({ data: x, shape }, norm).data;
   const size = shape.reduce((a, d) => a * d, 1);
-  const latDeg = source.grid.latDeg;
-  const maskOpt = source.validMask === undefined ? {} : { mask: source.validMask };
+  // [choice] The Geo-Score of a preference set has always been computed on every cell (maskGeo: false).
+  const rewardCtx: RewardContext = {
+    grid: source.grid,
+    validMask: source.validMask,
+    balance,
+    name: source.name,
+    channels: source.channels,
+    maskGeo: false,
+  };
 
   const scored: Scored[] = [];
   for (const [k, i] of all.entries()) {
@@ -181,17 +169,14 @@ export async function buildPreferenceSet(
     const xs = a.members ?? new Float32Array();
     const latents = a.latents ?? new Float32Array();
     const samplesN: Tensor<Float32Array> = { data: xs, shape: [N, ...shape] };
-    const errors = siblingErrors(samplesN, { data: truthN, shape }, latDeg, maskOpt);
-    let forecastErrors: Tensor<Float64Array> | undefined;
+    let forecasts: { samples: Tensor<Float32Array>; verification: Tensor<Float32Array> } | undefined;
     if (wantsForecast) {
       const fc = new Float32Array(N * size);
       for (let n = 0; n < N; n++) fc.set(await forecast(xs.subarray(n * size, (n + 1) * size), i), n * size);
-      forecastErrors = siblingErrors(
-        { data: fc, shape: [N, ...shape] },
-        { data: normState(i + LEAD_STEPS), shape },
-        latDeg,
-        maskOpt,
-      );
+      forecasts = {
+        samples: { data: fc, shape: [N, ...shape] },
+        verification: { data: normState(i + LEAD_STEPS), shape },
+      };
     }
     const phys = new Float32Array(N * size);
     for (let n = 0; n < N; n++) phys.set(physical(xs.subarray(n * size, (n + 1) * size)), n * size);
@@ -203,56 +188,31 @@ export async function buildPreferenceSet(
       background: zb,
       samples,
       truth,
-      errors,
-      ...(forecastErrors === undefined ? {} : { forecastErrors }),
-      ...(balance !== undefined && rewards.includes('geo') ? { geo: geoDeviationsOf(samples, truth) } : {}),
-      ...(balance !== undefined && rewards.includes('hydro')
-        ? { hydro: hydroDeviationsOf(samples, truth) }
-        : {}),
+      terms: rewardTerms(
+        rewards,
+        {
+          samples,
+          truth,
+          normalised: { samples: samplesN, truth: { data: truthN, shape } },
+          ...(forecasts === undefined ? {} : { forecasts }),
+        },
+        rewardCtx,
+      ),
     });
     progress(`candidates (${N} per condition)`, (k + 1) / all.length);
   }
 
-  function geoDeviationsOf(samples: Tensor<Float32Array>, truth: Tensor<Float32Array>): BalanceDeviations {
-    const spec = balance as NonNullable<typeof balance>;
-    return {
-      deviations: geoDeviations(samples, source.grid, spec),
-      truth: geoDeviations({ data: truth.data, shape: [1, ...shape] }, source.grid, spec).data,
-    };
-  }
-  function hydroDeviationsOf(samples: Tensor<Float32Array>, truth: Tensor<Float32Array>): BalanceDeviations {
-    const spec = balance as NonNullable<typeof balance>;
-    return {
-      deviations: hydroDeviations(samples, source.grid, spec, maskOpt),
-      truth: hydroDeviations({ data: truth.data, shape: [1, ...shape] }, source.grid, spec, maskOpt).data,
-    };
-  }
-
   // Scales over every condition of the set (pair and held-out alike: all alignment period).
-  const scales: {
-    -readonly [K in keyof RewardScales]: RewardScales[K];
-  } = {};
-  if (rewards.includes('assim')) scales.assim = Array.from(winRateScales(scored.map((s) => s.errors)));
-  if (rewards.includes('forecast'))
-    scales.forecast = Array.from(winRateScales(scored.map((s) => s.forecastErrors as Tensor<Float64Array>)));
-  if (rewards.includes('geo')) scales.geo = deviationScale(scored.map((s) => s.geo as BalanceDeviations));
-  if (rewards.includes('hydro'))
-    scales.hydro = deviationScale(scored.map((s) => s.hydro as BalanceDeviations));
-
-  const spec = balance;
+  const scales: RewardScales = rewardScales(
+    rewards,
+    scored.map((s) => s.terms),
+  );
   const tables = new Map<number, RewardTable>();
-  for (const s of scored) {
-    const cols: Partial<Record<RewardName, ArrayLike<number>>> = {};
-    // Win rates of the errors already computed (normalised units, the units of the scales).
-    if (scales.assim !== undefined) cols.assim = bradleyTerryWinRates(s.errors, scales.assim);
-    if (scales.forecast !== undefined && s.forecastErrors !== undefined)
-      cols.forecast = bradleyTerryWinRates(s.forecastErrors, scales.forecast);
-    if (scales.geo !== undefined && spec !== undefined)
-      cols.geo = geoReward(s.samples, s.truth, source.grid, spec, scales.geo);
-    if (scales.hydro !== undefined && spec !== undefined)
-      cols.hydro = hydroReward(s.samples, s.truth, source.grid, spec, scales.hydro, maskOpt);
-    tables.set(s.condition, rewardTable(cols));
-  }
+  for (const s of scored)
+    tables.set(
+      s.condition,
+      rewardTable(rewardValues(rewards, s.terms, scales, { samples: s.samples, truth: s.truth }, rewardCtx)),
+    );
 
   const select = (conds: readonly number[]) =>
     selectPreferencePairs(
