@@ -1,0 +1,360 @@
+/**
+ * The platform end to end: `alignda up` starts every service as its own process (ingest, encoder, sampler, forecast,
+ * reward, orchestrator, gateway) on free ports, over real Redis, real gRPC and the registry on a throw-away
+ * PostgreSQL database (SQLite when PostgreSQL does not answer); one DPS job goes in over HTTP and its analysis comes
+ * out of the blob store, compared with `alignda assimilate` (the single-process reference) on the same request and
+ * models on CPU.
+ *
+ * What is bit for bit: the decoded members, their spread and the background. The member mean is not, and cannot be
+ * through the services' contract: the reference averages the normalised members and denormalises the mean, while the
+ * encoder service hands the members back in physical units only, where the platform averages them. The two means
+ * differ by float32 rounding: here each value is checked to be within 2 ulp of the members' magnitude.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { openDatabase } from '@alignda/db';
+import type { Db } from '@alignda/db';
+import { probeRedis } from '@alignda/queue';
+import { readNetcdfClassic } from '@alignda/world';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = path.join(REPO, 'packages/cli/src/main.ts');
+const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PG_ADMIN_URL = process.env.ALIGNDA_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+/** Why Redis cannot be used (the suite is skipped), or null. */
+const redisProblem = await probeRedis(REDIS_URL, 1500).then(
+  () => null,
+  (err: unknown) => (err instanceof Error ? err.message : String(err)),
+);
+
+/** Why PostgreSQL cannot be used (SQLite is then), or null. */
+async function postgresReachable(): Promise<string | null> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+const pgProblem = redisProblem === null ? await postgresReachable() : 'not tried';
+
+async function pgAdmin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+// The smallest QG run train takes (packages/cli eval and assimilate tests): 0.065 y = 95 six-hourly states. The
+// services open the world's one-year run (ALIGNDA_WORLD_YEARS is whole years), whose first 95 states are the same.
+const YEARS = '0.065';
+const REQUEST = {
+  source: { world: 'qg' },
+  validTime: '2001-01-23T00:00Z',
+  method: 'dps',
+  members: 2,
+  steps: 8,
+  seed: 5,
+  observations: {
+    cells: [
+      { channel: 't', row: 10, col: 10, value: 250, sigma: 0.5 },
+      { channel: 't', row: 20, col: 40, value: 245, sigma: 0.5 },
+      { channel: 'u_upper', row: 5, col: 3, value: 12, sigma: 2 },
+    ],
+  },
+};
+
+interface Ran {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `alignda <args>` as a user runs it (a fresh node process through main.ts), bounded by `timeoutMs`. */
+function alignda(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs = 200_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** Resolves with the first match of `pattern` in the child's stdout; rejects when it exits first or time runs out. */
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const done = (f: () => void): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onOut);
+      child.stderr?.off('data', onErr);
+      child.off('exit', onExit);
+      f();
+    };
+    const onOut = (s: string): void => {
+      out += s;
+      const m = pattern.exec(out);
+      if (m !== null) done(() => resolve(m));
+    };
+    const onErr = (s: string): void => {
+      err = (err + s).slice(-4000);
+    };
+    const onExit = (code: number | null): void =>
+      done(() => reject(new Error(`alignda up exited (${code}) before ${pattern}:\n${out}\n${err}`)));
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`))),
+      timeoutMs,
+    );
+    child.stdout?.setEncoding('utf8').on('data', onOut);
+    child.stderr?.setEncoding('utf8').on('data', onErr);
+    child.once('exit', onExit);
+  });
+}
+
+/** The spacing of float32 values at |x|. */
+function ulp32(x: number): number {
+  const a = Math.fround(Math.abs(x));
+  if (a === 0) return 2 ** -149;
+  const exponent = Math.floor(Math.log2(a));
+  return 2 ** (Math.max(exponent, -126) - 23);
+}
+
+type NcFile = ReturnType<typeof readNetcdfClassic>;
+const variable = (f: NcFile, name: string): ArrayLike<number> => {
+  const v = f.variables.find((x) => x.name === name);
+  if (v === undefined) throw new Error(`no variable ${name}`);
+  return v.data;
+};
+/** How many values of two arrays differ in any bit (NaN fill values compare equal to themselves). */
+const bitDiffs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let n = a.length === b.length ? 0 : Math.max(a.length, b.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (!Object.is(a[i], b[i])) n++;
+  return n;
+};
+
+describe.skipIf(redisProblem !== null)(
+  `the platform end to end${
+    redisProblem !== null
+      ? ` (SKIPPED: no Redis at ${REDIS_URL}: ${redisProblem}; start one or set REDIS_URL)`
+      : pgProblem === null
+        ? ' (registry on PostgreSQL)'
+        : ` (registry on SQLite: PostgreSQL at ${PG_ADMIN_URL} is unreachable: ${pgProblem})`
+  }`,
+  () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'alignda-e2e-'));
+    const home = path.join(root, 'home');
+    // A Redis database of its own (BullMQ keys are per database; the cancel channel is ignored for others' ids).
+    const redisDb = 1 + (randomBytes(1).readUInt8(0) % 15);
+    const redisUrl = Object.assign(new URL(REDIS_URL), { pathname: `/${redisDb}` }).href;
+    const pgName = `alignda_test_${randomBytes(6).toString('hex')}`;
+    const usePostgres = pgProblem === null;
+    let env: NodeJS.ProcessEnv = {};
+    let up: ChildProcess | undefined;
+    let gateway = '';
+    let token = '';
+    let reference: Ran | undefined;
+
+    beforeAll(async () => {
+      if (usePostgres) await pgAdmin(`CREATE DATABASE "${pgName}"`);
+      env = {
+        ...process.env,
+        ALIGNDA_HOME: home,
+        ALIGNDA_DATA_DIR: path.join(root, 'no-data'),
+        DATABASE_URL: usePostgres
+          ? Object.assign(new URL(PG_ADMIN_URL), { pathname: `/${pgName}` }).href
+          : `file:${path.join(home, 'alignda.db')}`,
+        REDIS_URL: redisUrl,
+        ALIGNDA_EXECUTION_PROVIDER: 'cpu',
+        LOG_LEVEL: 'info',
+      };
+      for (const k of ['ALIGNDA_DEBUG', 'HTTP_PORT', 'GRPC_PORT', 'ALIGNDA_MODEL_DIR', 'ALIGNDA_WORLD_YEARS'])
+        delete env[k];
+
+      // The models (a few steps) and the year-long nature run the services open, side by side.
+      const [train, world] = await Promise.all([
+        alignda(env, ['train', '--preset', 'ci', '--years', YEARS, '--steps', '30']),
+        alignda(env, ['world', 'generate', '--years', '1', '--out', path.join(home, 'worlds')]),
+      ]);
+      expect(train.status, train.stderr).toBe(0);
+      expect(world.status, world.stderr).toBe(0);
+
+      const requestFile = path.join(root, 'request.json');
+      writeFileSync(requestFile, JSON.stringify(REQUEST));
+      // The reference runs while the platform starts.
+      const referenceRun = alignda(env, [
+        'assimilate',
+        '--preset',
+        'ci',
+        '--years',
+        YEARS,
+        '--obs',
+        requestFile,
+        '--out',
+        path.join(root, 'reference.nc'),
+      ]);
+      // Its own process group, so that afterAll stops it and every service it started even if it hangs.
+      up = spawn(
+        process.execPath,
+        ['--import', 'tsx', MAIN, 'up', '--http-port', '0', '--start-timeout', '170'],
+        {
+          cwd: REPO,
+          env,
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const [match] = await Promise.all([
+        waitForLine(up, /^gateway (http:\/\/\S+)/m, 180_000),
+        referenceRun.then((r) => (reference = r)),
+      ]);
+      gateway = match[1] ?? '';
+      const key = await alignda(env, [
+        'keys',
+        'create',
+        '--name',
+        'e2e',
+        '--scopes',
+        'submit,read',
+        '--exempt',
+      ]);
+      expect(key.status, key.stderr).toBe(0);
+      token = key.stdout.trim().split('\n').at(-1) ?? '';
+    }, 420_000);
+
+    afterAll(async () => {
+      if (up?.pid !== undefined && up.exitCode === null) {
+        const exited = new Promise<void>((resolve) => up?.once('exit', () => resolve()));
+        process.kill(-up.pid, 'SIGTERM');
+        const killed = await Promise.race([
+          exited.then(() => true),
+          new Promise((r) => setTimeout(r, 30_000, false)),
+        ]);
+        if (killed !== true) process.kill(-up.pid, 'SIGKILL');
+      }
+      if (up?.pid !== undefined)
+        try {
+          process.kill(-up.pid, 'SIGKILL'); // anything of the group left behind
+        } catch {
+          // none left: the group is gone
+        }
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      await new Queue('assimilate', { connection })
+        .obliterate({ force: true })
+        .catch(() => undefined)
+        .finally(() => connection.disconnect());
+      if (usePostgres) await pgAdmin(`DROP DATABASE IF EXISTS "${pgName}" WITH (FORCE)`);
+      rmSync(root, { recursive: true, force: true });
+    }, 60_000);
+
+    it('runs one DPS job through every service: succeeded, one Analysis row, and members, spread and background bit-identical to alignda assimilate', async () => {
+      expect(reference?.status, reference?.stderr).toBe(0);
+      const correlationId = `e2e-${randomUUID()}`;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const post = await fetch(`${gateway}/v1/assimilations`, {
+        method: 'POST',
+        headers: { ...headers, 'x-correlation-id': correlationId },
+        body: JSON.stringify(REQUEST),
+      });
+      expect(post.status).toBe(202);
+      const { id } = (await post.json()) as { id: string };
+
+      // Poll until the job is finished (bounded).
+      let view: Record<string, unknown> = {};
+      const deadline = Date.now() + 120_000;
+      const seen = new Set<string>();
+      while (Date.now() < deadline) {
+        const got = await fetch(`${gateway}/v1/assimilations/${id}`, { headers });
+        expect(got.status).toBe(200);
+        view = (await got.json()) as Record<string, unknown>;
+        seen.add(`${String(view.state)}:${String(view.stage)}`);
+        if (['succeeded', 'failed', 'cancelled'].includes(String(view.state))) break;
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      expect(view, [...seen].join(' ')).toMatchObject({
+        state: 'succeeded',
+        progress: 1,
+        error: null,
+        correlationId,
+      });
+      const result = view.result as {
+        artifacts: { analysis: string };
+        members: number;
+        qc: { total: number; passed: number };
+        diagnostics: { count: number };
+        verification: { forecast48h: { validTime: string } | null };
+      };
+      expect(result.artifacts.analysis).toBe(path.join('results', id, 'analysis.nc'));
+      expect(result).toMatchObject({ members: 2, qc: { total: 3, passed: 3 }, diagnostics: { count: 3 } });
+      expect(result.verification.forecast48h?.validTime).toBe('2001-01-25T00:00:00.000Z');
+
+      // The registry: the Job row succeeded and exactly one Analysis row, keyed by the job.
+      const db: Db = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', startupProbeTimeoutMs: 5000 });
+      try {
+        expect((await db.job.findUniqueOrThrow({ where: { id } })).status).toBe('succeeded');
+        const analyses = await db.analysis.findMany({ where: { jobId: id } });
+        expect(analyses.map((a) => [a.id, a.members, a.artifactPaths])).toEqual([
+          [id, 2, { analysis: result.artifacts.analysis }],
+        ]);
+      } finally {
+        await db.$disconnect();
+      }
+
+      // The analysis against the reference, variable by variable.
+      const file = path.join(home, result.artifacts.analysis);
+      expect(existsSync(file)).toBe(true);
+      const platform = readNetcdfClassic(readFileSync(file));
+      const ref = readNetcdfClassic(readFileSync(path.join(root, 'reference.nc')));
+      expect(platform.dimensions).toEqual(ref.dimensions);
+      expect(platform.variables.map((v) => v.name)).toEqual(ref.variables.map((v) => v.name));
+      const channels = ['z_upper', 'z_lower', 'u_upper', 'u_lower', 'v_upper', 'v_lower', 't'];
+      for (const c of channels) {
+        for (const suffix of ['_members', '_spread', '_background'])
+          expect(bitDiffs(variable(platform, c + suffix), variable(ref, c + suffix)), c + suffix).toBe(0);
+        // The mean: within 2 ulp of the largest member there (float32 rounding of the denormalisation).
+        const mean = variable(platform, c);
+        const refMean = variable(ref, c);
+        const members = variable(ref, `${c}_members`);
+        const size = mean.length;
+        let worst = 0;
+        for (let j = 0; j < size; j++) {
+          const scale = Math.max(Math.abs(members[j] as number), Math.abs(members[size + j] as number));
+          worst = Math.max(worst, Math.abs((mean[j] as number) - (refMean[j] as number)) / ulp32(scale));
+        }
+        expect(worst, `${c}: the mean is off by ${worst} ulp`).toBeLessThanOrEqual(2);
+      }
+
+      // The correlation id reached the services' log lines.
+      for (const service of ['orchestrator', 'ingest', 'encoder', 'sampler', 'forecast', 'reward']) {
+        const log = readFileSync(path.join(home, 'logs', 'up', `${service}.log`), 'utf8');
+        expect(log.includes(correlationId), `${service}.log names ${correlationId}`).toBe(true);
+      }
+    }, 150_000);
+  },
+);
