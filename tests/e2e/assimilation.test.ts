@@ -107,7 +107,11 @@ function alignda(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs = 20
 }
 
 /** Resolves with the first match of `pattern` in the child's stdout; rejects when it exits first or time runs out. */
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<{ match: RegExpMatchArray; output: string }> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -121,7 +125,7 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
     const onOut = (s: string): void => {
       out += s;
       const m = pattern.exec(out);
-      if (m !== null) done(() => resolve(m));
+      if (m !== null) done(() => resolve({ match: m, output: out }));
     };
     const onErr = (s: string): void => {
       err = (err + s).slice(-4000);
@@ -180,6 +184,45 @@ describe.skipIf(redisProblem !== null)(
     let gateway = '';
     let token = '';
     let reference: Ran | undefined;
+    /** What `alignda up` has printed. */
+    let upOutput = '';
+    let samplerPid = 0;
+
+    const headers = (): Record<string, string> => ({
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+    });
+    const FINISHED = ['succeeded', 'failed', 'cancelled'];
+
+    /** GET the job every 300 ms until `done` says so (bounded); the views' state:stage seen on the way. */
+    async function poll(
+      id: string,
+      done: (view: Record<string, unknown>) => boolean,
+      timeoutMs: number,
+    ): Promise<{ view: Record<string, unknown>; seen: Set<string> }> {
+      const deadline = Date.now() + timeoutMs;
+      const seen = new Set<string>();
+      for (;;) {
+        const got = await fetch(`${gateway}/v1/assimilations/${id}`, { headers: headers() });
+        expect(got.status).toBe(200);
+        const view = (await got.json()) as Record<string, unknown>;
+        seen.add(`${String(view.state)}:${String(view.stage)}`);
+        if (done(view) || Date.now() > deadline) return { view, seen };
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+
+    /** The Job row's status and the ids of the job's Analysis rows. */
+    async function rows(id: string): Promise<{ status: string; analyses: unknown[][] }> {
+      const db: Db = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', startupProbeTimeoutMs: 5000 });
+      try {
+        const job = await db.job.findUniqueOrThrow({ where: { id } });
+        const analyses = await db.analysis.findMany({ where: { jobId: id } });
+        return { status: job.status, analyses: analyses.map((a) => [a.id, a.members, a.artifactPaths]) };
+      } finally {
+        await db.$disconnect();
+      }
+    }
 
     beforeAll(async () => {
       if (usePostgres) await pgAdmin(`CREATE DATABASE "${pgName}"`);
@@ -193,6 +236,8 @@ describe.skipIf(redisProblem !== null)(
         REDIS_URL: redisUrl,
         ALIGNDA_EXECUTION_PROVIDER: 'cpu',
         LOG_LEVEL: 'info',
+        // Room for a killed sampler to come back (retries after 2, 4, 8, ... s).
+        ALIGNDA_ORCHESTRATOR_ATTEMPTS: '8',
       };
       for (const k of ['ALIGNDA_DEBUG', 'HTTP_PORT', 'GRPC_PORT', 'ALIGNDA_MODEL_DIR', 'ALIGNDA_WORLD_YEARS'])
         delete env[k];
@@ -230,11 +275,15 @@ describe.skipIf(redisProblem !== null)(
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
-      const [match] = await Promise.all([
+      const [started] = await Promise.all([
         waitForLine(up, /^gateway (http:\/\/\S+)/m, 180_000),
         referenceRun.then((r) => (reference = r)),
       ]);
-      gateway = match[1] ?? '';
+      gateway = started.match[1] ?? '';
+      upOutput = started.output;
+      up.stdout?.on('data', (chunk: string) => (upOutput += chunk)); // keep the pipe drained
+      up.stderr?.resume();
+      samplerPid = Number(/^ +sampler +\S+ +pid (\d+)$/m.exec(upOutput)?.[1]);
       const key = await alignda(env, [
         'keys',
         'create',
@@ -276,27 +325,15 @@ describe.skipIf(redisProblem !== null)(
     it('runs one DPS job through every service: succeeded, one Analysis row, and members, spread and background bit-identical to alignda assimilate', async () => {
       expect(reference?.status, reference?.stderr).toBe(0);
       const correlationId = `e2e-${randomUUID()}`;
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const post = await fetch(`${gateway}/v1/assimilations`, {
         method: 'POST',
-        headers: { ...headers, 'x-correlation-id': correlationId },
+        headers: { ...headers(), 'x-correlation-id': correlationId },
         body: JSON.stringify(REQUEST),
       });
       expect(post.status).toBe(202);
       const { id } = (await post.json()) as { id: string };
 
-      // Poll until the job is finished (bounded).
-      let view: Record<string, unknown> = {};
-      const deadline = Date.now() + 120_000;
-      const seen = new Set<string>();
-      while (Date.now() < deadline) {
-        const got = await fetch(`${gateway}/v1/assimilations/${id}`, { headers });
-        expect(got.status).toBe(200);
-        view = (await got.json()) as Record<string, unknown>;
-        seen.add(`${String(view.state)}:${String(view.stage)}`);
-        if (['succeeded', 'failed', 'cancelled'].includes(String(view.state))) break;
-        await new Promise((r) => setTimeout(r, 400));
-      }
+      const { view, seen } = await poll(id, (v) => FINISHED.includes(String(v.state)), 120_000);
       expect(view, [...seen].join(' ')).toMatchObject({
         state: 'succeeded',
         progress: 1,
@@ -315,16 +352,10 @@ describe.skipIf(redisProblem !== null)(
       expect(result.verification.forecast48h?.validTime).toBe('2001-01-25T00:00:00.000Z');
 
       // The registry: the Job row succeeded and exactly one Analysis row, keyed by the job.
-      const db: Db = await openDatabase({ databaseUrl: env.DATABASE_URL ?? '', startupProbeTimeoutMs: 5000 });
-      try {
-        expect((await db.job.findUniqueOrThrow({ where: { id } })).status).toBe('succeeded');
-        const analyses = await db.analysis.findMany({ where: { jobId: id } });
-        expect(analyses.map((a) => [a.id, a.members, a.artifactPaths])).toEqual([
-          [id, 2, { analysis: result.artifacts.analysis }],
-        ]);
-      } finally {
-        await db.$disconnect();
-      }
+      expect(await rows(id)).toEqual({
+        status: 'succeeded',
+        analyses: [[id, 2, { analysis: result.artifacts.analysis }]],
+      });
 
       // The analysis against the reference, variable by variable.
       const file = path.join(home, result.artifacts.analysis);
@@ -356,5 +387,35 @@ describe.skipIf(redisProblem !== null)(
         expect(log.includes(correlationId), `${service}.log names ${correlationId}`).toBe(true);
       }
     }, 150_000);
+
+    it('finishes a job whose sampler is killed mid-run: alignda up restarts the sampler, the orchestrator retries the job, and it makes one Analysis row', async () => {
+      expect(samplerPid, upOutput).toBeGreaterThan(0);
+      const post = await fetch(`${gateway}/v1/assimilations`, {
+        method: 'POST',
+        headers: headers(),
+        body: JSON.stringify({ ...REQUEST, steps: 1000 }),
+      });
+      expect(post.status).toBe(202);
+      const { id } = (await post.json()) as { id: string };
+      // Sampling: the sampler has reported a step (the sample stage starts at 0.13 of the job).
+      const sampling = await poll(
+        id,
+        (v) => FINISHED.includes(String(v.state)) || (v.stage === 'sample' && Number(v.progress) > 0.135),
+        60_000,
+      );
+      expect(sampling.view, [...sampling.seen].join(' ')).toMatchObject({
+        state: 'running',
+        stage: 'sample',
+      });
+      process.kill(samplerPid, 'SIGKILL');
+      const { view, seen } = await poll(id, (v) => FINISHED.includes(String(v.state)), 180_000);
+      expect(view, [...seen].join(' ')).toMatchObject({ state: 'succeeded', error: null });
+      expect(upOutput).toMatch(/^sampler exited \(SIGKILL\): restarting it in 1 s/m);
+      const log = readFileSync(path.join(home, 'logs', 'up', 'orchestrator.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(id));
+      expect(log.some((l) => l.includes('service unavailable: job will be retried'))).toBe(true);
+      expect((await rows(id)).analyses.map((a) => a[0])).toEqual([id]);
+    }, 240_000);
   },
 );

@@ -338,7 +338,8 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   }
   if (!stopping) {
     ready = true;
-    for (const s of services) print(`  ${s.name.padEnd(13)} ${s.address}`);
+    for (const s of services)
+      print(`  ${s.name.padEnd(13)} ${s.address.padEnd(24)} pid ${s.child.pid ?? '?'}`);
     print(`logs in ${logsDir}`);
     print(
       `gateway ${gatewayUrl} (API docs at ${gatewayUrl}/docs; keys: alignda keys create --name <n> --scopes submit,read)`,
