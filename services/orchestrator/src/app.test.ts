@@ -28,6 +28,7 @@ import type { DaSource } from '@alignda/world';
 import { callError, grpcServicePorts } from './adapters/grpc-services.js';
 import { buildOrchestrator } from './app.js';
 import type { Orchestrator } from './app.js';
+import { markSucceeded } from './job-record.js';
 import type { CallScope, ServicePorts } from './ports.js';
 
 const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -404,6 +405,25 @@ describe.skipIf(redisProblem !== null)(
       expect(calls).not.toContain('encoder.Decode');
       expect(await db.analysis.count({ where: { jobId: id } })).toBe(0);
     }, 60_000);
+
+    it('keys the Analysis row by the job: recording its success again updates the one row', async () => {
+      const id = await submit();
+      expect(await settled(id)).toBe('completed');
+      await db.job.update({ where: { id }, data: { status: 'running' } }); // as a second delivery finds it
+      const again = {
+        jobId: id,
+        datasetId: (await db.dataset.findFirstOrThrow()).id,
+        validTime: new Date(0),
+      };
+      const row = { ...again, members: 3, artifactPaths: { analysis: 'x.nc' }, diagnostics: {}, result: {} };
+      expect(await markSucceeded(db, row)).toBe(true);
+      const analyses = await db.analysis.findMany({ where: { jobId: id } });
+      expect(analyses.map((a) => [a.id, a.members])).toEqual([[id, 3]]);
+      // A job no longer running (cancelled meanwhile) records nothing.
+      await db.job.update({ where: { id }, data: { status: 'cancelled' } });
+      expect(await markSucceeded(db, { ...row, members: 4 })).toBe(false);
+      expect((await db.analysis.findUniqueOrThrow({ where: { id } })).members).toBe(3);
+    });
 
     it('does not run a job the client cancelled before it started', async () => {
       const id = randomUUID();

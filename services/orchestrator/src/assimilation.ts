@@ -13,7 +13,7 @@
  * for step, so that the same request and models give the same members, background and spread bit for bit. The
  * services trade fields in physical units, so the member mean is taken here over the decoded physical members; the
  * reference takes it over the normalised members and denormalises it, and the two differ in the last bit of some
- * values (float32 rounding of the denormalisation; see the report of tests/e2e/assimilation.test.ts).
+ * values (float32 rounding of the denormalisation; tests/e2e/assimilation.test.ts checks both).
  */
 import { memberSeed } from '@alignda/da';
 import type { Db } from '@alignda/db';

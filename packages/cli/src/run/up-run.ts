@@ -216,6 +216,22 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   const stopRedis = (): void => {
     redis.process?.kill('SIGTERM');
   };
+  // From here on Ctrl-C / SIGTERM stop what this run started, whatever it is doing.
+  let stopping = false;
+  let failure: AppError | undefined;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const stopAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    wake();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAll);
+  const unlisten = (): void => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, stopAll);
+  };
   try {
     // Migrations once, here, rather than raced by the gateway and the orchestrator.
     await (await openDatabase(config)).$disconnect();
@@ -232,7 +248,13 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
     }
   } catch (err) {
     stopRedis();
+    unlisten();
     throw err;
+  }
+  if (stopping) {
+    stopRedis();
+    unlisten();
+    return;
   }
 
   const grpcNames = SERVICE_NAMES.filter((n) => n !== 'gateway');
@@ -283,19 +305,6 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
       restarts: [],
     };
   });
-
-  let stopping = false;
-  let failure: AppError | undefined;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  const stopAll = (): void => {
-    if (stopping) return;
-    stopping = true;
-    wake();
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAll);
 
   // Supervision: a service that exits on its own is started again (at most 3 times a minute, with a growing delay);
   // past that, or before it ever answered, the whole run stops with its log's tail.
@@ -369,7 +378,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
     ),
   );
   stopRedis();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, stopAll);
+  unlisten();
   if (failure !== undefined) throw failure;
   print('stopped');
 }
