@@ -191,6 +191,7 @@ export type {
 export { JOB_LENGTH_SCALE_KM, JOB_VAR3D_TRAIN_CASES, runAssimilationJob } from './job/run-job.js';
 export type { AssimilationJobResult, JobTimings, RunJobOptions } from './job/run-job.js';
 export { jobDiagnostics, normaliseObservations } from './job/job-observations.js';
+export { memberMean, memberStd } from './job/member-stats.js';
 export type {
   ChannelDepartures,
   DepartureStats,

@@ -27,6 +27,8 @@ import {
   jobDiagnostics,
   jobSourceShape,
   jobStateIndex,
+  memberMean,
+  memberStd,
   normaliseObservations,
   parseAssimilationRequest,
 } from '@alignda/pipelines';
@@ -40,7 +42,6 @@ import type { DaSource } from '@alignda/world';
 
 import { removeResults, writeResultFile } from './adapters/result-store.js';
 import { analysisNetcdf } from './analysis-file.js';
-import { memberMean, memberStd } from './domain/ensemble.js';
 import { datasetRowId, markRunning, markSucceeded } from './job-record.js';
 import { describeFlags, fieldMessage, grossErrors, membersOf, obsBatchOf } from './messages.js';
 import type { CallScope, ServicePorts } from './ports.js';

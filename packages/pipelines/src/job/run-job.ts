@@ -21,6 +21,7 @@ import { LEAD_STEPS } from '../evaluate-tuning.js';
 import { encodeState, latentPrior } from '../latent-models.js';
 import { backgroundForecaster, jobStateIndex } from './background.js';
 import { fitJobBSqrt } from './job-b.js';
+import { memberMean, memberStd } from './member-stats.js';
 import { jobDiagnostics, normaliseObservations } from './job-observations.js';
 import type { JobDiagnostics, NormalisedObservations } from './job-observations.js';
 import { checkRequestAgainstSource, jobSourceShape } from './request.js';
@@ -283,7 +284,9 @@ function finish(
     stateIndex: at.index,
     backgroundStartTime: isoHour(source, at.startIndex),
     backgroundKind: at.kind,
-    mean: field(physical(analysis.mean)),
+    // A latent job's mean is that of its physical members, as the platform, which gets them back from the encoder
+    // service in physical units, computes it (member-stats.ts): the same arithmetic, the same bits.
+    mean: field(members === undefined ? physical(analysis.mean) : memberMean(members, M)),
     background: field(physical(xb)),
     diagnostics: jobDiagnostics(obs, xb, analysis.mean, source.channels),
     settings: at.settings,
@@ -299,23 +302,4 @@ function finish(
       members: Array.from({ length: M }, (_, m) => memberSeed(request.seed, m)),
     },
   };
-}
-
-/**
- * Per-value std across members (n - 1 in the denominator), accumulated in float64.
- * @param members - [M, ...state] flattened
- * @returns state-sized
- */
-function memberStd(members: Float32Array, M: number): Float32Array {
-  const size = members.length / M;
-  const out = new Float32Array(size);
-  for (let j = 0; j < size; j++) {
-    let s = 0;
-    for (let m = 0; m < M; m++) s += members[m * size + j] as number;
-    const mean = s / M;
-    let v = 0;
-    for (let m = 0; m < M; m++) v += ((members[m * size + j] as number) - mean) ** 2;
-    out[j] = Math.sqrt(v / (M - 1));
-  }
-  return out;
 }

@@ -1,11 +1,11 @@
 /**
- * Statistics of the decoded members, in physical units, with the arithmetic of packages/pipelines' job
- * (`run-job.ts`: the member mean of `assimilate`, `memberStd` of `finish`), so that the platform's spread is the
- * single-process job's bit for bit. [to do] pipelines exports neither; use its functions once it does.
+ * Statistics of an analysis ensemble in physical units, the one arithmetic of a job's mean and spread: the
+ * single-process job (`runAssimilationJob`) and the platform (services/orchestrator, which gets the members back
+ * from the encoder service in physical units) both call these, so their means and spreads agree bit for bit.
  */
 
 /**
- * The members' mean, accumulated in float32 member by member as pipelines' `assimilate` accumulates it.
+ * The members' mean, accumulated in float32 member by member.
  * @param members - [M, ...state] flattened
  * @returns state-sized
  */
