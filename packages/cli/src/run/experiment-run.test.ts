@@ -6,25 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { AlignRunOptions } from './align-run.js';
 import type { EvalRunOptions } from './eval-run.js';
-import {
-  alignExperimentStages,
-  canonicalJson,
-  doneFile,
-  estimateMinutes,
-  planExperiment,
-  runExperiment,
-  stageKey,
-  stageKeys,
-  writeExperimentSummary,
-} from './experiment-run.js';
-import type {
-  AlignExperimentOptions,
-  DoneRecord,
-  StageDefaults,
-  StageRunners,
-  StageSpec,
-  StageState,
-} from './experiment-run.js';
+import { canonicalJson, estimateMinutes, planExperiment, stageKey, stageKeys } from './experiment-plan.js';
+import type { DoneRecord, StageSpec, StageState } from './experiment-plan.js';
+import { alignExperimentStages, doneFile, runExperiment, writeExperimentSummary } from './experiment-run.js';
+import type { AlignExperimentOptions, StageDefaults, StageRunners } from './experiment-run.js';
 import type { TrainRunOptions } from './train-run.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'alignda-experiment-'));
