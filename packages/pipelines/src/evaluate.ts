@@ -17,7 +17,11 @@ import type { DaSource } from '@alignda/world';
 import { geoLevels, levelDeviations, meanGeoScore, meanOrNaN } from './geo.js';
 import { observe } from './observe.js';
 import type { ObserveOptions } from './observe.js';
+import { averageScores, membersMse } from './evaluate-scores.js';
+import type { MethodScores } from './evaluate-scores.js';
 import { ensembleCrps, rankHistogram } from './stats.js';
+
+export type { MethodScores } from './evaluate-scores.js';
 
 /** What a method sees of one case: never the truth. */
 export interface EvalCaseInput {
@@ -108,34 +112,6 @@ export interface EvaluateOptions {
   readonly onCasesMade?: () => void | Promise<void>;
   /** Called with every analysis (physical units) for extra verification (stations). */
   readonly onAnalysis?: (caseIndex: number, stateIndex: number, method: string, field: Field) => void;
-}
-
-/** Scores of one method on one case. */
-export interface MethodScores {
-  /** MSE and MAE over all (valid) normalised values. */
-  readonly mse: number;
-  readonly mae: number;
-  /** Latitude-weighted RMSE per channel, physical units. */
-  readonly wrmse: readonly number[];
-  /** MSE (normalised) of the forecast, `leadSteps` on, from this state against the truth then. */
-  readonly forecastMse: number;
-  /** Mean Geo-Score over levels with z, u, v (NaN when the dataset has none). */
-  readonly geoScore: number;
-  /** Mean geostrophic deviation D over those levels (NaN when none). */
-  readonly geoDeviation: number;
-  /** Ensemble spread (RMS member std, normalised) for ensemble methods with members > 1. */
-  readonly spread?: number;
-  /** Mean MSE (normalised) of the single members, for ensemble methods. */
-  readonly memberMse?: number;
-  /** Mean ensemble CRPS (normalised) over the (valid) values, for ensemble methods that return their members. */
-  readonly crps?: number;
-  /**
-   * Rank histogram of the truth among the members (M + 1 counts over the valid values; summed over sampler seeds),
-   * for ensemble methods that return their members.
-   */
-  readonly rankCounts?: readonly number[];
-  /** Wall seconds of the analysis. */
-  readonly seconds: number;
 }
 
 /** One evaluated case. */
@@ -363,53 +339,4 @@ interface MadeCase {
   readonly ensembles: readonly Float32Array[];
   /** The analyses (and seconds) per sampler seed index of the methods that see the truth, by id. */
   readonly truthRows: Map<string, { analysis: MethodAnalysis; seconds: number }[]>;
-}
-
-/** Mean MSE of the members `[M, ...shape]` against the truth. */
-function membersMse(
-  members: Float32Array,
-  truth: Float32Array,
-  shape: readonly [number, number, number],
-  metricOpts: { mask?: Uint8Array },
-): number {
-  const size = truth.length;
-  const M = members.length / size;
-  let sum = 0;
-  for (let m = 0; m < M; m++)
-    sum += mse(
-      { data: members.subarray(m * size, (m + 1) * size), shape },
-      { data: truth, shape },
-      metricOpts,
-    ).overall;
-  return sum / M;
-}
-
-/** The scores of several sampler seeds of one case, averaged field by field (one seed: returned as it is). */
-function averageScores(xs: readonly MethodScores[]): MethodScores {
-  const first = xs[0];
-  if (first === undefined) throw new AppError('INTERNAL', 'evaluate: no scores to average');
-  if (xs.length === 1) return first;
-  const avg = (f: (s: MethodScores) => number): number => xs.reduce((a, s) => a + f(s), 0) / xs.length;
-  const opt = (f: (s: MethodScores) => number | undefined): number | undefined =>
-    f(first) === undefined ? undefined : avg((s) => f(s) ?? Number.NaN);
-  const spread = opt((s) => s.spread);
-  const memberMse = opt((s) => s.memberMse);
-  const crps = opt((s) => s.crps);
-  const rankCounts =
-    first.rankCounts === undefined
-      ? undefined
-      : first.rankCounts.map((_, r) => xs.reduce((a, s) => a + (s.rankCounts?.[r] ?? 0), 0));
-  return {
-    mse: avg((s) => s.mse),
-    mae: avg((s) => s.mae),
-    wrmse: first.wrmse.map((_, c) => avg((s) => s.wrmse[c] as number)),
-    forecastMse: avg((s) => s.forecastMse),
-    geoScore: avg((s) => s.geoScore),
-    geoDeviation: avg((s) => s.geoDeviation),
-    seconds: avg((s) => s.seconds),
-    ...(spread === undefined ? {} : { spread }),
-    ...(memberMse === undefined ? {} : { memberMse }),
-    ...(crps === undefined ? {} : { crps }),
-    ...(rankCounts === undefined ? {} : { rankCounts }),
-  };
 }
