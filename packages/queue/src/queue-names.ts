@@ -5,6 +5,11 @@
 export const QueueName = {
   /** One assimilation job: QC, background, encode, sample, decode, score, store. */
   assimilate: 'assimilate',
+  /**
+   * One job's sampling step (ObsFree / Repaint / DPS, members as a batch), consumed by every sampler replica: another
+   * replica raises throughput, and a replica killed mid-step loses nothing (stalled-job recovery hands it on).
+   */
+  sample: 'sample',
   /** One step of a continuous DA cycle (forecast -> observe -> analyse). */
   cycle: 'cycle',
   /** Alignment flows: candidate generation, scoring, preference pairs, evaluation, promotion. */
