@@ -98,6 +98,8 @@ async function roundTripEveryModel(db: Db): Promise<number> {
       members: 8,
       artifactPaths: { fields: 'a/1.nc', map: 'a/1.png' },
       diagnostics: { omb: 1.5, oma: 0.75, spread: [0.5, 0.25] },
+      provenance: { gitCommit: null, seeds: { sampler: 5, members: [5, 6] } },
+      expiredAt: t('2026-01-08T06:00:00.000Z'),
     },
   });
   const cycle = await db.cycle.create({

@@ -154,6 +154,8 @@ export const AnalysisScalarFieldEnum = {
   members: 'members',
   artifactPaths: 'artifactPaths',
   diagnostics: 'diagnostics',
+  provenance: 'provenance',
+  expiredAt: 'expiredAt',
   createdAt: 'createdAt'
 } as const
 

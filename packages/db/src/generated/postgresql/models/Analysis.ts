@@ -42,6 +42,7 @@ export type AnalysisMinAggregateOutputType = {
   modelVersionId: string | null
   observationBatchId: string | null
   members: number | null
+  expiredAt: Date | null
   createdAt: Date | null
 }
 
@@ -53,6 +54,7 @@ export type AnalysisMaxAggregateOutputType = {
   modelVersionId: string | null
   observationBatchId: string | null
   members: number | null
+  expiredAt: Date | null
   createdAt: Date | null
 }
 
@@ -66,6 +68,8 @@ export type AnalysisCountAggregateOutputType = {
   members: number
   artifactPaths: number
   diagnostics: number
+  provenance: number
+  expiredAt: number
   createdAt: number
   _all: number
 }
@@ -87,6 +91,7 @@ export type AnalysisMinAggregateInputType = {
   modelVersionId?: true
   observationBatchId?: true
   members?: true
+  expiredAt?: true
   createdAt?: true
 }
 
@@ -98,6 +103,7 @@ export type AnalysisMaxAggregateInputType = {
   modelVersionId?: true
   observationBatchId?: true
   members?: true
+  expiredAt?: true
   createdAt?: true
 }
 
@@ -111,6 +117,8 @@ export type AnalysisCountAggregateInputType = {
   members?: true
   artifactPaths?: true
   diagnostics?: true
+  provenance?: true
+  expiredAt?: true
   createdAt?: true
   _all?: true
 }
@@ -211,6 +219,8 @@ export type AnalysisGroupByOutputType = {
   members: number
   artifactPaths: runtime.JsonValue
   diagnostics: runtime.JsonValue | null
+  provenance: runtime.JsonValue | null
+  expiredAt: Date | null
   createdAt: Date
   _count: AnalysisCountAggregateOutputType | null
   _avg: AnalysisAvgAggregateOutputType | null
@@ -247,6 +257,8 @@ export type AnalysisWhereInput = {
   members?: Prisma.IntFilter<"Analysis"> | number
   artifactPaths?: Prisma.JsonFilter<"Analysis">
   diagnostics?: Prisma.JsonNullableFilter<"Analysis">
+  provenance?: Prisma.JsonNullableFilter<"Analysis">
+  expiredAt?: Prisma.DateTimeNullableFilter<"Analysis"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Analysis"> | Date | string
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   job?: Prisma.XOR<Prisma.JobNullableScalarRelationFilter, Prisma.JobWhereInput> | null
@@ -265,6 +277,8 @@ export type AnalysisOrderByWithRelationInput = {
   members?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   diagnostics?: Prisma.SortOrderInput | Prisma.SortOrder
+  provenance?: Prisma.SortOrderInput | Prisma.SortOrder
+  expiredAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   dataset?: Prisma.DatasetOrderByWithRelationInput
   job?: Prisma.JobOrderByWithRelationInput
@@ -286,6 +300,8 @@ export type AnalysisWhereUniqueInput = Prisma.AtLeast<{
   members?: Prisma.IntFilter<"Analysis"> | number
   artifactPaths?: Prisma.JsonFilter<"Analysis">
   diagnostics?: Prisma.JsonNullableFilter<"Analysis">
+  provenance?: Prisma.JsonNullableFilter<"Analysis">
+  expiredAt?: Prisma.DateTimeNullableFilter<"Analysis"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Analysis"> | Date | string
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   job?: Prisma.XOR<Prisma.JobNullableScalarRelationFilter, Prisma.JobWhereInput> | null
@@ -304,6 +320,8 @@ export type AnalysisOrderByWithAggregationInput = {
   members?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   diagnostics?: Prisma.SortOrderInput | Prisma.SortOrder
+  provenance?: Prisma.SortOrderInput | Prisma.SortOrder
+  expiredAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.AnalysisCountOrderByAggregateInput
   _avg?: Prisma.AnalysisAvgOrderByAggregateInput
@@ -325,6 +343,8 @@ export type AnalysisScalarWhereWithAggregatesInput = {
   members?: Prisma.IntWithAggregatesFilter<"Analysis"> | number
   artifactPaths?: Prisma.JsonWithAggregatesFilter<"Analysis">
   diagnostics?: Prisma.JsonNullableWithAggregatesFilter<"Analysis">
+  provenance?: Prisma.JsonNullableWithAggregatesFilter<"Analysis">
+  expiredAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Analysis"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Analysis"> | Date | string
 }
 
@@ -334,6 +354,8 @@ export type AnalysisCreateInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutAnalysesInput
   job?: Prisma.JobCreateNestedOneWithoutAnalysesInput
@@ -352,6 +374,8 @@ export type AnalysisUncheckedCreateInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   cycleSteps?: Prisma.CycleStepUncheckedCreateNestedManyWithoutAnalysisInput
 }
@@ -362,6 +386,8 @@ export type AnalysisUpdateInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutAnalysesNestedInput
   job?: Prisma.JobUpdateOneWithoutAnalysesNestedInput
@@ -380,6 +406,8 @@ export type AnalysisUncheckedUpdateInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cycleSteps?: Prisma.CycleStepUncheckedUpdateManyWithoutAnalysisNestedInput
 }
@@ -394,6 +422,8 @@ export type AnalysisCreateManyInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -403,6 +433,8 @@ export type AnalysisUpdateManyMutationInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -416,6 +448,8 @@ export type AnalysisUncheckedUpdateManyInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -439,6 +473,8 @@ export type AnalysisCountOrderByAggregateInput = {
   members?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   diagnostics?: Prisma.SortOrder
+  provenance?: Prisma.SortOrder
+  expiredAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -454,6 +490,7 @@ export type AnalysisMaxOrderByAggregateInput = {
   modelVersionId?: Prisma.SortOrder
   observationBatchId?: Prisma.SortOrder
   members?: Prisma.SortOrder
+  expiredAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -465,6 +502,7 @@ export type AnalysisMinOrderByAggregateInput = {
   modelVersionId?: Prisma.SortOrder
   observationBatchId?: Prisma.SortOrder
   members?: Prisma.SortOrder
+  expiredAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -667,6 +705,8 @@ export type AnalysisCreateWithoutDatasetInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   job?: Prisma.JobCreateNestedOneWithoutAnalysesInput
   modelVersion?: Prisma.ModelVersionCreateNestedOneWithoutAnalysesInput
@@ -683,6 +723,8 @@ export type AnalysisUncheckedCreateWithoutDatasetInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   cycleSteps?: Prisma.CycleStepUncheckedCreateNestedManyWithoutAnalysisInput
 }
@@ -726,6 +768,8 @@ export type AnalysisScalarWhereInput = {
   members?: Prisma.IntFilter<"Analysis"> | number
   artifactPaths?: Prisma.JsonFilter<"Analysis">
   diagnostics?: Prisma.JsonNullableFilter<"Analysis">
+  provenance?: Prisma.JsonNullableFilter<"Analysis">
+  expiredAt?: Prisma.DateTimeNullableFilter<"Analysis"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Analysis"> | Date | string
 }
 
@@ -735,6 +779,8 @@ export type AnalysisCreateWithoutObservationBatchInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutAnalysesInput
   job?: Prisma.JobCreateNestedOneWithoutAnalysesInput
@@ -751,6 +797,8 @@ export type AnalysisUncheckedCreateWithoutObservationBatchInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   cycleSteps?: Prisma.CycleStepUncheckedCreateNestedManyWithoutAnalysisInput
 }
@@ -787,6 +835,8 @@ export type AnalysisCreateWithoutJobInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutAnalysesInput
   modelVersion?: Prisma.ModelVersionCreateNestedOneWithoutAnalysesInput
@@ -803,6 +853,8 @@ export type AnalysisUncheckedCreateWithoutJobInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   cycleSteps?: Prisma.CycleStepUncheckedCreateNestedManyWithoutAnalysisInput
 }
@@ -839,6 +891,8 @@ export type AnalysisCreateWithoutModelVersionInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutAnalysesInput
   job?: Prisma.JobCreateNestedOneWithoutAnalysesInput
@@ -855,6 +909,8 @@ export type AnalysisUncheckedCreateWithoutModelVersionInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   cycleSteps?: Prisma.CycleStepUncheckedCreateNestedManyWithoutAnalysisInput
 }
@@ -891,6 +947,8 @@ export type AnalysisCreateWithoutCycleStepsInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutAnalysesInput
   job?: Prisma.JobCreateNestedOneWithoutAnalysesInput
@@ -908,6 +966,8 @@ export type AnalysisUncheckedCreateWithoutCycleStepsInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -933,6 +993,8 @@ export type AnalysisUpdateWithoutCycleStepsInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutAnalysesNestedInput
   job?: Prisma.JobUpdateOneWithoutAnalysesNestedInput
@@ -950,6 +1012,8 @@ export type AnalysisUncheckedUpdateWithoutCycleStepsInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -962,6 +1026,8 @@ export type AnalysisCreateManyDatasetInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -971,6 +1037,8 @@ export type AnalysisUpdateWithoutDatasetInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   job?: Prisma.JobUpdateOneWithoutAnalysesNestedInput
   modelVersion?: Prisma.ModelVersionUpdateOneWithoutAnalysesNestedInput
@@ -987,6 +1055,8 @@ export type AnalysisUncheckedUpdateWithoutDatasetInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cycleSteps?: Prisma.CycleStepUncheckedUpdateManyWithoutAnalysisNestedInput
 }
@@ -1000,6 +1070,8 @@ export type AnalysisUncheckedUpdateManyWithoutDatasetInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -1012,6 +1084,8 @@ export type AnalysisCreateManyObservationBatchInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -1021,6 +1095,8 @@ export type AnalysisUpdateWithoutObservationBatchInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutAnalysesNestedInput
   job?: Prisma.JobUpdateOneWithoutAnalysesNestedInput
@@ -1037,6 +1113,8 @@ export type AnalysisUncheckedUpdateWithoutObservationBatchInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cycleSteps?: Prisma.CycleStepUncheckedUpdateManyWithoutAnalysisNestedInput
 }
@@ -1050,6 +1128,8 @@ export type AnalysisUncheckedUpdateManyWithoutObservationBatchInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -1062,6 +1142,8 @@ export type AnalysisCreateManyJobInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -1071,6 +1153,8 @@ export type AnalysisUpdateWithoutJobInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutAnalysesNestedInput
   modelVersion?: Prisma.ModelVersionUpdateOneWithoutAnalysesNestedInput
@@ -1087,6 +1171,8 @@ export type AnalysisUncheckedUpdateWithoutJobInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cycleSteps?: Prisma.CycleStepUncheckedUpdateManyWithoutAnalysisNestedInput
 }
@@ -1100,6 +1186,8 @@ export type AnalysisUncheckedUpdateManyWithoutJobInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -1112,6 +1200,8 @@ export type AnalysisCreateManyModelVersionInput = {
   members: number
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Date | string | null
   createdAt?: Date | string
 }
 
@@ -1121,6 +1211,8 @@ export type AnalysisUpdateWithoutModelVersionInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutAnalysesNestedInput
   job?: Prisma.JobUpdateOneWithoutAnalysesNestedInput
@@ -1137,6 +1229,8 @@ export type AnalysisUncheckedUpdateWithoutModelVersionInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cycleSteps?: Prisma.CycleStepUncheckedUpdateManyWithoutAnalysisNestedInput
 }
@@ -1150,6 +1244,8 @@ export type AnalysisUncheckedUpdateManyWithoutModelVersionInput = {
   members?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   diagnostics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  provenance?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  expiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -1194,6 +1290,8 @@ export type AnalysisSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   members?: boolean
   artifactPaths?: boolean
   diagnostics?: boolean
+  provenance?: boolean
+  expiredAt?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   job?: boolean | Prisma.Analysis$jobArgs<ExtArgs>
@@ -1213,6 +1311,8 @@ export type AnalysisSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exte
   members?: boolean
   artifactPaths?: boolean
   diagnostics?: boolean
+  provenance?: boolean
+  expiredAt?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   job?: boolean | Prisma.Analysis$jobArgs<ExtArgs>
@@ -1230,6 +1330,8 @@ export type AnalysisSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exte
   members?: boolean
   artifactPaths?: boolean
   diagnostics?: boolean
+  provenance?: boolean
+  expiredAt?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   job?: boolean | Prisma.Analysis$jobArgs<ExtArgs>
@@ -1247,10 +1349,12 @@ export type AnalysisSelectScalar = {
   members?: boolean
   artifactPaths?: boolean
   diagnostics?: boolean
+  provenance?: boolean
+  expiredAt?: boolean
   createdAt?: boolean
 }
 
-export type AnalysisOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "validTime" | "datasetId" | "jobId" | "modelVersionId" | "observationBatchId" | "members" | "artifactPaths" | "diagnostics" | "createdAt", ExtArgs["result"]["analysis"]>
+export type AnalysisOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "validTime" | "datasetId" | "jobId" | "modelVersionId" | "observationBatchId" | "members" | "artifactPaths" | "diagnostics" | "provenance" | "expiredAt" | "createdAt", ExtArgs["result"]["analysis"]>
 export type AnalysisInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   job?: boolean | Prisma.Analysis$jobArgs<ExtArgs>
@@ -1300,6 +1404,16 @@ export type $AnalysisPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
      * O-B, O-A, spread, error vs truth where known (JSON).
      */
     diagnostics: runtime.JsonValue | null
+    /**
+     * What made the analysis (JSON): git commit, package-lock.json SHA-256, onnxruntime version and execution
+     * provider, model version and file hashes, seeds and the request. Null on rows written before migration 0004.
+     */
+    provenance: runtime.JsonValue | null
+    /**
+     * When the result files were removed (their retention, ALIGNDA_RESULT_TTL_HOURS, ran out); `artifactPaths` is
+     * emptied then. Null while they are kept.
+     */
+    expiredAt: Date | null
     createdAt: Date
   }, ExtArgs["result"]["analysis"]>
   composites: {}
@@ -1738,6 +1852,8 @@ export interface AnalysisFieldRefs {
   readonly members: Prisma.FieldRef<"Analysis", 'Int'>
   readonly artifactPaths: Prisma.FieldRef<"Analysis", 'Json'>
   readonly diagnostics: Prisma.FieldRef<"Analysis", 'Json'>
+  readonly provenance: Prisma.FieldRef<"Analysis", 'Json'>
+  readonly expiredAt: Prisma.FieldRef<"Analysis", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Analysis", 'DateTime'>
 }
     
