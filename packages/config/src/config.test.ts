@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       intraOpThreads: 1,
       httpPort: 8080,
       startupProbeTimeoutMs: 5000,
+      resultTtlHours: 168,
     });
   });
 
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
         ALIGNDA_INTRA_OP_THREADS: '4',
         HTTP_PORT: ' 9090 ',
         ALIGNDA_STARTUP_PROBE_TIMEOUT_MS: '250',
+        ALIGNDA_RESULT_TTL_HOURS: '0.5',
       },
       { cwd },
     );
@@ -62,6 +64,7 @@ describe('loadConfig', () => {
       intraOpThreads: 4,
       httpPort: 9090,
       startupProbeTimeoutMs: 250,
+      resultTtlHours: 0.5,
     });
   });
 
@@ -96,6 +99,15 @@ describe('loadConfig', () => {
   it.each([['70000'], ['-1'], ['80.5'], ['1e3']])('rejects HTTP_PORT=%s', (value) => {
     expect(configError({ HTTP_PORT: value }).message).toContain(`HTTP_PORT="${value}"`);
   });
+
+  it.each([['0'], ['-1'], ['1e3'], ['.5'], ['87601'], ['a week']])(
+    'rejects ALIGNDA_RESULT_TTL_HOURS=%s',
+    (value) => {
+      expect(configError({ ALIGNDA_RESULT_TTL_HOURS: value }).message).toBe(
+        `invalid configuration: ALIGNDA_RESULT_TTL_HOURS="${value}": expected a positive number of hours up to 87600 (ten years), e.g. 168 or 0.5`,
+      );
+    },
+  );
 
   it('rejects an unknown enum value listing the allowed ones', () => {
     expect(configError({ ALIGNDA_EXECUTION_PROVIDER: 'tpu' }).message).toBe(

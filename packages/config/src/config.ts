@@ -49,6 +49,12 @@ export interface Config {
    * @defaultValue `5000`: a local server answers in milliseconds; a wrong host fails well before a user gives up.
    */
   readonly startupProbeTimeoutMs: number;
+  /**
+   * ALIGNDA_RESULT_TTL_HOURS: how long a finished job's result files (`<homeDir>/results/<jobId>/`) are kept, in
+   * hours; then they are removed and the analysis answers 410 Gone (its rows, provenance included, stay).
+   * @defaultValue `168`: a week, time to fetch a result without the disk filling with them.
+   */
+  readonly resultTtlHours: number;
 }
 
 /** Documentation of one environment variable, for README tables and `alignda config`. */
@@ -60,6 +66,15 @@ export interface ConfigVariable {
 }
 
 const DEC_INT = /^\d+$/;
+
+/** A positive decimal number up to `max`, e.g. "0.5" or "168"; "1e3", "-1", "0" and ".5" are rejected. */
+function positiveDecimalUpTo(max: number) {
+  return z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform(Number)
+    .pipe(z.number().positive().max(max));
+}
 
 /** A decimal integer in [min, max]; "8o80", "1e3", "8080.5" and "-1" are rejected. */
 function intIn(min: number, max: number) {
@@ -119,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     intraOpThreads: read(INTRA_OP_THREADS),
     httpPort: read(HTTP_PORT),
     startupProbeTimeoutMs: read(STARTUP_PROBE_TIMEOUT_MS),
+    resultTtlHours: read(RESULT_TTL_HOURS),
   };
   if (problems.length > 0) {
     const message = problems
@@ -218,6 +234,14 @@ const STARTUP_PROBE_TIMEOUT_MS = knob({
   schema: intIn(1, 600_000),
 });
 
+const RESULT_TTL_HOURS = knob({
+  name: 'ALIGNDA_RESULT_TTL_HOURS',
+  key: 'resultTtlHours',
+  expected: 'a positive number of hours up to 87600 (ten years), e.g. 168 or 0.5',
+  defaultValue: '168',
+  schema: positiveDecimalUpTo(87_600),
+});
+
 function isDatabaseUrl(url: string): boolean {
   if (url.startsWith('file:')) return url.length > 'file:'.length;
   return hasHost(url, ['postgres:', 'postgresql:']);
@@ -244,5 +268,6 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
     INTRA_OP_THREADS,
     HTTP_PORT,
     STARTUP_PROBE_TIMEOUT_MS,
+    RESULT_TTL_HOURS,
   ].map(({ name, key, expected, defaultValue }) => Object.freeze({ name, key, expected, defaultValue })),
 );
