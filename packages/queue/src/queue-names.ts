@@ -23,3 +23,9 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 /** Every queue name, e.g. for a queue board or a KEDA scaler list. */
 export const QUEUE_NAMES: readonly QueueName[] = Object.freeze(Object.values(QueueName));
+
+/**
+ * The Redis pub/sub channel on which the gateway announces the cancellation of a running job; the message is the
+ * job's id. The orchestrator aborts the job's data path and the sampler replica running its sample job aborts that.
+ */
+export const CANCEL_CHANNEL = 'alignda:cancel';

@@ -118,3 +118,15 @@ export type { FieldLayout } from './field-layout.js';
 export { parseServiceArgs, serviceSourceChoice } from './service-args.js';
 export type { ServiceArgs, ServiceArgsSpec, ServiceSourceChoice } from './service-args.js';
 export { resolveModelVersion } from './model-version.js';
+export {
+  SAMPLE_JOB_NAME,
+  SAMPLE_JOB_VERSION,
+  parseSampleJobData,
+  parseSampleJobReturn,
+  sampleFailure,
+  sampleFailureReason,
+  sampleJobData,
+  sampleJobId,
+  sampleJobReturn,
+} from './sample-job.js';
+export type { SampleJobData, SampleJobProgress, SampleJobReturn } from './sample-job.js';
