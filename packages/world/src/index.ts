@@ -115,3 +115,8 @@ export { readNetcdfClassic } from './format/netcdf-classic-reader.js';
 export type { NcReadAttribute, NcReadFile, NcReadVariable } from './format/netcdf-classic-reader.js';
 export { NC_FILL_FLOAT, cfStandardName, fieldsNetcdf } from './format/field-netcdf.js';
 export type { FieldSet, FieldsNetcdfInput } from './format/field-netcdf.js';
+export { ANALYSIS_KINDS, readAnalysisNetcdf, selectAnalysis } from './format/analysis-netcdf.js';
+export type { AnalysisKind, AnalysisNetcdf, AnalysisSelection } from './format/analysis-netcdf.js';
+export { analysisFileMapPng, analysisMapPng } from './format/analysis-map.js';
+export type { AnalysisMapInput, MapObservation } from './format/analysis-map.js';
+export { zarrZipOfNetcdf, zipEntries } from './format/zarr-zip.js';
