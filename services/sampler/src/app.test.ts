@@ -3,15 +3,20 @@
  * Sample bit for bit as pipelines' assimilate with the same prior, observations and seed (ObsFree and DPS), Progress
  * per step, malformed requests, cancellation at the next step, and main.ts as a child process that drains on SIGTERM.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+
 import { griddedObservations } from '@alignda/da';
 import { GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { createLatentSessions, fileModelStore } from '@alignda/nn';
+import { QueueName, probeRedis } from '@alignda/queue';
 import type { LatentModels } from '@alignda/nn';
 import { LEAD_STEPS, assimilate, encodeState, latentPrior, trainLatentModels } from '@alignda/pipelines';
 import {
@@ -22,6 +27,9 @@ import {
   createGrpcClient,
   float32FromTensor,
   gridToProto,
+  parseSampleJobReturn,
+  sampleJobData,
+  sampleJobId,
   streamMessages,
   tensorFromFloat32,
 } from '@alignda/rpc';
@@ -33,12 +41,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryDataset } from '../../../packages/pipelines/src/internal/testing.js';
 import { spawnServiceMain } from '../../../packages/rpc/src/internal/testing.js';
 import { buildApp } from './app.js';
+import type { SamplerApp } from './app.js';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const [C, H, W] = [1, 32, 64];
 const COUNT = 80;
 const MEMBERS = 3;
 const STEPS = 4;
+const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisProblem = await probeRedis(REDIS_URL, 1000).then(
+  () => null,
+  (err: unknown) => (err instanceof Error ? err.message : String(err)),
+);
 
 /** Travelling waves in temperature (K) plus noise, as packages/pipelines' no-truth test trains on. */
 function states(): Float32Array[] {
@@ -67,6 +81,7 @@ describe('sampler service', () => {
   const logLines: Record<string, unknown>[] = [];
   let source: DaSource;
   let models: LatentModels;
+  let app: SamplerApp;
   let service: GrpcService;
   let client: SamplerServiceClient;
   let zb: Float32Array;
@@ -84,7 +99,7 @@ describe('sampler service', () => {
         cb();
       },
     });
-    const app = await buildApp({
+    app = await buildApp({
       models,
       source,
       modelVersion: 'memory-ci',
@@ -240,6 +255,109 @@ describe('sampler service', () => {
     expect(done).toBeLessThan(400);
   });
 
+  describe.skipIf(redisProblem !== null)(
+    `on the sample queue${redisProblem === null ? '' : ` (SKIPPED: no Redis at ${REDIS_URL}: ${redisProblem})`}`,
+    () => {
+      const prefix = `test-${randomUUID()}`;
+      const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+      const eventsConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+      let queue: Queue;
+      let events: QueueEvents;
+      const replicas: ReturnType<SamplerApp['sampleWorker']>[] = [];
+
+      beforeAll(async () => {
+        queue = new Queue(QueueName.sample, { connection, prefix });
+        events = new QueueEvents(QueueName.sample, { connection: eventsConnection, prefix });
+        await events.waitUntilReady();
+        for (const name of ['replica-1', 'replica-2']) {
+          const replica = app.sampleWorker({
+            connection,
+            prefix,
+            name,
+            logger: createLogger({ service: 'sampler', level: 'silent' }),
+          });
+          await replica.run();
+          replicas.push(replica);
+        }
+      });
+
+      afterAll(async () => {
+        await Promise.all(replicas.map((r) => r.close(1000)));
+        await events.close();
+        await queue.obliterate({ force: true });
+        await queue.close();
+        connection.disconnect();
+        eventsConnection.disconnect();
+      });
+
+      const add = (jobId: string, over: Partial<SampleRequest>) =>
+        queue.add('sample', sampleJobData(jobId, `corr-${jobId}`, request(over)), {
+          jobId: sampleJobId(jobId),
+        });
+
+      it('two replicas share the jobs of one queue, each sampled bit for bit as the gRPC call, with progress', async () => {
+        const progress = new Map<string, number[]>();
+        events.on('progress', ({ jobId, data }) => {
+          const f = (data as { fraction?: unknown }).fraction;
+          if (typeof f === 'number') progress.set(jobId, [...(progress.get(jobId) ?? []), f]);
+        });
+        const seeds = [11, 12, 13, 14];
+        const jobs = await Promise.all(seeds.map((seed) => add(`two-${seed}`, { seed, steps: 6 })));
+        const values = await Promise.all(jobs.map((j) => j.waitUntilFinished(events, 60_000)));
+        for (const [k, seed] of seeds.entries()) {
+          const { result, sampler } = parseSampleJobReturn(values[k]);
+          expect(['replica-1', 'replica-2']).toContain(sampler);
+          const direct = (await collect(client, request({ seed, steps: 6 }))).at(-1)?.event;
+          if (direct?.$case !== 'result') throw new Error('no result');
+          expect(float32FromTensor(result.analysisLatents, 'analysis_latents').data).toEqual(
+            float32FromTensor(direct.value.analysisLatents, 'analysis_latents').data,
+          );
+        }
+        const done = await Promise.all(jobs.map((j) => queue.getJob(j.id ?? '')));
+        // Both replicas took jobs: four jobs of several steps each, added at once to two idle replicas.
+        expect(new Set(done.map((j) => j?.processedBy))).toEqual(new Set(['replica-1', 'replica-2']));
+        // Progress reached the queue's events, ending at 1 (the last step is always written).
+        for (const j of jobs) expect(progress.get(j.id ?? '')?.at(-1)).toBe(1);
+      }, 60_000);
+
+      it('fails a malformed job or one of another version with its reason, and goes on with the next', async () => {
+        const bad = await queue.add(
+          'sample',
+          { ...sampleJobData('bad', 'c', request({})), request: 'not base64!' },
+          { jobId: sampleJobId('bad') },
+        );
+        await expect(bad.waitUntilFinished(events, 30_000)).rejects.toThrow(
+          'INVALID_ARGUMENT: the sample job request is not a base64 string',
+        );
+        const old = await queue.add(
+          'sample',
+          { ...sampleJobData('old', 'c', request({})), version: 0 },
+          {
+            jobId: sampleJobId('old'),
+          },
+        );
+        await expect(old.waitUntilFinished(events, 30_000)).rejects.toThrow(
+          /^FAILED_PRECONDITION: .*version 0/,
+        );
+        const members = await add('members', { members: 0 });
+        await expect(members.waitUntilFinished(events, 30_000)).rejects.toThrow(/^INVALID_ARGUMENT: /);
+        const good = await add('good', {});
+        expect(parseSampleJobReturn(await good.waitUntilFinished(events, 30_000)).result.steps).toBe(STEPS);
+      }, 60_000);
+
+      it('stops a running sample job at its next step when its job is cancelled', async () => {
+        const job = await add('cancel-me', { steps: 400, members: 1 });
+        await expect
+          .poll(async () => (await queue.getJob(job.id ?? ''))?.progress, { timeout: 20_000 })
+          .toMatchObject({ stage: 'sample' });
+        expect(replicas.map((r) => r.cancel('cancel-me')).filter(Boolean)).toHaveLength(1);
+        await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(
+          /^CANCELLED: sampling cancelled after \d+ of 400 steps/,
+        );
+      }, 60_000);
+    },
+  );
+
   const ncep = path.resolve(REPO, '../shared/data/ncep-air');
   it.skipIf(!existsSync(ncep))(
     'runs main.ts as a process that logs its execution provider, serves, then drains on SIGTERM and exits 0',
@@ -247,7 +365,16 @@ describe('sampler service', () => {
       const proc = await spawnServiceMain(
         'services/sampler/src/main.ts',
         ['--model-dir', modelDir, '--dataset', 'ncep-air', '--port', '0'],
-        { cwd: REPO, env: { ALIGNDA_HOME: root, ALIGNDA_EXECUTION_PROVIDER: 'auto', LOG_LEVEL: 'info' } },
+        {
+          cwd: REPO,
+          env: {
+            ALIGNDA_HOME: root,
+            ALIGNDA_EXECUTION_PROVIDER: 'auto',
+            LOG_LEVEL: 'info',
+            // gRPC only: the queue worker is tested in process above (and end to end in tests/e2e).
+            ALIGNDA_SAMPLER_QUEUE: 'off',
+          },
+        },
       );
       expect(await checkHealth(proc.address)).toBe('SERVING');
       expect(proc.output()).toMatch(/"executionProvider":"(cpu|cuda)","requested":"auto"/);

@@ -1,6 +1,7 @@
 /**
  * The sampler service: SamplerService.Sample over one trained model set held in memory (the score network, the
- * decoder and the DPS helper graph, so a call runs every step without network hops). `buildApp` chooses the
+ * decoder and the DPS helper graph, so a call runs every step without network hops), and a worker on the `sample`
+ * queue over the same sessions (sample-worker.ts). `buildApp` chooses the
  * execution provider (CUDA when available, else CPU, unless told), loads the sessions of one member and never
  * listens; `main.ts` (or a test) calls `listen`.
  */
@@ -15,6 +16,8 @@ import type { GrpcService, ServiceBinding, StartGrpcServiceOptions } from '@alig
 import type { DaSource } from '@alignda/world';
 
 import { samplerHandlers } from './handlers.js';
+import { buildSampleWorker } from './sample-worker.js';
+import type { SampleWorker, SampleWorkerDeps } from './sample-worker.js';
 
 /** The sampler service's default port. */
 export const SAMPLER_PORT = 50052;
@@ -40,6 +43,8 @@ export interface SamplerApp {
   readonly executionProvider: string;
   /** Binds the server and reports SERVING (the models are loaded by then). */
   listen(options?: StartGrpcServiceOptions): Promise<GrpcService>;
+  /** A worker on the `sample` queue over the same models and sessions (not yet running). */
+  sampleWorker(options: Omit<SampleWorkerDeps, 'handler'>): SampleWorker;
 }
 
 /**
@@ -73,7 +78,8 @@ export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
   const one = await sessions(1);
   const executionProvider = one.eps.executionProvider;
   deps.log.info({ executionProvider, requested: runtime.executionProvider }, 'execution provider');
-  const services = [bindService(SamplerServiceService, samplerHandlers({ ...deps, sessions }, deps.log))];
+  const handler = { ...deps, sessions };
+  const services = [bindService(SamplerServiceService, samplerHandlers(handler, deps.log))];
   return {
     services,
     executionProvider,
@@ -82,5 +88,6 @@ export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
       service.setServing();
       return service;
     },
+    sampleWorker: (options) => buildSampleWorker({ ...options, handler }),
   };
 }
