@@ -16,20 +16,14 @@ export type {
   PeriodName,
   Diagnostic,
 } from './dataset/descriptor.js';
-export {
-  renderFieldPng,
-  renderFieldRaster,
-  fieldChannel,
-  fieldRange,
-  colorRange,
-  formatValue,
-} from './render/render-field.js';
-export type { Field2d, RenderFieldOptions } from './render/render-field.js';
-export { renderPanelsPng } from './render/render-panels.js';
+export { renderFieldPng, renderFieldRaster, renderFieldSvg } from './render/render-field.js';
+export { fieldChannel, fieldRange, colorRange, formatValue } from './render/field-stats.js';
+export type { Field2d, ObsLocation, RenderFieldOptions } from './render/render-options.js';
+export { renderPanelsPng, renderPanelsRaster, renderPanelsSvg } from './render/render-panels.js';
 export type { RenderPanel, RenderPanelsOptions } from './render/render-panels.js';
-export { colormapRgb } from './render/colormap.js';
+export { colormapRgb, colormapStops } from './render/colormap.js';
 export type { ColormapName, Rgb } from './render/colormap.js';
-export type { Raster } from './render/raster.js';
+export type { Raster } from './render/rasterise.js';
 export { cfTimesToEpochMs } from './dataset/cf-time.js';
 export { centredPlacement, placementMask, placeMap, placeAxis } from './dataset/pad-crop.js';
 export type { Placement } from './dataset/pad-crop.js';

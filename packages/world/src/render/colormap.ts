@@ -46,6 +46,11 @@ const STOPS: Readonly<Record<ColormapName, readonly Rgb[]>> = {
   diverging: BLUE_WHITE_RED,
 };
 
+/** The published stops of a colormap, lowest first (colour-bar gradients interpolate between them linearly). */
+export function colormapStops(name: ColormapName): readonly Rgb[] {
+  return STOPS[name];
+}
+
 /**
  * Colour of `t` in [0, 1] (clamped; NaN gives the lowest colour) by linear interpolation between stops.
  * @param name - `sequential` (viridis) or `diverging` (blue-white-red)

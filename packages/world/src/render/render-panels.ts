@@ -1,10 +1,12 @@
 import { DatasetError } from '../dataset/dataset-error.js';
-import { GLYPH_HEIGHT } from './font-5x7.js';
-import { blit, createRaster, drawText, encodePng } from './raster.js';
-import { renderFieldRaster } from './render-field.js';
-import type { Field2d, RenderFieldOptions } from './render-field.js';
+import { fieldPanelSvg } from './panel-svg.js';
+import { svgToPng, svgToRaster } from './rasterise.js';
+import type { Raster } from './rasterise.js';
+import { checkRenderInput } from './render-field.js';
+import type { Field2d, RenderFieldOptions } from './render-options.js';
+import { px, svgDocument, svgText, textWidth } from './svg-markup.js';
 
-/** One panel of a multi-panel figure: a map and its own options. */
+/** One panel of a multi-panel figure: a map and its own options (grid, colormap, range, obs, ...). */
 export interface RenderPanel extends RenderFieldOptions {
   readonly field: Field2d;
 }
@@ -19,29 +21,53 @@ export interface RenderPanelsOptions {
   readonly gap?: number;
 }
 
+const TITLE_SIZE = 17;
+
 /**
- * Renders several maps in a grid (row-major order), each with its own title, colorbar and range.
- * For a truth / background / analysis layout pass the same `vmin`/`vmax` to those panels, and a
- * `diverging` colormap to the error panel.
- * @throws DatasetError `OUT_OF_RANGE` for no panels or a bad column count
+ * Several maps in a grid of equal cells (row-major order), each with its own title, colour bar and range,
+ * under one figure title, as an SVG document. For a truth / background / analysis layout pass the same
+ * `vmin`/`vmax` to those panels, and a `diverging` colormap to the error panel.
+ * @throws DatasetError `OUT_OF_RANGE` for no panels or a bad column count, and whatever
+ * `renderFieldSvg` throws for a panel
  */
-export function renderPanelsPng(panels: readonly RenderPanel[], opts: RenderPanelsOptions = {}): Buffer {
+export function renderPanelsSvg(panels: readonly RenderPanel[], opts: RenderPanelsOptions = {}): string {
   if (panels.length === 0) throw new DatasetError('OUT_OF_RANGE', 'renderPanelsPng: no panels to render');
   const cols = opts.cols ?? Math.ceil(Math.sqrt(panels.length));
   if (!Number.isInteger(cols) || cols < 1) {
     throw new DatasetError('OUT_OF_RANGE', `renderPanelsPng: cols must be a positive integer, got ${cols}`);
   }
   const gap = opts.gap ?? 6;
-  const rasters = panels.map(({ field, ...o }) => renderFieldRaster(field, o));
-  const cellW = Math.max(...rasters.map((r) => r.width));
-  const cellH = Math.max(...rasters.map((r) => r.height));
-  const rows = Math.ceil(rasters.length / cols);
-  const top = opts.title ? GLYPH_HEIGHT * 2 + 8 : 0;
-  const usedCols = Math.min(cols, rasters.length);
-  const img = createRaster(usedCols * cellW + (usedCols - 1) * gap, top + rows * cellH + (rows - 1) * gap);
-  if (opts.title) drawText(img, opts.title, 4, 4, [20, 20, 20], 2);
-  rasters.forEach((r, k) => {
-    blit(img, r, (k % cols) * (cellW + gap), top + Math.floor(k / cols) * (cellH + gap));
+  const rendered = panels.map(({ field, ...o }, k) => {
+    checkRenderInput(`renderPanelsPng: panel ${k}`, field, o);
+    return fieldPanelSvg(field, o, `p${k}`);
   });
-  return encodePng(img);
+  const cellW = Math.max(...rendered.map((p) => p.width));
+  const cellH = Math.max(...rendered.map((p) => p.height));
+  const rows = Math.ceil(rendered.length / cols);
+  const usedCols = Math.min(cols, rendered.length);
+  const top = opts.title ? TITLE_SIZE + 16 : 0;
+  const width = Math.max(
+    usedCols * cellW + (usedCols - 1) * gap,
+    textWidth(opts.title ?? '', TITLE_SIZE) + 16,
+  );
+  const height = top + rows * cellH + (rows - 1) * gap;
+  const body = rendered.map((p, k) => {
+    const x = (k % cols) * (cellW + gap);
+    const y = top + Math.floor(k / cols) * (cellH + gap);
+    return `<g transform="translate(${px(x)} ${px(y)})">${p.svg}</g>`;
+  });
+  const title = opts.title
+    ? svgText(width / 2, 8 + TITLE_SIZE, opts.title, { sizePx: TITLE_SIZE, anchor: 'middle', bold: true })
+    : '';
+  return svgDocument(width, height, title + body.join(''));
+}
+
+/** The figure of {@link renderPanelsSvg} rasterised by resvg, as PNG bytes. */
+export function renderPanelsPng(panels: readonly RenderPanel[], opts: RenderPanelsOptions = {}): Buffer {
+  return svgToPng(renderPanelsSvg(panels, opts));
+}
+
+/** The figure of {@link renderPanelsSvg} rasterised by resvg, as RGBA pixels. */
+export function renderPanelsRaster(panels: readonly RenderPanel[], opts: RenderPanelsOptions = {}): Raster {
+  return svgToRaster(renderPanelsSvg(panels, opts));
 }
