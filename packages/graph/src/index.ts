@@ -15,7 +15,7 @@ export { ELEMENTWISE_OPS, vjpSplit } from './vjp-split.js';
 export type { SplitVjp, VjpSplitOptions } from './vjp-split.js';
 export { OPSET, exportInference, toOnnx } from './onnx.js';
 export type { OnnxModel } from './onnx.js';
-export { createSession, releaseSessions } from './runtime.js';
+export { createSession, onnxruntimeVersion, releaseSessions } from './runtime.js';
 export type {
   ExecutionProvider,
   ExecutionProviderChoice,

@@ -194,3 +194,8 @@ export async function releaseSessions(): Promise<void> {
     }
   }
 }
+
+/** The version of onnxruntime-node this process runs (e.g. `1.30.0`), for provenance records. */
+export function onnxruntimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
+}

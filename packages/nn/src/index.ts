@@ -116,3 +116,18 @@ export { MODEL_FILES, MODEL_MANIFEST_FILE, fileModelStore, loadLatentModels, loa
 export type { FileModelStore, LatentModels, ModelManifest, TrainedModel } from './model-store.js';
 export { createLatentSessions, latentPorts } from './latent-sessions.js';
 export type { LatentPortName, LatentPorts, LatentSessions, PortTimer } from './latent-sessions.js';
+export {
+  compareModelFiles,
+  findRepoRoot,
+  hashFile,
+  modelsProvenance,
+  platformProvenance,
+  readGitCommit,
+} from './provenance.js';
+export type {
+  ModelFileRecord,
+  ModelFilesComparison,
+  ModelsProvenance,
+  PlatformProvenance,
+  PlatformProvenanceOptions,
+} from './provenance.js';
