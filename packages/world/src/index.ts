@@ -111,6 +111,6 @@ export { NC_FILL_FLOAT, cfStandardName, fieldsNetcdf } from './format/field-netc
 export type { FieldSet, FieldsNetcdfInput } from './format/field-netcdf.js';
 export { ANALYSIS_KINDS, readAnalysisNetcdf, selectAnalysis } from './format/analysis-netcdf.js';
 export type { AnalysisKind, AnalysisNetcdf, AnalysisSelection } from './format/analysis-netcdf.js';
-export { analysisFileMapPng, analysisMapPng } from './format/analysis-map.js';
-export type { AnalysisMapInput, MapObservation } from './format/analysis-map.js';
+export { analysisFileMapPng, analysisMapPng, observationLocations } from './format/analysis-map.js';
+export type { AnalysisMapInput, MapObservation, ObservationsOnGrid } from './format/analysis-map.js';
 export { zarrZipOfNetcdf, zipEntries } from './format/zarr-zip.js';

@@ -1,7 +1,7 @@
 import { latLonGrid } from '@alignda/tensor';
 import { describe, expect, it } from 'vitest';
 
-import { analysisFileMapPng, analysisMapPng } from './analysis-map.js';
+import { analysisFileMapPng, analysisMapPng, observationLocations } from './analysis-map.js';
 import { readAnalysisNetcdf } from './analysis-netcdf.js';
 import { fieldsNetcdf } from './field-netcdf.js';
 import { writeNetcdfClassic } from './netcdf-classic.js';
@@ -67,5 +67,23 @@ describe('analysisFileMapPng', () => {
     expect(() => analysisFileMapPng(readAnalysisNetcdf(bytes), 'q')).toThrow(
       'unknown variable q: the analysis holds t',
     );
+  });
+});
+
+describe('observationLocations', () => {
+  it('puts cells at their row and column coordinates and points where they are, one mark per place', () => {
+    const cells = [
+      { row: 1, col: 2 },
+      { row: 1, col: 2 },
+      { row: 3, col: 0 },
+      { row: 9, col: 0 },
+    ];
+    expect(observationLocations({ cells }, grid)).toEqual([
+      { lat: 20, lon: 120 },
+      { lat: -20, lon: 0 },
+    ]);
+    expect(observationLocations({ points: [{ lat: 1.5, lon: -30 }] }, grid)).toEqual([
+      { lat: 1.5, lon: -30 },
+    ]);
   });
 });

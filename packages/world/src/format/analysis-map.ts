@@ -19,6 +19,32 @@ export interface MapObservation {
   readonly lon: number;
 }
 
+/** A request's observations as the map reads them: grid cells (row, col) or points (lat, lon). */
+export type ObservationsOnGrid =
+  | { readonly cells: readonly { readonly row: number; readonly col: number }[] }
+  | { readonly points: readonly { readonly lat: number; readonly lon: number }[] };
+
+/**
+ * Where the observations of a request lie on `grid`: a cell at its row's latitude and column's longitude, a point
+ * where it is; one mark per place (observations of several channels at one place are one mark).
+ */
+export function observationLocations(observations: ObservationsOnGrid, grid: Grid): MapObservation[] {
+  const places =
+    'cells' in observations
+      ? observations.cells.map((c) => ({
+          lat: grid.latDeg[c.row] ?? Number.NaN,
+          lon: grid.lonDeg[c.col] ?? Number.NaN,
+        }))
+      : observations.points.map((p) => ({ lat: p.lat, lon: p.lon }));
+  const seen = new Set<string>();
+  return places.filter((p) => {
+    const key = `${p.lat},${p.lon}`;
+    if (!Number.isFinite(p.lat) || !Number.isFinite(p.lon) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /** One channel of an analysis, the map's input. Fields [H, W], physical units, NaN outside the valid area. */
 export interface AnalysisMapInput {
   readonly grid: Grid;
