@@ -56,7 +56,8 @@ export function colourBarSvg(
     gradient,
     `<rect x="${px(x)}" y="${px(y)}" width="${BAR_WIDTH}" height="${px(height)}" fill="url(#${id})" stroke="#141414" stroke-width="1"/>`,
   ];
-  const ticks = niceTicks(vmin, vmax);
+  // About one tick per 30 px of bar: 8 on a default-sized map.
+  const ticks = niceTicks(vmin, vmax, Math.max(2, Math.floor(height / 30)));
   let labelW = 0;
   for (const v of ticks) {
     const ty = y + ((vmax - v) / (vmax - vmin)) * height;
