@@ -146,6 +146,7 @@ const unavailableStatus = (): Error =>
 /** What the gRPC adapter makes of it. */
 const unavailable = (): AppError =>
   callError('sampler.Sample', unavailableStatus(), {
+    jobId: 'j',
     signal: new AbortController().signal,
     correlationId: 'c',
   });
@@ -154,7 +155,7 @@ describe('callError', () => {
   const scope = (aborted: boolean): CallScope => {
     const c = new AbortController();
     if (aborted) c.abort();
-    return { signal: c.signal, correlationId: 'c' };
+    return { jobId: 'j', signal: c.signal, correlationId: 'c' };
   };
   it('maps a gRPC status back to the catalog, names the rpc, and is CANCELLED when the job aborted the call', () => {
     expect(callError('sampler.Sample', unavailableStatus(), scope(false))).toMatchObject({
@@ -336,6 +337,7 @@ describe.skipIf(redisProblem !== null)(
             'sampler.Sample',
             { code: GrpcStatus.INVALID_ARGUMENT, details: 'grid: bad' },
             {
+              jobId: 'j',
               signal: new AbortController().signal,
               correlationId: 'c',
             },

@@ -22,11 +22,8 @@ import { STAGES, runAssimilation } from './assimilation.js';
 import type { AssimilationDeps, Stage } from './assimilation.js';
 import { markCancelled, markFailed, markRetrying, markStage } from './job-record.js';
 
-/**
- * The Redis channel on which the gateway publishes the id of a running job a client cancelled (the gateway's
- * `CANCEL_CHANNEL`, services/gateway/src/deps.ts).
- */
-export const CANCEL_CHANNEL = 'alignda:cancel';
+/** The Redis channel on which the gateway publishes the id of a running job a client cancelled. */
+export { CANCEL_CHANNEL } from '@alignda/queue';
 
 /** Least time between two progress writes of one job, ms: a 4096-step sampler must not write 4096 times. */
 export const PROGRESS_INTERVAL_MS = 250;

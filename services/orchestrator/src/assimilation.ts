@@ -174,7 +174,7 @@ export async function runAssimilation(
   job: AssimilationJob,
 ): Promise<AssimilationSummary | undefined> {
   const { services, source, norm } = deps;
-  const scope: CallScope = { signal: job.signal, correlationId: job.correlationId };
+  const scope: CallScope = { jobId: job.jobId, signal: job.signal, correlationId: job.correlationId };
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   /** Runs one stage: progress at its start and end, its seconds, and a cancellation check after it. */

@@ -4,7 +4,9 @@
  * worker takes jobs) and a graceful stop on SIGTERM / SIGINT (running jobs get ALIGNDA_DRAIN_GRACE_MS to finish, then
  * go back to the queue).
  * `node --import tsx services/orchestrator/src/main.ts --model-dir <dir> [--port 50056]`, with the services at
- * ALIGNDA_{INGEST,ENCODER,SAMPLER,FORECAST,REWARD}_ADDRESS and Redis at REDIS_URL.
+ * ALIGNDA_{INGEST,ENCODER,SAMPLER,FORECAST,REWARD}_ADDRESS and Redis at REDIS_URL. The sampling step goes through the
+ * `sample` queue to whichever sampler replica takes it (ALIGNDA_SAMPLER_TRANSPORT=grpc calls the one at
+ * ALIGNDA_SAMPLER_ADDRESS instead).
  */
 import { Redis } from 'ioredis';
 import { formatStartupError, loadConfig } from '@alignda/config';
@@ -20,6 +22,7 @@ import { parseServiceArgs, serviceSourceChoice, startGrpcService } from '@alignd
 import { openSource } from '@alignda/world';
 
 import { grpcServicePorts } from './adapters/grpc-services.js';
+import { sampleQueueSampler } from './adapters/sample-queue.js';
 import { CANCEL_CHANNEL, buildOrchestrator } from './app.js';
 import { ORCHESTRATOR_PORT, loadOrchestratorEnv } from './settings.js';
 
@@ -40,12 +43,20 @@ async function main(): Promise<void> {
   const db = await openDatabase(config);
   const background = defaultBackground(source);
   let sessions: Promise<LatentSessions> | undefined;
-  const services = grpcServicePorts(env.addresses);
-  // BullMQ needs maxRetriesPerRequest: null on its connection; a subscriber connection can do nothing else.
+  const grpc = grpcServicePorts(env.addresses);
+  // BullMQ needs maxRetriesPerRequest: null on its connection; a subscriber connection can do nothing else, and
+  // the sample queue's events stream blocks its own.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  for (const client of [connection, subscriber])
+  const eventsConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  for (const client of [connection, subscriber, eventsConnection])
     client.on('error', (err: unknown) => logger.warn({ err }, 'redis connection error'));
+  const sampleQueue =
+    env.samplerTransport === 'queue'
+      ? sampleQueueSampler({ connection, eventsConnection, logger })
+      : undefined;
+  await sampleQueue?.ready();
+  const services = sampleQueue === undefined ? grpc : { ...grpc, sampler: sampleQueue.sampler };
 
   const orchestrator = buildOrchestrator({
     services,
@@ -80,6 +91,7 @@ async function main(): Promise<void> {
       source: source.name,
       background,
       services: env.addresses,
+      samplerTransport: env.samplerTransport,
       worker: env.worker,
     },
     'serving',
@@ -93,8 +105,12 @@ async function main(): Promise<void> {
     health.setNotServing();
     await orchestrator.close(args.drainGraceMs);
     await subscriber.quit().catch(() => undefined);
+    await sampleQueue
+      ?.close()
+      .catch((err: unknown) => logger.warn({ err }, 'sample queue not closed cleanly'));
     connection.disconnect();
-    services.close();
+    eventsConnection.disconnect();
+    grpc.close();
     await db.$disconnect();
     health.running.server.forceShutdown();
     logger.info('orchestrator stopped');

@@ -24,6 +24,8 @@ import type {
 
 /** The job a call is made for. */
 export interface CallScope {
+  /** The assimilation job's id (the sample queue keys its job step by it). */
+  readonly jobId: string;
   /** Aborted when the job is cancelled or the orchestrator stops: the call in flight is cancelled. */
   readonly signal: AbortSignal;
   /** The job's correlation id, sent as `x-correlation-id`. */

@@ -28,10 +28,17 @@ const WORKER_VARIABLES = [
   ['ALIGNDA_ORCHESTRATOR_LOCK_MS', 'lockDurationMs', 5_000, 3_600_000],
 ] as const;
 
+/**
+ * How the sampling step reaches a sampler (ALIGNDA_SAMPLER_TRANSPORT): `queue` (the default) adds a job to the
+ * `sample` queue that any sampler replica takes; `grpc` calls the one sampler at ALIGNDA_SAMPLER_ADDRESS directly.
+ */
+export type SamplerTransport = 'queue' | 'grpc';
+
 /** What {@link loadOrchestratorEnv} reads. */
 export interface OrchestratorEnv {
   readonly addresses: ServiceAddresses;
   readonly worker: OrchestratorSettings;
+  readonly samplerTransport: SamplerTransport;
 }
 
 /**
@@ -60,7 +67,10 @@ export function loadOrchestratorEnv(env: NodeJS.ProcessEnv): OrchestratorEnv {
     if (n >= min && n <= max) worker[key] = n;
     else problems.push(`${name}=${JSON.stringify(raw)}: expected an integer in [${min}, ${max}]`);
   }
+  const transport = read('ALIGNDA_SAMPLER_TRANSPORT') ?? 'queue';
+  if (transport !== 'queue' && transport !== 'grpc')
+    problems.push(`ALIGNDA_SAMPLER_TRANSPORT=${JSON.stringify(transport)}: expected queue or grpc`);
   if (problems.length > 0)
     throw new AppError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
-  return Object.freeze({ addresses, worker });
+  return Object.freeze({ addresses, worker, samplerTransport: transport === 'grpc' ? 'grpc' : 'queue' });
 }
