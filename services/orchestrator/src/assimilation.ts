@@ -19,7 +19,7 @@ import { memberSeed } from '@alignda/da';
 import type { Db } from '@alignda/db';
 import { AppError } from '@alignda/errors';
 import type { Logger } from '@alignda/log';
-import type { LatentSessions } from '@alignda/nn';
+import type { LatentSessions, PlatformProvenance } from '@alignda/nn';
 import {
   LEAD_STEPS,
   backgroundForecaster,
@@ -42,6 +42,7 @@ import type { DaSource } from '@alignda/world';
 
 import { removeResults, writeResultFile } from './adapters/result-store.js';
 import { analysisNetcdf } from './analysis-file.js';
+import { MAP_FILE, analysisMap, analysisProvenance } from './analysis-record.js';
 import { datasetRowId, markRunning, markSucceeded } from './job-record.js';
 import { describeFlags, fieldMessage, grossErrors, membersOf, obsBatchOf } from './messages.js';
 import type { CallScope, ServicePorts } from './ports.js';
@@ -82,6 +83,11 @@ export interface AssimilationDeps {
   readonly modelVersion: string;
   /** ALIGNDA_HOME: the blob store's root (`results/<jobId>/`). */
   readonly homeDir: string;
+  /**
+   * The code, runtime and model files every Analysis row records (packages/nn's `platformProvenance`, given the model
+   * folder). @defaultValue the code and runtime read at the first store, no model file hashes
+   */
+  readonly provenance?: PlatformProvenance | Promise<PlatformProvenance>;
 }
 
 /** One job as the worker hands it over. */
@@ -111,8 +117,8 @@ export interface AssimilationSummary {
   readonly steps: number;
   readonly seed: number;
   readonly modelVersion: string;
-  /** Files by role, relative to ALIGNDA_HOME. */
-  readonly artifacts: { readonly analysis: string };
+  /** Files by role, relative to ALIGNDA_HOME: the netCDF, and the map when it could be drawn. */
+  readonly artifacts: { readonly analysis: string; readonly map?: string };
   /** O-B and O-A as `alignda assimilate` prints them (normalised over all, physical per channel). */
   readonly diagnostics: JobDiagnostics;
   /** Observations in, passed QC, flagged by the background check (kept: the reference uses every one). */
@@ -367,6 +373,7 @@ export async function runAssimilation(
   const tStore = performance.now();
   const iso = (i: number): string => new Date(parseIsoUtc(source.timeOf(i))).toISOString();
   const backgroundKind = deps.background;
+  const fields = { mean, ...(spread === undefined ? {} : { spread }), background };
   const file = writeResultFile(
     deps.homeDir,
     job.jobId,
@@ -389,6 +396,23 @@ export async function runAssimilation(
       ...(source.validMask === undefined ? {} : { validMask: source.validMask }),
     }),
   );
+  // The map is a convenience: a job whose map cannot be drawn still succeeds (the gateway draws one from the netCDF).
+  let map: string | undefined;
+  try {
+    map = writeResultFile(
+      deps.homeDir,
+      job.jobId,
+      MAP_FILE,
+      analysisMap(source, fields, request, iso(index)),
+    );
+  } catch (err) {
+    job.log.warn({ err }, 'the map could not be drawn');
+  }
+  const artifacts = { analysis: file, ...(map === undefined ? {} : { map }) };
+  const seeds = {
+    sampler: request.seed,
+    members: Array.from({ length: M }, (_, m) => memberSeed(request.seed, m)),
+  };
   const summary: AssimilationSummary = {
     analysisId: job.jobId,
     validTime: iso(index),
@@ -400,7 +424,7 @@ export async function runAssimilation(
     steps: sampled.steps,
     seed: request.seed,
     modelVersion: sampled.modelVersion,
-    artifacts: { analysis: file },
+    artifacts,
     diagnostics,
     qc: { total: qc.total, passed: qc.passed, grossErrors: grossErrors(checked.qc) },
     verification: {
@@ -410,10 +434,7 @@ export async function runAssimilation(
           ? null
           : { ...skillOf(forecastScore, source.channels), validTime: forecastTime.toISOString() },
     },
-    seeds: {
-      sampler: request.seed,
-      members: Array.from({ length: M }, (_, m) => memberSeed(request.seed, m)),
-    },
+    seeds,
     settings: { corrections: sampled.corrections },
     timings,
   };
@@ -422,7 +443,13 @@ export async function runAssimilation(
     datasetId: await datasetRowId(deps.db, source),
     validTime,
     members: M,
-    artifactPaths: { analysis: file },
+    artifactPaths: artifacts,
+    provenance: await analysisProvenance(deps.provenance, {
+      request,
+      seeds,
+      sampled,
+      modelVersion: deps.modelVersion,
+    }),
     // The Analysis row keeps the services' full departures; the job's summary the headline numbers.
     diagnostics: {
       ...summary,

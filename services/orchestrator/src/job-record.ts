@@ -86,6 +86,8 @@ export interface JobSuccess {
   /** Files by role, relative to ALIGNDA_HOME. */
   readonly artifactPaths: Readonly<Record<string, string>>;
   readonly diagnostics: unknown;
+  /** What made the analysis (code, runtime, models, seeds, request). @defaultValue none recorded */
+  readonly provenance?: unknown;
   /** The Job row's result summary. */
   readonly result: unknown;
 }
@@ -115,6 +117,9 @@ export async function markSucceeded(db: Db, s: JobSuccess): Promise<boolean> {
       members: s.members,
       artifactPaths: { ...s.artifactPaths },
       diagnostics: jsonValue(s.diagnostics) as object,
+      ...(s.provenance === undefined ? {} : { provenance: jsonValue(s.provenance) as object }),
+      // A retry stores fresh files: they are kept for the whole retention again.
+      expiredAt: null,
     };
     await tx.analysis.upsert({ where: { id: s.jobId }, create: { id: s.jobId, ...row }, update: row });
     return true;
