@@ -38,6 +38,12 @@ export function registerUpCommand(program: Command): void {
       intArg('--grpc-port-base', 1, 65530),
     )
     .option(
+      '--samplers <n>',
+      'sampler replicas, each taking jobs from the sample queue (extra replicas get gRPC ports after the others)',
+      intArg('--samplers', 1, 64),
+      1,
+    )
+    .option(
       '--start-timeout <s>',
       'seconds the services may take to become healthy',
       intArg('--start-timeout', 1),

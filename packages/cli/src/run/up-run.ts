@@ -72,8 +72,13 @@ export interface UpRunOptions {
   background?: BackgroundKind;
   /** The gateway's port; 0 = a free one. @defaultValue HTTP_PORT, else 8080 */
   httpPort?: number;
-  /** gRPC ports base..base+5 (ingest, encoder, sampler, forecast, reward, orchestrator). @defaultValue free ports */
+  /**
+   * gRPC ports base..base+5 (ingest, encoder, sampler, forecast, reward, orchestrator), then one per extra sampler
+   * replica. @defaultValue free ports
+   */
   grpcPortBase?: number;
+  /** Sampler replicas, each consuming the `sample` queue. @defaultValue 1 */
+  samplers?: number;
   /** How long the services may take to answer health checks, seconds. */
   startTimeoutS: number;
   /** Folder of the services' log files. @defaultValue `<home>/logs/up` */
@@ -145,6 +150,8 @@ async function ensureRedis(url: string, logFile: string): Promise<{ url: string;
 /** One supervised service. */
 interface Running {
   readonly name: ServiceName;
+  /** The name it is listed, logged and restarted under: the service's, `sampler-2` for a second replica. */
+  readonly label: string;
   readonly env: NodeJS.ProcessEnv;
   readonly logFile: string;
   /** `host:port` (gRPC) or the gateway's base URL. */
@@ -153,10 +160,10 @@ interface Running {
   restarts: number[];
 }
 
-/** Starts `name` with its log appended to `logFile`. */
-function startChild(name: ServiceName, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+/** Starts `name` (listed as `label`) with its log appended to `logFile`. */
+function startChild(name: ServiceName, label: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  writeSync(fd, `--- alignda up: ${name} starting at ${new Date().toISOString()} ---\n`);
+  writeSync(fd, `--- alignda up: ${label} starting at ${new Date().toISOString()} ---\n`);
   const child = spawn(process.execPath, serviceCommand(name), { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return child;
@@ -268,6 +275,13 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
         ? await freePort()
         : opts.httpPort;
   const address = (name: ServiceName): string => `127.0.0.1:${ports.get(name) ?? 0}`;
+  // Extra sampler replicas: each its own gRPC port (for direct Sample calls and health); all take the sample queue.
+  const samplers = opts.samplers ?? 1;
+  const replicaPorts: number[] = [];
+  for (let k = 1; k < samplers; k++)
+    replicaPorts.push(
+      opts.grpcPortBase === undefined ? await freePort() : opts.grpcPortBase + grpcNames.length + k - 1,
+    );
   const base: NodeJS.ProcessEnv = {
     ...process.env,
     ...configEnv(config),
@@ -293,18 +307,30 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   });
 
   const gatewayUrl = `http://127.0.0.1:${httpPort}`;
-  const services: Running[] = SERVICE_NAMES.map((name) => {
-    const env = envOf(name);
-    const logFile = path.join(logsDir, `${name}.log`);
+  const launch = (name: ServiceName, label: string, env: NodeJS.ProcessEnv, at: string): Running => {
+    const logFile = path.join(logsDir, `${label}.log`);
     return {
       name,
+      label,
       env,
       logFile,
-      address: name === 'gateway' ? gatewayUrl : address(name),
-      child: startChild(name, env, logFile),
+      address: at,
+      child: startChild(name, label, env, logFile),
       restarts: [],
     };
-  });
+  };
+  const services: Running[] = SERVICE_NAMES.map((name) =>
+    launch(name, name, envOf(name), name === 'gateway' ? gatewayUrl : address(name)),
+  );
+  for (const [k, port] of replicaPorts.entries())
+    services.push(
+      launch(
+        'sampler',
+        `sampler-${k + 2}`,
+        { ...envOf('sampler'), GRPC_PORT: String(port) },
+        `127.0.0.1:${port}`,
+      ),
+    );
 
   // Supervision: a service that exits on its own is started again (at most 3 times a minute, with a growing delay);
   // past that, or before it ever answered, the whole run stops with its log's tail.
@@ -312,7 +338,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   const watch = (s: Running): void => {
     s.child.once('exit', (code, signal) => {
       if (stopping) return;
-      const why = `${s.name} exited (${signal ?? `status ${code}`})`;
+      const why = `${s.label} exited (${signal ?? `status ${code}`})`;
       const now = Date.now();
       s.restarts = s.restarts.filter((t) => now - t < 60_000);
       if (!ready || s.restarts.length >= 3) {
@@ -325,7 +351,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
       print(`${why}: restarting it in ${delayMs / 1000} s (log ${s.logFile})`);
       setTimeout(() => {
         if (stopping) return;
-        s.child = startChild(s.name, s.env, s.logFile);
+        s.child = startChild(s.name, s.label, s.env, s.logFile);
         watch(s);
       }, delayMs);
     });
@@ -338,7 +364,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
     for (const s of [...waiting]) if (await healthy(s)) waiting.delete(s);
     if (waiting.size === 0) break;
     if (Date.now() > deadline) {
-      const late = [...waiting].map((s) => `${s.name} (log ${s.logFile})`).join(', ');
+      const late = [...waiting].map((s) => `${s.label} (log ${s.logFile})`).join(', ');
       failure = new AppError('DEADLINE_EXCEEDED', `no answer within ${opts.startTimeoutS} s from ${late}`);
       stopAll();
       break;
@@ -348,7 +374,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   if (!stopping) {
     ready = true;
     for (const s of services)
-      print(`  ${s.name.padEnd(13)} ${s.address.padEnd(24)} pid ${s.child.pid ?? '?'}`);
+      print(`  ${s.label.padEnd(13)} ${s.address.padEnd(24)} pid ${s.child.pid ?? '?'}`);
     print(`logs in ${logsDir}`);
     print(
       `gateway ${gatewayUrl} (API docs at ${gatewayUrl}/docs; keys: alignda keys create --name <n> --scopes submit,read)`,
