@@ -1,6 +1,7 @@
 /**
  * The HTTP gateway, built from its dependencies and never listening: `main.ts` listens, tests listen on
- * 127.0.0.1:0. Routes: `/v1/assimilations` (routes/assimilations.ts), `/healthz` and `/readyz`
+ * 127.0.0.1:0. Routes: `/v1/assimilations` (routes/assimilations.ts), a job's analysis, map and provenance
+ * (routes/results.ts), `/healthz` and `/readyz`
  * (routes/health.ts), `/metrics` (routes/metrics.ts), and the OpenAPI 3.1 document generated from the
  * routes' zod schemas at `/docs/json`, with Swagger UI at `/docs`.
  */
@@ -29,6 +30,7 @@ import { registerProblemHandlers } from './problem.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerResultRoutes } from './routes/results.js';
 
 export { CANCEL_CHANNEL } from './deps.js';
 export type { GatewayApp, GatewayDeps, GatewayRedis } from './deps.js';
@@ -116,7 +118,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
       info: {
         title: 'alignda gateway',
         description:
-          'Submit, follow and cancel assimilation jobs. Authenticate with `Authorization: Bearer <token>` ' +
+          'Submit, follow and cancel assimilation jobs, and fetch their results. Authenticate with ' +
+          '`Authorization: Bearer <token>` ' +
           '(`alignda keys create`). Errors are application/problem+json with a stable `code`.',
         version: '0.1.0',
       },
@@ -139,5 +142,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   registerHealthRoutes(app, deps, limits);
   registerMetricsRoute(app, metrics);
   registerAssimilationRoutes(app, deps, limits);
+  registerResultRoutes(app, deps);
   return app;
 }

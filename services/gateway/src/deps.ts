@@ -30,6 +30,13 @@ export interface GatewayDeps {
   readonly redis: GatewayRedis;
   /** The process logger; requests log through children bound to their correlation id. */
   readonly logger: Logger;
+  /**
+   * ALIGNDA_HOME (`config.homeDir`): the results are read from `<homeDir>/results/<jobId>/` only, never from any other
+   * path a row might name.
+   */
+  readonly homeDir: string;
+  /** ALIGNDA_RESULT_TTL_HOURS, for the 410 of an expired result to say how long results are kept. @defaultValue unsaid */
+  readonly resultTtlHours?: number;
   /** Overrides of the defaults in `DEFAULT_LIMITS`. @defaultValue none */
   readonly limits?: Partial<GatewayLimits>;
 }

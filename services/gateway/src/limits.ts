@@ -29,6 +29,12 @@ export interface GatewayLimits {
    * @defaultValue 2000: a healthy local server answers in milliseconds; a client should not hang on a dead one.
    */
   readonly backendTimeoutMs: number;
+  /**
+   * How often the result sweeper removes results past ALIGNDA_RESULT_TTL_HOURS, in milliseconds.
+   * GATEWAY_RESULT_SWEEP_INTERVAL_MS. @defaultValue 600 000 (ten minutes): an expired result is gone soon after
+   * its time, and a sweep (one query, a few folder removals) costs next to nothing.
+   */
+  readonly resultSweepIntervalMs: number;
 }
 
 /** The defaults of {@link GatewayLimits} (each documented there). */
@@ -39,6 +45,7 @@ export const DEFAULT_LIMITS: GatewayLimits = Object.freeze({
   rateLimitMax: 120,
   rateLimitWindowMs: 60_000,
   backendTimeoutMs: 2000,
+  resultSweepIntervalMs: 600_000,
 });
 
 /** The environment variable of each limit. */
@@ -49,6 +56,7 @@ export const LIMIT_VARIABLES: Readonly<Record<keyof GatewayLimits, string>> = Ob
   rateLimitMax: 'GATEWAY_RATE_LIMIT_MAX',
   rateLimitWindowMs: 'GATEWAY_RATE_LIMIT_WINDOW_MS',
   backendTimeoutMs: 'GATEWAY_BACKEND_TIMEOUT_MS',
+  resultSweepIntervalMs: 'GATEWAY_RESULT_SWEEP_INTERVAL_MS',
 });
 
 const positiveInt = z

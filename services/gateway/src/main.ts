@@ -6,6 +6,7 @@ import { openDatabase } from '@alignda/db';
 import { createLogger } from '@alignda/log';
 import { QueueName, probeRedis } from '@alignda/queue';
 import { buildGateway, loadGatewayLimits } from './app.js';
+import { startResultSweeper } from './results/result-sweeper.js';
 
 try {
   const config = loadConfig();
@@ -21,8 +22,21 @@ try {
     client.on('error', (err: unknown) => logger.warn({ err }, 'redis connection error'));
   queue.on('error', (err: unknown) => logger.warn({ err }, 'queue error'));
 
-  const app = await buildGateway({ db, queue, redis, logger, limits });
+  const app = await buildGateway({
+    db,
+    queue,
+    redis,
+    logger,
+    limits,
+    homeDir: config.homeDir,
+    resultTtlHours: config.resultTtlHours,
+  });
   await app.listen({ host: '0.0.0.0', port: config.httpPort });
+  // Results past ALIGNDA_RESULT_TTL_HOURS are removed here: the gateway serves them, and sees the same ALIGNDA_HOME.
+  const sweeper = startResultSweeper(
+    { db, homeDir: config.homeDir, ttlHours: config.resultTtlHours, logger },
+    limits.resultSweepIntervalMs,
+  );
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -30,6 +44,7 @@ try {
     stopping = true;
     logger.info({ signal }, 'gateway stopping');
     await app.close(); // stops accepting, lets requests in flight finish
+    await sweeper.stop();
     await queue.close();
     queueConnection.disconnect();
     redis.disconnect();

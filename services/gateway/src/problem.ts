@@ -33,6 +33,31 @@ const TITLES: Readonly<Record<AppErrorCode, string>> = Object.freeze({
   INTERNAL: 'Internal error',
 });
 
+/**
+ * An AppError answered with an HTTP status more precise than its code's own: 410 Gone (NOT_FOUND: an expired result),
+ * 416 Range Not Satisfiable (INVALID_ARGUMENT). The problem keeps the catalog code; `title` names the status.
+ */
+export class StatusError extends AppError {
+  override readonly name = 'StatusError';
+  readonly status: number;
+  readonly title: string;
+  /** Headers the answer needs (Content-Range with a 416). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: AppErrorCode,
+    status: number,
+    title: string,
+    message: string,
+    options: { details?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(code, message, options.details === undefined ? {} : { details: options.details });
+    this.status = status;
+    this.title = title;
+    this.headers = Object.freeze({ ...options.headers });
+  }
+}
+
 /** The problem `type` of a code: a URN, stable and not pretending to be a page. */
 export function problemType(code: AppErrorCode): string {
   return `urn:alignda:problem:${code.toLowerCase().replace(/_/g, '-')}`;
@@ -55,6 +80,11 @@ export const problemSchema = z
 
 /** An error response's body. */
 export type Problem = z.infer<typeof problemSchema>;
+
+/** A route schema's entry for an error status: `description` and the problem body. */
+export function problemResponse(description: string) {
+  return { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } } };
+}
 
 /**
  * The code for a Fastify or plugin error that carries only an HTTP status. The status itself is kept
@@ -139,6 +169,8 @@ function unionIssues(
  * INTERNAL whose detail names only the correlation id (the cause goes to the log, not the client).
  */
 export function problemOf(err: unknown, correlationId: string): ProblemResponse {
+  if (err instanceof StatusError)
+    return { problem: make(err.code, err.status, err.message, { title: err.title }), headers: err.headers };
   if (isAppError(err)) {
     const headers: Record<string, string> = {};
     const retryAfter = err.details?.retryAfterS;

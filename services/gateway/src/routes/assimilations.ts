@@ -6,15 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '@alignda/errors';
-import type { Db, Job } from '@alignda/db';
+import type { Job } from '@alignda/db';
 import { assimilationRequestSchema } from '@alignda/pipelines';
 import type { AssimilationRequest } from '@alignda/pipelines';
 import { QueueName } from '@alignda/queue';
 import { CANCEL_CHANNEL } from '../deps.js';
 import type { GatewayApp, GatewayDeps } from '../deps.js';
+import { findJob, idParams } from '../job-row.js';
 import { jobUrl, jobView, jobViewSchema, submittedSchema } from '../job-view.js';
 import type { GatewayLimits } from '../limits.js';
-import { PROBLEM_CONTENT_TYPE, problemSchema } from '../problem.js';
+import { problemResponse } from '../problem.js';
 import { requestHash } from '../request-hash.js';
 import { withTimeout } from '../time.js';
 
@@ -31,12 +32,7 @@ export interface AssimilateJobData {
   readonly request: AssimilationRequest;
 }
 
-const problem = (description: string) => ({
-  description,
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } },
-});
-
-const idParams = z.object({ id: z.uuid().describe('the job id') });
+const problem = problemResponse;
 
 /** Idempotency-Key: visible ASCII, as a header value can carry it; the other headers pass through. */
 const submitHeaders = z.looseObject({
@@ -50,13 +46,6 @@ const submitHeaders = z.looseObject({
 /** Whether `err` is Prisma's unique-constraint violation (P2002). */
 function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'P2002';
-}
-
-async function findJob(db: Db, id: string): Promise<Job> {
-  const row = await db.job.findUnique({ where: { id } });
-  if (row === null || row.kind !== QueueName.assimilate)
-    throw new AppError('NOT_FOUND', `no assimilation job ${id}`, { details: { id } });
-  return row;
 }
 
 /** Registers the three routes. */
