@@ -1,9 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { openDatabase } from '@alignda/db';
+import { modelsProvenance } from '@alignda/nn';
 import { readNetcdfClassic } from '@alignda/world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,6 +34,7 @@ function alignda(home: string, ...args: string[]): { status: number | null; stdo
     ...process.env,
     ALIGNDA_HOME: home,
     ALIGNDA_DATA_DIR: path.join(root, 'no-data'),
+    DATABASE_URL: `file:${path.join(home, 'alignda.db')}`,
   };
   delete env.ALIGNDA_DEBUG; // a stack trace would break the one-line error
   const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
@@ -197,4 +209,93 @@ describe('alignda assimilate (end to end)', () => {
     },
     60_000,
   );
+
+  it('re-runs a platform job with --from-job: the same models, and the stored analysis reproduced bit for bit', async () => {
+    // The platform's record of a job, as the orchestrator leaves it: the Job row with its request, the netCDF in the
+    // blob store (here the reference's file, which tests/e2e shows the platform's equals) and the provenance naming
+    // the model folder's hashes.
+    const request = {
+      source: { world: 'qg' },
+      validTime: TIME,
+      observations: { cells },
+      method: 'dps',
+      members: 2,
+      steps: 8,
+      seed: 3,
+    };
+    const reference = path.join(root, 'out', 'job-reference.nc');
+    expect(assimilate(file('job-request.json', request), reference).status).toBe(0);
+    const id = randomUUID();
+    const stored = path.join(home, 'results', id, 'analysis.nc');
+    mkdirSync(path.dirname(stored), { recursive: true });
+    writeFileSync(stored, readFileSync(reference));
+    const version = readdirSync(path.join(home, 'models'))[0] ?? '';
+    const db = await openDatabase({
+      databaseUrl: `file:${path.join(home, 'alignda.db')}`,
+      startupProbeTimeoutMs: 2000,
+    });
+    try {
+      await db.job.create({
+        data: {
+          id,
+          kind: 'assimilate',
+          status: 'succeeded',
+          request: { ...request, modelVersion: version },
+          finishedAt: new Date(),
+        },
+      });
+      const dataset = await db.dataset.create({ data: { name: 'qg', kind: 'qg', descriptor: {} } });
+      await db.analysis.create({
+        data: {
+          id,
+          jobId: id,
+          datasetId: dataset.id,
+          validTime: new Date(TIME),
+          members: 2,
+          artifactPaths: { analysis: path.join('results', id, 'analysis.nc') },
+          provenance: { models: await modelsProvenance(path.join(home, 'models', version)) },
+        },
+      });
+    } finally {
+      await db.$disconnect();
+    }
+
+    const r = alignda(home, 'assimilate', '--from-job', id, '--years', YEARS);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^job ${id}: succeeded \\S+, model version ${version}; re-running`, 'm'),
+    );
+    expect(r.stdout).toContain(`wrote ${path.join(home, 'assimilate', `job-${id}.nc`)}`);
+    expect(r.stdout).toMatch(
+      /^models: the job's \(vae\.safetensors, emulator\.safetensors, score\.safetensors, models\.json: SHA-256 equal\)$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^reproduced: the analysis equals the stored one bit for bit \(mean, spread, members, background; 71680 values\)$/m,
+    );
+
+    // A stored analysis these models do not make (one value of t changed): not reproduced, exit status 1.
+    const bytes = readFileSync(reference);
+    const t = readNetcdfClassic(bytes).variables.find((v) => v.name === 't');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    view.setFloat32(t?.begin ?? 0, view.getFloat32(t?.begin ?? 0) + 1);
+    const tampered = path.join(root, 'tampered.nc');
+    writeFileSync(tampered, bytes);
+    const d = alignda(home, 'assimilate', '--from-job', id, '--years', YEARS, '--stored', tampered);
+    expect(d.status, d.stderr).toBe(1);
+    expect(d.stdout).toMatch(
+      /^not reproduced: values differ from the stored analysis in t 1 of 2048 \(max \|diff\| 1\.0000\)$/m,
+    );
+
+    // The job's request is the request: flags that would change it are refused; an unknown job is not found.
+    const flags = alignda(home, 'assimilate', '--from-job', id, '--seed', '4', '--time', TIME);
+    expect(flags.status).toBe(64);
+    expect(messages(flags.stderr)).toEqual([
+      "alignda: error INVALID_ARGUMENT: --from-job re-runs the job's own request: drop --time, --seed",
+    ]);
+    const unknown = alignda(home, 'assimilate', '--from-job', randomUUID());
+    expect(unknown.status).toBe(66);
+    expect(messages(unknown.stderr)[0]).toMatch(
+      /^alignda: error NOT_FOUND: no assimilation job \S+ in the registry at file:/,
+    );
+  }, 240_000);
 });

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 
 import { intArg, numArg, positiveArg } from '../args.js';
+import { runAssimilateFromJob } from '../run/assimilate-from-job.js';
 import { runAssimilate } from '../run/assimilate-run.js';
 import type { AssimilateRunOptions } from '../run/assimilate-run.js';
 
@@ -10,7 +11,9 @@ import type { AssimilateRunOptions } from '../run/assimilate-run.js';
  * Registers `alignda assimilate`: one assimilation job (packages/pipelines `runAssimilationJob`, the single-process
  * reference of `POST /v1/assimilations`) at one valid time, from the observations of a JSON file, with trained
  * models from `alignda train`. Writes the analysis as netCDF (mean, spread and members, background) and prints
- * O-B / O-A and the seconds taken.
+ * O-B / O-A and the seconds taken. With `--from-job <id>` it re-runs a platform job's request (its Job row in the
+ * registry) and says whether the models are the job's and the analysis equals the stored one; the exit status is 1
+ * when the models are the job's and the analysis differs.
  */
 export function registerAssimilateCommand(program: Command): void {
   program
@@ -38,9 +41,17 @@ export function registerAssimilateCommand(program: Command): void {
       ).choices(BACKGROUND_KINDS),
     )
     .option('--time <iso>', 'the analysis time, ISO 8601 UTC, e.g. 2001-01-23T00:00Z')
-    .requiredOption(
+    .option(
       '--obs <file>',
       'JSON: {"cells": [...]} or {"points": [...]} (the request\'s observations), or a whole request body',
+    )
+    .option(
+      '--from-job <id>',
+      "re-run this platform job's request (its Job row in the registry) and compare with its stored analysis",
+    )
+    .option(
+      '--stored <file>',
+      "with --from-job: a copy of the job's analysis to compare with (default: the stored file under ALIGNDA_HOME)",
     )
     .addOption(new Option('--method <method>', 'analysis method').choices(JOB_METHODS).default('dps'))
     .option('--members <n>', 'ensemble members (latent methods)', intArg('--members', 1, MAX_JOB_MEMBERS), 1)
@@ -60,6 +71,12 @@ export function registerAssimilateCommand(program: Command): void {
       const given = new Set(
         cmd.options.map((o) => o.attributeName()).filter((k) => cmd.getOptionValueSource(k) === 'cli'),
       );
-      await runAssimilate(opts, given);
+      if (opts.fromJob === undefined) {
+        await runAssimilate(opts, given);
+        return;
+      }
+      const outcome = await runAssimilateFromJob({ ...opts, fromJob: opts.fromJob }, given);
+      // Like diff: 1 when the same models gave another analysis.
+      if (outcome.modelsMatch === true && outcome.reproduced === false) process.exitCode = 1;
     });
 }

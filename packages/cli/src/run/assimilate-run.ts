@@ -38,8 +38,8 @@ export interface AssimilateRunOptions {
   background?: BackgroundKind;
   /** The analysis time, ISO 8601 UTC. */
   time?: string;
-  /** JSON file: the request's `observations`, or a whole request body. */
-  obs: string;
+  /** JSON file: the request's `observations`, or a whole request body. Not with `fromJob`. */
+  obs?: string;
   method: JobMethod;
   members: number;
   steps: number;
@@ -51,6 +51,10 @@ export interface AssimilateRunOptions {
   lengthScaleKm?: number;
   /** The netCDF file to write. @defaultValue `<home>/assimilate/<source>-<time>-<method>.nc` */
   out?: string;
+  /** Re-run the request of this platform job (read from the registry) and compare with its stored analysis. */
+  fromJob?: string;
+  /** With `fromJob`: a copy of the job's stored analysis to compare with. @defaultValue `<home>/<its recorded path>` */
+  stored?: string;
 }
 
 /** The request fields a command-line flag sets, by option name. */
@@ -64,6 +68,8 @@ const FLAG_FIELDS = ['time', 'method', 'members', 'steps', 'seed'] as const;
  *   request
  */
 export function readRequest(opts: AssimilateRunOptions, given: ReadonlySet<string>): AssimilationRequest {
+  if (opts.obs === undefined)
+    throw new AppError('INVALID_ARGUMENT', 'give --obs <file> (the observations), or --from-job <id>');
   let text: string;
   try {
     text = readFileSync(opts.obs, 'utf8');
@@ -171,7 +177,29 @@ const num = (v: number): string =>
 
 /** Runs `alignda assimilate`; returns the path written. */
 export async function runAssimilate(opts: AssimilateRunOptions, given: ReadonlySet<string>): Promise<string> {
-  const request = readRequest(opts, given);
+  return (await assimilateRequest(readRequest(opts, given), opts)).out;
+}
+
+/** What {@link assimilateRequest} did. */
+export interface AssimilateOutcome {
+  /** The netCDF written. */
+  readonly out: string;
+  readonly bytes: Uint8Array;
+  /** The model folder used. */
+  readonly modelDir: string;
+}
+
+/**
+ * Runs `request` in this process with the models of `opts` (its model folder, or the preset's), writes the netCDF and
+ * prints the report.
+ * @param defaultOut - the file when `opts.out` is unset, from the source's name and the request
+ *   @defaultValue `<home>/assimilate/<source>-<time>-<method>.nc`
+ */
+export async function assimilateRequest(
+  request: AssimilationRequest,
+  opts: AssimilateRunOptions,
+  defaultOut?: (homeDir: string, source: string) => string,
+): Promise<AssimilateOutcome> {
   if (request.modelVersion !== undefined)
     throw new AppError(
       'INVALID_ARGUMENT',
@@ -202,7 +230,9 @@ export async function runAssimilate(opts: AssimilateRunOptions, given: ReadonlyS
   progress.stop();
   const stamp = request.validTime.replace(/[^0-9T]/g, '').slice(0, 11);
   const out = path.resolve(
-    opts.out ?? path.join(config.homeDir, 'assimilate', `${src.name}-${stamp}-${request.method}.nc`),
+    opts.out ??
+      defaultOut?.(config.homeDir, src.name) ??
+      path.join(config.homeDir, 'assimilate', `${src.name}-${stamp}-${request.method}.nc`),
   );
 
   const abort = new AbortController();
@@ -264,5 +294,5 @@ export async function runAssimilate(opts: AssimilateRunOptions, given: ReadonlyS
   ];
   console.log(`seconds: ${parts.join(', ')}`);
   console.log(`wrote ${out} (${(bytes.length / 1e6).toFixed(2)} MB)`);
-  return out;
+  return { out, bytes, modelDir: dir };
 }
