@@ -1,6 +1,6 @@
 /**
- * The platform end to end: `alignda up` starts every service as its own process (ingest, encoder, sampler, forecast,
- * reward, orchestrator, gateway) on free ports, over real Redis, real gRPC and the registry on a throw-away
+ * The platform end to end: `alignda up --samplers 2` starts every service as its own process (ingest, encoder, two
+ * sampler replicas on the sample queue, forecast, reward, orchestrator, gateway) on free ports, over real Redis, real gRPC and the registry on a throw-away
  * PostgreSQL database (SQLite when PostgreSQL does not answer); one DPS job goes in over HTTP and its analysis comes
  * out of the blob store, compared with `alignda assimilate` (the single-process reference) on the same request and
  * models on CPU.
@@ -177,7 +177,8 @@ describe.skipIf(redisProblem !== null)(
     let reference: Ran | undefined;
     /** What `alignda up` has printed. */
     let upOutput = '';
-    let samplerPid = 0;
+    /** The sampler replicas' process ids, as `alignda up` listed them. */
+    let samplerPids: number[] = [];
 
     const headers = (): Record<string, string> => ({
       authorization: `Bearer ${token}`,
@@ -227,8 +228,10 @@ describe.skipIf(redisProblem !== null)(
         REDIS_URL: redisUrl,
         ALIGNDA_EXECUTION_PROVIDER: 'cpu',
         LOG_LEVEL: 'info',
-        // Room for a killed sampler to come back (retries after 2, 4, 8, ... s).
+        // Room for a killed service to come back (retries after 2, 4, 8, ... s).
         ALIGNDA_ORCHESTRATOR_ATTEMPTS: '8',
+        // A killed sampler replica's job goes to another one within 2-3 lock times (30 s by default).
+        ALIGNDA_SAMPLE_LOCK_MS: '3000',
       };
       for (const k of ['ALIGNDA_DEBUG', 'HTTP_PORT', 'GRPC_PORT', 'ALIGNDA_MODEL_DIR', 'ALIGNDA_WORLD_YEARS'])
         delete env[k];
@@ -258,7 +261,7 @@ describe.skipIf(redisProblem !== null)(
       // Its own process group, so that afterAll stops it and every service it started even if it hangs.
       up = spawn(
         process.execPath,
-        ['--import', 'tsx', MAIN, 'up', '--http-port', '0', '--start-timeout', '170'],
+        ['--import', 'tsx', MAIN, 'up', '--http-port', '0', '--start-timeout', '170', '--samplers', '2'],
         {
           cwd: REPO,
           env,
@@ -274,7 +277,7 @@ describe.skipIf(redisProblem !== null)(
       upOutput = started.output;
       up.stdout?.on('data', (chunk: string) => (upOutput += chunk)); // keep the pipe drained
       up.stderr?.resume();
-      samplerPid = Number(/^ +sampler +\S+ +pid (\d+)$/m.exec(upOutput)?.[1]);
+      samplerPids = [...upOutput.matchAll(/^ +sampler(?:-\d+)? +\S+ +pid (\d+)$/gm)].map((m) => Number(m[1]));
       const key = await alignda(env, [
         'keys',
         'create',
@@ -305,10 +308,9 @@ describe.skipIf(redisProblem !== null)(
           // none left: the group is gone
         }
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      await new Queue('assimilate', { connection })
-        .obliterate({ force: true })
-        .catch(() => undefined)
-        .finally(() => connection.disconnect());
+      for (const name of ['assimilate', 'sample'])
+        await new Queue(name, { connection }).obliterate({ force: true }).catch(() => undefined);
+      connection.disconnect();
       if (usePostgres) await pgAdmin(`DROP DATABASE IF EXISTS "${pgName}" WITH (FORCE)`);
       rmSync(root, { recursive: true, force: true });
     }, 60_000);
@@ -345,7 +347,9 @@ describe.skipIf(redisProblem !== null)(
       // The registry: the Job row succeeded and exactly one Analysis row, keyed by the job.
       expect(await rows(id)).toEqual({
         status: 'succeeded',
-        analyses: [[id, 2, { analysis: result.artifacts.analysis }]],
+        analyses: [
+          [id, 2, { analysis: result.artifacts.analysis, map: path.join('results', id, 'map.png') }],
+        ],
       });
 
       // The analysis against the reference, variable by variable.
@@ -361,15 +365,61 @@ describe.skipIf(redisProblem !== null)(
           expect(bitDiffs(variable(platform, c + suffix), variable(ref, c + suffix)), c + suffix).toBe(0);
       }
 
-      // The correlation id reached the services' log lines.
-      for (const service of ['orchestrator', 'ingest', 'encoder', 'sampler', 'forecast', 'reward']) {
-        const log = readFileSync(path.join(home, 'logs', 'up', `${service}.log`), 'utf8');
-        expect(log.includes(correlationId), `${service}.log names ${correlationId}`).toBe(true);
-      }
+      // The correlation id reached the services' log lines (the sampler's: that of whichever replica sampled).
+      const logOf = (name: string): string =>
+        readFileSync(path.join(home, 'logs', 'up', `${name}.log`), 'utf8');
+      for (const service of ['orchestrator', 'ingest', 'encoder', 'forecast', 'reward'])
+        expect(logOf(service).includes(correlationId), `${service}.log names ${correlationId}`).toBe(true);
+      expect(
+        [logOf('sampler'), logOf('sampler-2')].some((l) => l.includes(correlationId)),
+        `a sampler log names ${correlationId}`,
+      ).toBe(true);
     }, 150_000);
 
-    it('finishes a job whose sampler is killed mid-run: alignda up restarts the sampler, the orchestrator retries the job, and it makes one Analysis row', async () => {
-      expect(samplerPid, upOutput).toBeGreaterThan(0);
+    it('cancels a running job over HTTP: the replica sampling it stops at its next step, and the job ends cancelled with no Analysis', async () => {
+      const post = await fetch(`${gateway}/v1/assimilations`, {
+        method: 'POST',
+        headers: headers(),
+        body: JSON.stringify({ ...REQUEST, steps: 1000, seed: 6 }),
+      });
+      expect(post.status).toBe(202);
+      const { id } = (await post.json()) as { id: string };
+      const sampling = await poll(
+        id,
+        (v) => FINISHED.includes(String(v.state)) || (v.stage === 'sample' && Number(v.progress) > 0.135),
+        60_000,
+      );
+      expect(sampling.view).toMatchObject({ state: 'running', stage: 'sample' });
+      const cancel = await fetch(`${gateway}/v1/assimilations/${id}`, {
+        method: 'DELETE',
+        // No content-type: a DELETE has no body (Fastify refuses an empty application/json one).
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(cancel.status).toBe(200);
+      expect(await cancel.json()).toMatchObject({ state: 'cancelled' });
+
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const samples = new Queue('sample', { connection });
+      try {
+        // The replica's sample job fails as cancelled, part way through its 1000 steps.
+        let reason = '';
+        for (let t = 0; t < 100 && reason === ''; t++) {
+          reason = (await samples.getJob(`${id}.sample`))?.failedReason ?? '';
+          if (reason === '') await new Promise((r) => setTimeout(r, 200));
+        }
+        const done = Number(/^CANCELLED: sampling cancelled after (\d+) of 1000 steps/.exec(reason)?.[1]);
+        expect(done, reason).toBeGreaterThan(0);
+        expect(done, reason).toBeLessThan(1000);
+      } finally {
+        await samples.close();
+        connection.disconnect();
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await rows(id)).toEqual({ status: 'cancelled', analyses: [] });
+    }, 120_000);
+
+    it('finishes a job whose sampler replica is killed with SIGKILL mid-job: another replica takes the sample job, and exactly one Analysis row exists', async () => {
+      expect(samplerPids, upOutput).toHaveLength(2);
       const post = await fetch(`${gateway}/v1/assimilations`, {
         method: 'POST',
         headers: headers(),
@@ -377,7 +427,7 @@ describe.skipIf(redisProblem !== null)(
       });
       expect(post.status).toBe(202);
       const { id } = (await post.json()) as { id: string };
-      // Sampling: the sampler has reported a step (the sample stage starts at 0.13 of the job).
+      // Sampling: a replica has reported a step (the sample stage starts at 0.13 of the job).
       const sampling = await poll(
         id,
         (v) => FINISHED.includes(String(v.state)) || (v.stage === 'sample' && Number(v.progress) > 0.135),
@@ -387,14 +437,34 @@ describe.skipIf(redisProblem !== null)(
         state: 'running',
         stage: 'sample',
       });
-      process.kill(samplerPid, 'SIGKILL');
-      const { view, seen } = await poll(id, (v) => FINISHED.includes(String(v.state)), 180_000);
-      expect(view, [...seen].join(' ')).toMatchObject({ state: 'succeeded', error: null });
-      expect(upOutput).toMatch(/^sampler exited \(SIGKILL\): restarting it in 1 s/m);
+      // The replica that holds the sample job, from BullMQ's record of it (`host:pid`).
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const samples = new Queue('sample', { connection });
+      try {
+        const holder = (await samples.getJob(`${id}.sample`))?.processedBy ?? '';
+        const pid = Number(holder.split(':').at(-1));
+        expect(samplerPids, `sample job held by ${holder}`).toContain(pid);
+        process.kill(pid, 'SIGKILL');
+
+        const { view, seen } = await poll(id, (v) => FINISHED.includes(String(v.state)), 180_000);
+        expect(view, [...seen].join(' ')).toMatchObject({ state: 'succeeded', error: null });
+        const done = await samples.getJob(`${id}.sample`);
+        const by = String((done?.returnvalue as { sampler?: unknown } | undefined)?.sampler);
+        expect(by, 'sampled by another process').not.toBe(holder);
+        expect(
+          done?.stalledCounter,
+          'BullMQ recovered the job from the killed replica',
+        ).toBeGreaterThanOrEqual(1);
+      } finally {
+        await samples.close();
+        connection.disconnect();
+      }
+      expect(upOutput).toMatch(/^sampler(-2)? exited \(SIGKILL\): restarting it in 1 s/m);
+      // The orchestrator never saw a failure: the sample job moved, the assimilation job did not.
       const log = readFileSync(path.join(home, 'logs', 'up', 'orchestrator.log'), 'utf8')
         .split('\n')
         .filter((l) => l.includes(id));
-      expect(log.some((l) => l.includes('service unavailable: job will be retried'))).toBe(true);
+      expect(log.some((l) => l.includes('job will be retried'))).toBe(false);
       expect((await rows(id)).analyses.map((a) => a[0])).toEqual([id]);
     }, 240_000);
   },
