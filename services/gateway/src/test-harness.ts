@@ -189,7 +189,7 @@ export async function storeResult(gw: TestGateway, options: StoreResultOptions =
       id,
       kind: QueueName.assimilate,
       status,
-      request: validBody({ members: M, seed: 5 }),
+      request: validBody({ members: M, seed: 5 }) as object,
       stage: status === 'running' ? 'sample' : null,
       progress: status === 'running' ? 0.5 : 0,
       ...(status === 'failed'

@@ -253,7 +253,7 @@ describe('alignda assimilate (end to end)', () => {
           validTime: new Date(TIME),
           members: 2,
           artifactPaths: { analysis: path.join('results', id, 'analysis.nc') },
-          provenance: { models: await modelsProvenance(path.join(home, 'models', version)) },
+          provenance: { models: await modelsProvenance(path.join(home, 'models', version)) } as object,
         },
       });
     } finally {
