@@ -83,6 +83,22 @@ export interface UpRunOptions {
   startTimeoutS: number;
   /** Folder of the services' log files. @defaultValue `<home>/logs/up` */
   logsDir?: string;
+  /**
+   * Work to do with the platform in this process (the demo's job): called once every service is healthy, after which
+   * the platform stops, as on Ctrl-C. Its failure is thrown once everything has stopped.
+   * @defaultValue none: the platform runs until Ctrl-C / SIGTERM
+   */
+  whileUp?: (platform: UpPlatform) => Promise<void>;
+}
+
+/** What {@link UpRunOptions.whileUp} is given of the running platform. */
+export interface UpPlatform {
+  /** The gateway's base URL, e.g. `http://127.0.0.1:8080`. */
+  readonly gatewayUrl: string;
+  /** Folder of the services' log files. */
+  readonly logsDir: string;
+  /** Aborted when the platform stops under the work (Ctrl-C, a service that failed). */
+  readonly signal: AbortSignal;
 }
 
 /** A free TCP port on 127.0.0.1 (taken from the kernel, then released for a child to bind). */
@@ -108,18 +124,33 @@ function tail(file: string, lines = 12): string {
   }
 }
 
+/** Why Redis cannot be had (nothing answers: `err`; no redis-server to start one) and how to get it. */
+function noRedisMessage(err: unknown): string {
+  return `${err instanceof Error ? err.message : String(err)}; no redis-server is installed to start one: install Redis (apt-get install redis-server, brew install redis) or start one (docker compose up -d redis), or set REDIS_URL`;
+}
+
+const redisServerInstalled = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
+
+/**
+ * Why `alignda up` could have no Redis (nothing answers at `url` and no redis-server is installed), with how to get
+ * one, or null when it can have one.
+ */
+export async function redisProblem(url: string): Promise<string | null> {
+  try {
+    await probeRedis(url, 1500);
+    return null;
+  } catch (err) {
+    return redisServerInstalled() ? null : noRedisMessage(err);
+  }
+}
+
 /** Redis for the run: REDIS_URL when it answers, else a `redis-server` of our own on a free port. */
 async function ensureRedis(url: string, logFile: string): Promise<{ url: string; process?: ChildProcess }> {
   try {
     await probeRedis(url, 1500);
     return { url };
   } catch (err) {
-    if (spawnSync('redis-server', ['--version']).status !== 0)
-      throw new AppError(
-        'UNAVAILABLE',
-        `${err instanceof Error ? err.message : String(err)}; no redis-server is installed to start one: install Redis (apt-get install redis-server, brew install redis) or start one (docker compose up -d redis), or set REDIS_URL`,
-        { cause: err },
-      );
+    if (!redisServerInstalled()) throw new AppError('UNAVAILABLE', noRedisMessage(err), { cause: err });
   }
   const port = await freePort();
   const fd = openSync(logFile, 'a');
@@ -230,9 +261,12 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   const stopped = new Promise<void>((resolve) => {
     wake = resolve;
   });
+  // Tells the caller's work (whileUp) that the platform is going away.
+  const halt = new AbortController();
   const stopAll = (): void => {
     if (stopping) return;
     stopping = true;
+    halt.abort();
     wake();
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stopAll);
@@ -379,8 +413,17 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
     print(
       `gateway ${gatewayUrl} (API docs at ${gatewayUrl}/docs; keys: alignda keys create --name <n> --scopes submit,read)`,
     );
-    print('Ctrl-C stops every service');
+    if (opts.whileUp === undefined) print('Ctrl-C stops every service');
   }
+  // The caller's work, then the same stop as Ctrl-C; its error (kept, not left unhandled) is thrown after the stop.
+  const work =
+    stopping || opts.whileUp === undefined
+      ? undefined
+      : opts.whileUp({ gatewayUrl, logsDir, signal: halt.signal }).then(
+          () => undefined,
+          (err: unknown) => ({ err }),
+        );
+  void work?.finally(stopAll);
 
   await stopped;
   print('stopping the services');
@@ -406,5 +449,7 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   stopRedis();
   unlisten();
   if (failure !== undefined) throw failure;
+  const failed = await work;
+  if (failed !== undefined) throw failed.err;
   print('stopped');
 }
