@@ -5,6 +5,7 @@
  * (latent-sessions.ts) take those values and never touch files, so a worker can hold them in memory and a service
  * can load them from a registry.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -12,6 +13,7 @@ import type { ParamMap } from '@alignda/graph';
 import type { NormStats } from '@alignda/tensor';
 
 import type { EmulatorConfig } from './emulator.js';
+import { hashFile } from './file-hash.js';
 import type { ScoreConfig } from './score.js';
 import { TrainError } from './train/train-error.js';
 import { readTrainCheckpoint } from './train/train-model.js';
@@ -102,6 +104,12 @@ export interface ModelManifest {
   readonly background: string;
   /** Lead of those backgrounds, hours. */
   readonly leadHours: number;
+  /**
+   * SHA-256 (hex) of the autoencoder (`vae.safetensors`) whose latents the score network was trained on: the score
+   * model pins it, and a sampler refuses latents of another (written by the file store when it writes the manifest).
+   * Absent in folders from before pinning.
+   */
+  readonly autoencoderSha256?: string;
 }
 
 /** The manifest's file name inside a model folder. */
@@ -119,7 +127,10 @@ export interface FileModelStore {
   loadAll(): Promise<LatentModels>;
   /** The folder's manifest; undefined for a folder trained before manifests existed. */
   readManifest(): Promise<ModelManifest | undefined>;
+  /** Writes the manifest, with the SHA-256 of the folder's autoencoder when it has one (the score model's pin). */
   writeManifest(manifest: ModelManifest): Promise<void>;
+  /** SHA-256 (hex) of the folder's `vae.safetensors`. */
+  autoencoderSha256(): Promise<string>;
 }
 
 /** The model store of a folder (created by training when missing). */
@@ -143,7 +154,14 @@ export function fileModelStore(dir: string): FileModelStore {
         throw new TrainError('CHECKPOINT_CORRUPT', `${file} is not valid JSON`, { cause: err });
       }
     },
-    writeManifest: (manifest) =>
-      writeFile(path.join(dir, MODEL_MANIFEST_FILE), JSON.stringify(manifest, null, 1) + '\n'),
+    writeManifest: async (manifest) => {
+      const vae = path.join(dir, MODEL_FILES.vae);
+      const pin = existsSync(vae) ? { autoencoderSha256: (await hashFile(vae)).sha256 } : {};
+      await writeFile(
+        path.join(dir, MODEL_MANIFEST_FILE),
+        JSON.stringify({ ...manifest, ...pin }, null, 1) + '\n',
+      );
+    },
+    autoencoderSha256: async () => (await hashFile(path.join(dir, MODEL_FILES.vae))).sha256,
   };
 }

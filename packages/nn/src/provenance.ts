@@ -5,12 +5,14 @@
  * its seeds are added by whoever runs the job. `alignda assimilate --from-job` compares a model folder's files with
  * the recorded ones before it says whether a re-run reproduces the stored analysis.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { onnxruntimeVersion } from '@alignda/graph';
 
+export { hashFile } from './file-hash.js';
+
+import { hashFile } from './file-hash.js';
 import { MODEL_FILES, MODEL_MANIFEST_FILE } from './model-store.js';
 import type { ModelManifest } from './model-store.js';
 
@@ -111,18 +113,6 @@ export function readGitCommit(root: string): string | null {
     }
   }
   return null;
-}
-
-/** SHA-256 (hex) and size of a file, read as a stream (checkpoints can be large). */
-export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file)) {
-    const b = chunk as Buffer;
-    hash.update(b);
-    bytes += b.length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** The provenance of the model folder `dir`: its checkpoints' and manifest's hashes and the manifest itself. */

@@ -71,7 +71,7 @@ describe('startGrpcService', () => {
       }),
       encode: unaryHandler(log, (r: EncodeRequest) => {
         fail(r.modelVersion);
-        return Promise.resolve({ latents: undefined, modelVersion: 'v1' });
+        return Promise.resolve({ latents: undefined, modelVersion: 'v1', autoencoderSha256: '' });
       }),
       decode: unaryHandler(log, (r: DecodeRequest) => {
         fail(r.modelVersion);

@@ -68,6 +68,7 @@ describe('encoder service', () => {
       models,
       layout: source,
       modelVersion: 'memory-ci',
+      autoencoderSha256: await store.autoencoderSha256(),
       log: createLogger({ service: 'encoder', level: 'silent' }),
       executionProvider: 'cpu',
     });
@@ -96,6 +97,11 @@ describe('encoder service', () => {
     const zShape = models.score.config.latentShape;
     expect(latents.shape).toEqual([2, ...zShape]);
     expect(encoded.modelVersion).toBe('memory-ci');
+    // The autoencoder's identity, as a score model pins it: the SHA-256 of its weights file.
+    expect(encoded.autoencoderSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(encoded.autoencoderSha256).toBe(
+      (await fileModelStore(modelDir).readManifest())?.autoencoderSha256,
+    );
 
     const one = await createLatentSessions(models, 1);
     const norm = models.vae.norm;

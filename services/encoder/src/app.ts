@@ -23,6 +23,8 @@ export interface EncoderDeps {
   readonly layout: FieldLayout;
   /** The version id requests may name (empty = this one). */
   readonly modelVersion: string;
+  /** SHA-256 (hex) of the autoencoder's weights, returned with every Encode (what score models pin). */
+  readonly autoencoderSha256: string;
   readonly log: Logger;
   /** Where inference runs. @defaultValue 'auto' (CUDA when available, else CPU) */
   readonly executionProvider?: ExecutionProvider;

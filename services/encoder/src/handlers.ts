@@ -37,6 +37,8 @@ export interface EncoderHandlerDeps {
   /** Channels, units and grid of the fields the autoencoder was trained on. */
   readonly layout: FieldLayout;
   readonly modelVersion: string;
+  /** SHA-256 (hex) of the autoencoder's weights. */
+  readonly autoencoderSha256: string;
 }
 
 const KIND = 'autoencoder';
@@ -85,7 +87,11 @@ export async function encode(deps: EncoderHandlerDeps, request: EncodeRequest): 
     const x = normalise({ data: field.data, shape: field.shape }, norm).data;
     out.set(await encodeState(deps.sessions, x), n * size);
   }
-  return { latents: tensorFromFloat32(out, [fields.length, ...latent], 'latents'), modelVersion };
+  return {
+    latents: tensorFromFloat32(out, [fields.length, ...latent], 'latents'),
+    modelVersion,
+    autoencoderSha256: deps.autoencoderSha256,
+  };
 }
 
 /** Decode: latents [N, Cz, Hz, Wz] -> N fields in physical units (decodeState of each). */

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     models,
     layout: source,
     modelVersion: args.modelVersion,
+    autoencoderSha256: await store.autoencoderSha256(),
     log,
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,

@@ -87,6 +87,7 @@ function fakeServices(
         return Promise.resolve({
           latents: tensorFromFloat32(new Float32Array(4 * 8 * 16), [1, ...Z_SHAPE]),
           modelVersion: 'm',
+          autoencoderSha256: 'a'.repeat(64),
         });
       },
       decode: (request) => {
@@ -100,6 +101,9 @@ function fakeServices(
     },
     sampler: {
       sample: async (request, scope, onProgress) => {
+        // The latents go with the identity of the autoencoder that encoded them (the sampler checks its pin).
+        if (request.autoencoderSha256 !== 'a'.repeat(64))
+          throw new AppError('FAILED_PRECONDITION', `autoencoder ${request.autoencoderSha256}`);
         calls.push('sampler.Sample');
         onProgress({ fraction: 0.5, stage: 'sample', message: '' });
         await sampler.behaviour(scope);
@@ -192,6 +196,7 @@ describe('callError', () => {
         members: 1,
         seed: 0,
         modelVersion: '',
+        autoencoderSha256: '',
       };
       await expect(ports.sampler.sample(request, scope(true), () => undefined)).rejects.toMatchObject({
         code: 'CANCELLED',

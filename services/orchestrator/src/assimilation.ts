@@ -293,6 +293,8 @@ export async function runAssimilation(
     services.sampler.sample(
       {
         backgroundLatent: tensorFromFloat32(zb, zShape, 'background_latent'),
+        // The sampler refuses latents of another autoencoder than its score model's.
+        autoencoderSha256: encoded.autoencoderSha256,
         observations: batch,
         grid: gridToProto(source.grid),
         guidance: GUIDANCE[request.method as keyof typeof GUIDANCE],

@@ -82,6 +82,8 @@ describe('sampler service', () => {
   let source: DaSource;
   let models: LatentModels;
   let app: SamplerApp;
+  /** SHA-256 of the set's autoencoder, to which training pinned the score model. */
+  let autoencoder = '';
   let service: GrpcService;
   let client: SamplerServiceClient;
   let zb: Float32Array;
@@ -99,10 +101,13 @@ describe('sampler service', () => {
         cb();
       },
     });
+    autoencoder = await store.autoencoderSha256();
     app = await buildApp({
       models,
       source,
       modelVersion: 'memory-ci',
+      autoencoderSha256: autoencoder,
+      pinnedAutoencoderSha256: (await store.readManifest())?.autoencoderSha256,
       log: createLogger({ service: 'sampler', destination }),
       executionProvider: 'cpu',
     });
@@ -132,6 +137,7 @@ describe('sampler service', () => {
     members: MEMBERS,
     seed: 7,
     modelVersion: '',
+    autoencoderSha256: '',
     ...over,
   });
   /** Gridded observations of state 60 (K): four cells, one more flagged by QC (and NaN) that must be left out. */
@@ -240,6 +246,34 @@ describe('sampler service', () => {
     );
     await expect(fails({ modelVersion: 'other' })).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
     await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
+  });
+
+  it('refuses latents of another autoencoder than the one the score model is pinned to, and a pin that does not hold', async () => {
+    expect(autoencoder).toMatch(/^[0-9a-f]{64}$/);
+    const other = 'f'.repeat(64);
+    await expect(collect(client, request({ autoencoderSha256: other }))).rejects.toMatchObject({
+      code: GrpcStatus.FAILED_PRECONDITION,
+      details: expect.stringMatching(
+        /^background_latent was encoded by autoencoder ffffffffffff; score model/,
+      ) as unknown,
+    });
+    const pinned = await collect(client, request({ autoencoderSha256: autoencoder }));
+    expect(pinned.at(-1)?.event?.$case).toBe('result');
+    // A model set whose autoencoder is not the score model's: the service does not start.
+    await expect(
+      buildApp({
+        models,
+        source,
+        modelVersion: 'memory-ci',
+        autoencoderSha256: other,
+        pinnedAutoencoderSha256: autoencoder,
+        log: createLogger({ service: 'sampler', level: 'silent' }),
+        executionProvider: 'cpu',
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('retrain the score model') as unknown,
+    });
   });
 
   it('stops sampling at the next step when the client cancels', async () => {

@@ -29,6 +29,13 @@ export interface SamplerDeps {
   readonly source: DaSource;
   /** The version id requests may name (empty = this one). */
   readonly modelVersion: string;
+  /** SHA-256 (hex) of the model set's autoencoder (`vae.safetensors`), which the sampler decodes DPS guesses with. */
+  readonly autoencoderSha256: string;
+  /**
+   * The autoencoder the score model was trained on (the model folder's manifest, `autoencoderSha256`), when recorded.
+   * @defaultValue the set's own
+   */
+  readonly pinnedAutoencoderSha256?: string;
   readonly log: Logger;
   /** Where inference runs. @defaultValue 'auto' (CUDA when onnxruntime has it, else CPU) */
   readonly executionProvider?: ExecutionProvider;
@@ -50,9 +57,16 @@ export interface SamplerApp {
 /**
  * Builds the sampler service: checks the models against the source, loads the one-member sessions (which fixes the
  * execution provider) and logs the provider.
- * @throws AppError CONFIG_INVALID when the models' field shape is not the source's
+ * @throws AppError CONFIG_INVALID when the models' field shape is not the source's, or the score model is pinned to
+ *   another autoencoder than the set's
  */
 export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
+  const pinned = deps.pinnedAutoencoderSha256;
+  if (pinned !== undefined && pinned !== deps.autoencoderSha256)
+    throw new AppError(
+      'CONFIG_INVALID',
+      `the score model was trained on autoencoder ${pinned.slice(0, 12)}, but the model set's autoencoder is ${deps.autoencoderSha256.slice(0, 12)}: retrain the score model (alignda train) or restore its autoencoder`,
+    );
   const v = deps.models.vae.config;
   if ([v.channels, v.height, v.width].join() !== deps.source.shape.join())
     throw new AppError(

@@ -44,6 +44,11 @@ export interface SamplerHandlerDeps {
   /** The source of the fields (channels, grid, valid area) that observations refer to. */
   readonly source: DaSource;
   readonly modelVersion: string;
+  /**
+   * SHA-256 (hex) of the autoencoder the score model is pinned to (whose latents it was trained on): a request whose
+   * latents come from another is refused.
+   */
+  readonly autoencoderSha256: string;
   /** Frozen sessions for `members` samples per call (the graphs have static shapes), created once per size. */
   sessions(members: number): Promise<LatentSessions>;
 }
@@ -84,6 +89,13 @@ interface SampleCall {
 /** Checks and decodes a SampleRequest. */
 export function decodeSampleRequest(deps: SamplerHandlerDeps, request: SampleRequest): SampleCall {
   const modelVersion = resolveModelVersion(request.modelVersion, deps.modelVersion, 'score model');
+  const from = request.autoencoderSha256;
+  if (from !== '' && from !== deps.autoencoderSha256)
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `background_latent was encoded by autoencoder ${from.slice(0, 12)}; score model ${modelVersion || '(active)'} is pinned to autoencoder ${deps.autoencoderSha256.slice(0, 12)} (encode with the autoencoder it was trained with)`,
+      { details: { autoencoderSha256: from, pinned: deps.autoencoderSha256 } },
+    );
   const mode = MODES[request.guidance];
   if (mode === undefined) invalidMessage('guidance', `${request.guidance} is not OBSFREE, REPAINT or DPS`);
   const zShape = deps.models.score.config.latentShape;

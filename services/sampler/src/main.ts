@@ -37,6 +37,10 @@ async function main(): Promise<void> {
     models,
     source,
     modelVersion: args.modelVersion,
+    autoencoderSha256: await store.autoencoderSha256(),
+    ...(manifest?.autoencoderSha256 === undefined
+      ? {}
+      : { pinnedAutoencoderSha256: manifest.autoencoderSha256 }),
     log,
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,

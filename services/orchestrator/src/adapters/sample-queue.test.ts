@@ -43,6 +43,7 @@ const request = (seed: number, members = 2): SampleRequest => ({
   members,
   seed,
   modelVersion: '',
+  autoencoderSha256: '',
 });
 
 const scope = (jobId: string, signal = new AbortController().signal): CallScope => ({

@@ -61,6 +61,8 @@ export interface EncodeResponse {
     | undefined;
   /** The autoencoder version that encoded them. */
   modelVersion: string;
+  /** SHA-256 (lower-case hex) of the autoencoder's weights: what a score model pins (SampleRequest). */
+  autoencoderSha256: string;
 }
 
 /** Latents to decode. */
@@ -435,7 +437,7 @@ export const EncodeRequest: MessageFns<EncodeRequest> = {
 };
 
 function createBaseEncodeResponse(): EncodeResponse {
-  return { latents: undefined, modelVersion: "" };
+  return { latents: undefined, modelVersion: "", autoencoderSha256: "" };
 }
 
 export const EncodeResponse: MessageFns<EncodeResponse> = {
@@ -445,6 +447,9 @@ export const EncodeResponse: MessageFns<EncodeResponse> = {
     }
     if (message.modelVersion !== "") {
       writer.uint32(18).string(message.modelVersion);
+    }
+    if (message.autoencoderSha256 !== "") {
+      writer.uint32(26).string(message.autoencoderSha256);
     }
     return writer;
   },
@@ -478,6 +483,14 @@ export const EncodeResponse: MessageFns<EncodeResponse> = {
             message.modelVersion = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.autoencoderSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -498,6 +511,11 @@ export const EncodeResponse: MessageFns<EncodeResponse> = {
         : isSet(object.model_version)
         ? globalThis.String(object.model_version)
         : "",
+      autoencoderSha256: isSet(object.autoencoderSha256)
+        ? globalThis.String(object.autoencoderSha256)
+        : isSet(object.autoencoder_sha256)
+        ? globalThis.String(object.autoencoder_sha256)
+        : "",
     };
   },
 
@@ -508,6 +526,9 @@ export const EncodeResponse: MessageFns<EncodeResponse> = {
     }
     if (message.modelVersion !== "") {
       obj.modelVersion = message.modelVersion;
+    }
+    if (message.autoencoderSha256 !== "") {
+      obj.autoencoderSha256 = message.autoencoderSha256;
     }
     return obj;
   },
@@ -521,6 +542,7 @@ export const EncodeResponse: MessageFns<EncodeResponse> = {
       ? Tensor.fromPartial(object.latents)
       : undefined;
     message.modelVersion = object.modelVersion ?? "";
+    message.autoencoderSha256 = object.autoencoderSha256 ?? "";
     return message;
   },
 };

@@ -119,7 +119,15 @@ export interface SampleRequest {
     | number
     | undefined;
   /** Langevin corrector step ratio tau (dimensionless, > 0). Unset = the server default (0.25). */
-  correctorTau?: number | undefined;
+  correctorTau?:
+    | number
+    | undefined;
+  /**
+   * SHA-256 (lower-case hex) of the autoencoder that encoded background_latent (EncodeResponse.autoencoder_sha256).
+   * A score model is trained on one autoencoder's latents and pins it: latents of another are refused with
+   * FAILED_PRECONDITION. Empty = not checked (a caller that did not encode them through the encoder service).
+   */
+  autoencoderSha256: string;
 }
 
 /** One message of a sampling stream: progress or the result. */
@@ -165,6 +173,7 @@ function createBaseSampleRequest(): SampleRequest {
     modelVersion: "",
     guidanceStrength: undefined,
     correctorTau: undefined,
+    autoencoderSha256: "",
   };
 }
 
@@ -202,6 +211,9 @@ export const SampleRequest: MessageFns<SampleRequest> = {
     }
     if (message.correctorTau !== undefined) {
       writer.uint32(89).double(message.correctorTau);
+    }
+    if (message.autoencoderSha256 !== "") {
+      writer.uint32(98).string(message.autoencoderSha256);
     }
     return writer;
   },
@@ -307,6 +319,14 @@ export const SampleRequest: MessageFns<SampleRequest> = {
             message.correctorTau = reader.double();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.autoencoderSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -348,6 +368,11 @@ export const SampleRequest: MessageFns<SampleRequest> = {
         : isSet(object.corrector_tau)
         ? globalThis.Number(object.corrector_tau)
         : undefined,
+      autoencoderSha256: isSet(object.autoencoderSha256)
+        ? globalThis.String(object.autoencoderSha256)
+        : isSet(object.autoencoder_sha256)
+        ? globalThis.String(object.autoencoder_sha256)
+        : "",
     };
   },
 
@@ -386,6 +411,9 @@ export const SampleRequest: MessageFns<SampleRequest> = {
     if (message.correctorTau !== undefined) {
       obj.correctorTau = floatToJson(message.correctorTau);
     }
+    if (message.autoencoderSha256 !== "") {
+      obj.autoencoderSha256 = message.autoencoderSha256;
+    }
     return obj;
   },
 
@@ -409,6 +437,7 @@ export const SampleRequest: MessageFns<SampleRequest> = {
     message.modelVersion = object.modelVersion ?? "";
     message.guidanceStrength = object.guidanceStrength ?? undefined;
     message.correctorTau = object.correctorTau ?? undefined;
+    message.autoencoderSha256 = object.autoencoderSha256 ?? "";
     return message;
   },
 };
