@@ -189,7 +189,8 @@ export async function storeResult(gw: TestGateway, options: StoreResultOptions =
       id,
       kind: QueueName.assimilate,
       status,
-      request: validBody({ members: M, seed: 5 }) as object,
+      // As a JSON column holds it (Prisma's JSON input type wants more than Record<string, unknown>).
+      request: JSON.parse(JSON.stringify(validBody({ members: M, seed: 5 }))) as object,
       stage: status === 'running' ? 'sample' : null,
       progress: status === 'running' ? 0.5 : 0,
       ...(status === 'failed'

@@ -253,7 +253,10 @@ describe('alignda assimilate (end to end)', () => {
           validTime: new Date(TIME),
           members: 2,
           artifactPaths: { analysis: path.join('results', id, 'analysis.nc') },
-          provenance: { models: await modelsProvenance(path.join(home, 'models', version)) } as object,
+          // As a JSON column holds it (the interfaces carry no index signature Prisma's JSON type wants).
+          provenance: JSON.parse(
+            JSON.stringify({ models: await modelsProvenance(path.join(home, 'models', version)) }),
+          ) as object,
         },
       });
     } finally {
