@@ -328,12 +328,12 @@ export function checkSetup(cs: readonly Container[], compose: ComposeFile): stri
         problems.push(
           `${world.service.name}: writes the nature run to ${out}, the services read ${home}/worlds`,
         );
-      if (
-        Number(flag(cmd, '--seed', '1')) !== c.args.worldSeed ||
-        Number(flag(cmd, '--years', '1')) !== c.args.worldYears
-      )
+      // `world generate`'s defaults: seed 1, one year.
+      const [seed, years] = [flag(cmd, '--seed', '1'), flag(cmd, '--years', '1')];
+      const reads = `seed ${c.args.worldSeed}, ${c.args.worldYears} y`;
+      if (Number(seed) !== c.args.worldSeed || Number(years) !== c.args.worldYears)
         problems.push(
-          `${c.service.name}: reads the nature run of seed ${c.args.worldSeed}, ${c.args.worldYears} y; ${world.service.name} makes seed ${flag(cmd, '--seed', '1')}, ${flag(cmd, '--years', '1')} y`,
+          `${c.service.name}: reads the nature run of ${reads}; ${world.service.name} makes seed ${seed}, ${years} y`,
         );
     }
     if (c.args.modelDir !== undefined && train !== undefined) {
