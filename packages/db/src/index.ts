@@ -1,4 +1,6 @@
 export { openDatabase } from './open-database.js';
+export { ensureDatasetRow, isUniqueViolation } from './dataset-row.js';
+export type { DatasetRowSpec } from './dataset-row.js';
 export type { Db } from './open-database.js';
 export { MIGRATIONS_TABLE, listMigrations, migrate } from './migrate.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrate.js';

@@ -129,21 +129,23 @@ export async function check(deps: IngestHandlerDeps, request: CheckRequest): Pro
     ...(request.grossErrorThreshold === undefined ? {} : { threshold: request.grossErrorThreshold }),
     backgroundErrorStd,
   });
+  const channels = result.channels.map((c) => ({
+    channelIndex: c.channelIndex,
+    channel: result.batch.channels[c.channelIndex] ?? '',
+    count: c.count,
+    mean: c.mean,
+    rms: c.rms,
+    normalisedMean: c.normalisedMean,
+    normalisedRms: c.normalisedRms,
+  }));
+  const qc = qcSummary(result.batch.qcFlags);
+  // A stored batch keeps its O-B statistics (the last check's) in the registry.
+  if (obs.$case === 'batchId')
+    await deps.store.recordCheck?.(obs.value, { checkedAt: new Date().toISOString(), oMinusB: channels, qc });
   return {
     batch: batchToMessage(result.batch),
-    oMinusB: {
-      departures: Array.from(result.departures),
-      channels: result.channels.map((c) => ({
-        channelIndex: c.channelIndex,
-        channel: result.batch.channels[c.channelIndex] ?? '',
-        count: c.count,
-        mean: c.mean,
-        rms: c.rms,
-        normalisedMean: c.normalisedMean,
-        normalisedRms: c.normalisedRms,
-      })),
-    },
-    qc: qcSummary(result.batch.qcFlags),
+    oMinusB: { departures: Array.from(result.departures), channels },
+    qc,
   };
 }
 

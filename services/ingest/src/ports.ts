@@ -26,4 +26,6 @@ export interface BatchStore {
   findByKey(datasetId: string, idempotencyKey: string): Promise<StoredBatch | undefined>;
   /** The batch with this id, if any. */
   get(id: string): Promise<StoredBatch | undefined>;
+  /** Records the outcome of a Check of batch `id` (O-B statistics, QC counts), where the store keeps records. */
+  recordCheck?(id: string, check: object): Promise<void>;
 }

@@ -1,8 +1,7 @@
 /**
- * A {@link BatchStore} in process memory. [limitation] Batches live as long as the process: a restarted ingest
- * service has forgotten them (Check answers NOT_FOUND; the caller submits again). The registry's ObservationBatch
- * row (packages/db) needs a dataset row, the batch as an artifact file and an idempotency key column it does not
- * have yet, so the database store is left for later.
+ * A {@link BatchStore} in process memory, for tests and a service run without a registry: batches live as long as
+ * the process (a restarted service has forgotten them; Check answers NOT_FOUND). The service's main.ts uses the
+ * registry's store (db-batch-store.ts).
  */
 import { randomUUID } from 'node:crypto';
 

@@ -1300,6 +1300,7 @@ export const ObservationBatchScalarFieldEnum = {
   count: 'count',
   artifactPath: 'artifactPath',
   qcSummary: 'qcSummary',
+  idempotencyKey: 'idempotencyKey',
   createdAt: 'createdAt'
 } as const
 

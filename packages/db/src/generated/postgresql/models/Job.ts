@@ -598,10 +598,6 @@ export type JobNullableScalarRelationFilter = {
   isNot?: Prisma.JobWhereInput | null
 }
 
-export type NullableStringFieldUpdateOperationsInput = {
-  set?: string | null
-}
-
 export type EnumJobStatusFieldUpdateOperationsInput = {
   set?: $Enums.JobStatus
 }

@@ -97,6 +97,7 @@ export const ObservationBatchScalarFieldEnum = {
   count: 'count',
   artifactPath: 'artifactPath',
   qcSummary: 'qcSummary',
+  idempotencyKey: 'idempotencyKey',
   createdAt: 'createdAt'
 } as const
 

@@ -41,6 +41,7 @@ export type ObservationBatchMinAggregateOutputType = {
   source: string | null
   count: number | null
   artifactPath: string | null
+  idempotencyKey: string | null
   createdAt: Date | null
 }
 
@@ -51,6 +52,7 @@ export type ObservationBatchMaxAggregateOutputType = {
   source: string | null
   count: number | null
   artifactPath: string | null
+  idempotencyKey: string | null
   createdAt: Date | null
 }
 
@@ -62,6 +64,7 @@ export type ObservationBatchCountAggregateOutputType = {
   count: number
   artifactPath: number
   qcSummary: number
+  idempotencyKey: number
   createdAt: number
   _all: number
 }
@@ -82,6 +85,7 @@ export type ObservationBatchMinAggregateInputType = {
   source?: true
   count?: true
   artifactPath?: true
+  idempotencyKey?: true
   createdAt?: true
 }
 
@@ -92,6 +96,7 @@ export type ObservationBatchMaxAggregateInputType = {
   source?: true
   count?: true
   artifactPath?: true
+  idempotencyKey?: true
   createdAt?: true
 }
 
@@ -103,6 +108,7 @@ export type ObservationBatchCountAggregateInputType = {
   count?: true
   artifactPath?: true
   qcSummary?: true
+  idempotencyKey?: true
   createdAt?: true
   _all?: true
 }
@@ -201,6 +207,7 @@ export type ObservationBatchGroupByOutputType = {
   count: number
   artifactPath: string
   qcSummary: runtime.JsonValue | null
+  idempotencyKey: string | null
   createdAt: Date
   _count: ObservationBatchCountAggregateOutputType | null
   _avg: ObservationBatchAvgAggregateOutputType | null
@@ -235,6 +242,7 @@ export type ObservationBatchWhereInput = {
   count?: Prisma.IntFilter<"ObservationBatch"> | number
   artifactPath?: Prisma.StringFilter<"ObservationBatch"> | string
   qcSummary?: Prisma.JsonNullableFilter<"ObservationBatch">
+  idempotencyKey?: Prisma.StringNullableFilter<"ObservationBatch"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ObservationBatch"> | Date | string
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   analyses?: Prisma.AnalysisListRelationFilter
@@ -248,6 +256,7 @@ export type ObservationBatchOrderByWithRelationInput = {
   count?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   qcSummary?: Prisma.SortOrderInput | Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   dataset?: Prisma.DatasetOrderByWithRelationInput
   analyses?: Prisma.AnalysisOrderByRelationAggregateInput
@@ -255,6 +264,7 @@ export type ObservationBatchOrderByWithRelationInput = {
 
 export type ObservationBatchWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  datasetId_idempotencyKey?: Prisma.ObservationBatchDatasetIdIdempotencyKeyCompoundUniqueInput
   AND?: Prisma.ObservationBatchWhereInput | Prisma.ObservationBatchWhereInput[]
   OR?: Prisma.ObservationBatchWhereInput[]
   NOT?: Prisma.ObservationBatchWhereInput | Prisma.ObservationBatchWhereInput[]
@@ -264,10 +274,11 @@ export type ObservationBatchWhereUniqueInput = Prisma.AtLeast<{
   count?: Prisma.IntFilter<"ObservationBatch"> | number
   artifactPath?: Prisma.StringFilter<"ObservationBatch"> | string
   qcSummary?: Prisma.JsonNullableFilter<"ObservationBatch">
+  idempotencyKey?: Prisma.StringNullableFilter<"ObservationBatch"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ObservationBatch"> | Date | string
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   analyses?: Prisma.AnalysisListRelationFilter
-}, "id">
+}, "id" | "datasetId_idempotencyKey">
 
 export type ObservationBatchOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
@@ -277,6 +288,7 @@ export type ObservationBatchOrderByWithAggregationInput = {
   count?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   qcSummary?: Prisma.SortOrderInput | Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.ObservationBatchCountOrderByAggregateInput
   _avg?: Prisma.ObservationBatchAvgOrderByAggregateInput
@@ -296,6 +308,7 @@ export type ObservationBatchScalarWhereWithAggregatesInput = {
   count?: Prisma.IntWithAggregatesFilter<"ObservationBatch"> | number
   artifactPath?: Prisma.StringWithAggregatesFilter<"ObservationBatch"> | string
   qcSummary?: Prisma.JsonNullableWithAggregatesFilter<"ObservationBatch">
+  idempotencyKey?: Prisma.StringNullableWithAggregatesFilter<"ObservationBatch"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"ObservationBatch"> | Date | string
 }
 
@@ -306,6 +319,7 @@ export type ObservationBatchCreateInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutObservationBatchesInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutObservationBatchInput
@@ -319,6 +333,7 @@ export type ObservationBatchUncheckedCreateInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutObservationBatchInput
 }
@@ -330,6 +345,7 @@ export type ObservationBatchUpdateInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutObservationBatchesNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutObservationBatchNestedInput
@@ -343,6 +359,7 @@ export type ObservationBatchUncheckedUpdateInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutObservationBatchNestedInput
 }
@@ -355,6 +372,7 @@ export type ObservationBatchCreateManyInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
 }
 
@@ -365,6 +383,7 @@ export type ObservationBatchUpdateManyMutationInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -376,6 +395,7 @@ export type ObservationBatchUncheckedUpdateManyInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -389,6 +409,11 @@ export type ObservationBatchOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
 }
 
+export type ObservationBatchDatasetIdIdempotencyKeyCompoundUniqueInput = {
+  datasetId: string
+  idempotencyKey: string
+}
+
 export type ObservationBatchCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   datasetId?: Prisma.SortOrder
@@ -397,6 +422,7 @@ export type ObservationBatchCountOrderByAggregateInput = {
   count?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
   qcSummary?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -411,6 +437,7 @@ export type ObservationBatchMaxOrderByAggregateInput = {
   source?: Prisma.SortOrder
   count?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -421,6 +448,7 @@ export type ObservationBatchMinOrderByAggregateInput = {
   source?: Prisma.SortOrder
   count?: Prisma.SortOrder
   artifactPath?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -483,6 +511,10 @@ export type IntFieldUpdateOperationsInput = {
   divide?: number
 }
 
+export type NullableStringFieldUpdateOperationsInput = {
+  set?: string | null
+}
+
 export type ObservationBatchCreateNestedOneWithoutAnalysesInput = {
   create?: Prisma.XOR<Prisma.ObservationBatchCreateWithoutAnalysesInput, Prisma.ObservationBatchUncheckedCreateWithoutAnalysesInput>
   connectOrCreate?: Prisma.ObservationBatchCreateOrConnectWithoutAnalysesInput
@@ -506,6 +538,7 @@ export type ObservationBatchCreateWithoutDatasetInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
   analyses?: Prisma.AnalysisCreateNestedManyWithoutObservationBatchInput
 }
@@ -517,6 +550,7 @@ export type ObservationBatchUncheckedCreateWithoutDatasetInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutObservationBatchInput
 }
@@ -557,6 +591,7 @@ export type ObservationBatchScalarWhereInput = {
   count?: Prisma.IntFilter<"ObservationBatch"> | number
   artifactPath?: Prisma.StringFilter<"ObservationBatch"> | string
   qcSummary?: Prisma.JsonNullableFilter<"ObservationBatch">
+  idempotencyKey?: Prisma.StringNullableFilter<"ObservationBatch"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ObservationBatch"> | Date | string
 }
 
@@ -567,6 +602,7 @@ export type ObservationBatchCreateWithoutAnalysesInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
   dataset: Prisma.DatasetCreateNestedOneWithoutObservationBatchesInput
 }
@@ -579,6 +615,7 @@ export type ObservationBatchUncheckedCreateWithoutAnalysesInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
 }
 
@@ -605,6 +642,7 @@ export type ObservationBatchUpdateWithoutAnalysesInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutObservationBatchesNestedInput
 }
@@ -617,6 +655,7 @@ export type ObservationBatchUncheckedUpdateWithoutAnalysesInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -627,6 +666,7 @@ export type ObservationBatchCreateManyDatasetInput = {
   count: number
   artifactPath: string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: string | null
   createdAt?: Date | string
 }
 
@@ -637,6 +677,7 @@ export type ObservationBatchUpdateWithoutDatasetInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   analyses?: Prisma.AnalysisUpdateManyWithoutObservationBatchNestedInput
 }
@@ -648,6 +689,7 @@ export type ObservationBatchUncheckedUpdateWithoutDatasetInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutObservationBatchNestedInput
 }
@@ -659,6 +701,7 @@ export type ObservationBatchUncheckedUpdateManyWithoutDatasetInput = {
   count?: Prisma.IntFieldUpdateOperationsInput | number
   artifactPath?: Prisma.StringFieldUpdateOperationsInput | string
   qcSummary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -701,6 +744,7 @@ export type ObservationBatchSelect<ExtArgs extends runtime.Types.Extensions.Inte
   count?: boolean
   artifactPath?: boolean
   qcSummary?: boolean
+  idempotencyKey?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   analyses?: boolean | Prisma.ObservationBatch$analysesArgs<ExtArgs>
@@ -715,6 +759,7 @@ export type ObservationBatchSelectCreateManyAndReturn<ExtArgs extends runtime.Ty
   count?: boolean
   artifactPath?: boolean
   qcSummary?: boolean
+  idempotencyKey?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["observationBatch"]>
@@ -727,6 +772,7 @@ export type ObservationBatchSelectUpdateManyAndReturn<ExtArgs extends runtime.Ty
   count?: boolean
   artifactPath?: boolean
   qcSummary?: boolean
+  idempotencyKey?: boolean
   createdAt?: boolean
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["observationBatch"]>
@@ -739,10 +785,11 @@ export type ObservationBatchSelectScalar = {
   count?: boolean
   artifactPath?: boolean
   qcSummary?: boolean
+  idempotencyKey?: boolean
   createdAt?: boolean
 }
 
-export type ObservationBatchOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "datasetId" | "validTime" | "source" | "count" | "artifactPath" | "qcSummary" | "createdAt", ExtArgs["result"]["observationBatch"]>
+export type ObservationBatchOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "datasetId" | "validTime" | "source" | "count" | "artifactPath" | "qcSummary" | "idempotencyKey" | "createdAt", ExtArgs["result"]["observationBatch"]>
 export type ObservationBatchInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   analyses?: boolean | Prisma.ObservationBatch$analysesArgs<ExtArgs>
@@ -781,6 +828,10 @@ export type $ObservationBatchPayload<ExtArgs extends runtime.Types.Extensions.In
      * Quality-control summary (accepted / rejected counts, O-B statistics) (JSON).
      */
     qcSummary: runtime.JsonValue | null
+    /**
+     * The submitter's idempotency key: submitting again with it returns this batch.
+     */
+    idempotencyKey: string | null
     createdAt: Date
   }, ExtArgs["result"]["observationBatch"]>
   composites: {}
@@ -1214,6 +1265,7 @@ export interface ObservationBatchFieldRefs {
   readonly count: Prisma.FieldRef<"ObservationBatch", 'Int'>
   readonly artifactPath: Prisma.FieldRef<"ObservationBatch", 'String'>
   readonly qcSummary: Prisma.FieldRef<"ObservationBatch", 'Json'>
+  readonly idempotencyKey: Prisma.FieldRef<"ObservationBatch", 'String'>
   readonly createdAt: Prisma.FieldRef<"ObservationBatch", 'DateTime'>
 }
     
