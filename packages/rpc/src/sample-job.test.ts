@@ -30,6 +30,8 @@ const result: SampleResult = {
   modelVersion: 'v3',
   steps: 7,
   corrections: 1,
+  executionProvider: 'cuda',
+  sampler: 'node-7:1234',
 };
 
 describe('the sample queue contract', () => {

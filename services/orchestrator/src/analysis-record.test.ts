@@ -29,6 +29,8 @@ const sampled: SampleResult = {
   modelVersion: 'score-v1',
   steps: 8,
   corrections: 1,
+  executionProvider: 'cpu',
+  sampler: 'host:42',
 };
 const platform: PlatformProvenance = {
   gitCommit: 'a'.repeat(40),
@@ -56,8 +58,8 @@ describe('analysisProvenance', () => {
       gitCommit: platform.gitCommit,
       lockfileSha256: platform.lockfileSha256,
       node: 'v20.19.0',
-      onnxruntime: { version: '1.30.0', executionProviderRequested: 'auto', executionProvider: null },
-      sampler: null,
+      onnxruntime: { version: '1.30.0', executionProviderRequested: 'auto', executionProvider: 'cpu' },
+      sampler: 'host:42',
       models: {
         version: 'qg-ci-model',
         sampled: 'score-v1',
@@ -74,6 +76,10 @@ describe('analysisProvenance', () => {
     const p = await analysisProvenance(platform, { request, seeds, sampled: reporting, modelVersion: 'x' });
     expect(p.onnxruntime.executionProvider).toBe('cuda');
     expect(p.sampler).toBe('gpu-1:42');
+    // A sampler from before SampleResult carried them leaves them empty: recorded as unknown.
+    const older = { ...sampled, executionProvider: '', sampler: '' };
+    const q = await analysisProvenance(platform, { request, seeds, sampled: older, modelVersion: 'x' });
+    expect([q.onnxruntime.executionProvider, q.sampler]).toEqual([null, null]);
   });
 
   it('reads the code and runtime itself when given no platform provenance, and hashes no model files', async () => {

@@ -54,13 +54,13 @@ export interface AnalysisProvenance {
 export interface JobProvenanceInput {
   readonly request: AssimilationRequest;
   readonly seeds: AnalysisProvenance['seeds'];
-  /** The sampler's result; a queue-backed sampler may add `executionProvider` and `sampler` to it. */
+  /** The sampler's result (its `executionProvider` and `sampler`, empty from a sampler older than those fields). */
   readonly sampled: SampleResult;
   /** The version the platform serves. */
   readonly modelVersion: string;
 }
 
-/** A string field of `value` that its static type does not declare (a newer sampler's result), else null. */
+/** A non-empty string field of `value`, else null (an older sampler leaves the field empty). */
 function reported(value: object, key: string): string | null {
   const v = (value as Record<string, unknown>)[key];
   return typeof v === 'string' && v !== '' ? v : null;

@@ -115,6 +115,8 @@ function fakeServices(
           modelVersion: 'm',
           steps: request.steps ?? 64,
           corrections: 1,
+          executionProvider: 'cpu',
+          sampler: 'fake',
         };
       },
     },

@@ -13,7 +13,7 @@ import { formatStartupError, loadConfig } from '@alignda/config';
 import { openDatabase } from '@alignda/db';
 import { AppError, exitStatusOf } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
-import { createLatentSessions, fileModelStore } from '@alignda/nn';
+import { createLatentSessions, fileModelStore, platformProvenance } from '@alignda/nn';
 import type { LatentSessions } from '@alignda/nn';
 import { LEAD_STEPS, defaultBackground } from '@alignda/pipelines';
 import type { BackgroundKind } from '@alignda/pipelines';
@@ -43,6 +43,14 @@ async function main(): Promise<void> {
   const db = await openDatabase(config);
   const background = defaultBackground(source);
   let sessions: Promise<LatentSessions> | undefined;
+  // Recorded with every Analysis row: the code, the runtime and the model files' hashes (read once, here; a failure
+  // surfaces at the first store, not as an unhandled rejection now).
+  const provenance = platformProvenance({
+    modelDir: args.modelDir,
+    modelVersion: args.modelVersion,
+    executionProvider: config.executionProvider,
+  });
+  provenance.catch(() => undefined);
   const grpc = grpcServicePorts(env.addresses);
   // BullMQ needs maxRetriesPerRequest: null on its connection; a subscriber connection can do nothing else, and
   // the sample queue's events stream blocks its own.
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
         runtime: { executionProvider: config.executionProvider, intraOpNumThreads: config.intraOpThreads },
       })),
     modelVersion: args.modelVersion,
+    provenance,
     homeDir: config.homeDir,
     connection,
     logger,

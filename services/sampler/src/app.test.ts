@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 
@@ -177,7 +177,13 @@ describe('sampler service', () => {
     );
     const freeResult = free.at(-1)?.event;
     if (freeResult?.$case !== 'result') throw new Error('no result');
-    expect(freeResult.value).toMatchObject({ modelVersion: 'memory-ci', steps: STEPS, corrections: 1 });
+    expect(freeResult.value).toMatchObject({
+      modelVersion: 'memory-ci',
+      steps: STEPS,
+      corrections: 1,
+      executionProvider: 'cpu',
+      sampler: `${hostname()}:${process.pid}`,
+    });
     const freeLatents = float32FromTensor(freeResult.value.analysisLatents, 'analysis_latents');
     expect(freeLatents.shape).toEqual([MEMBERS, ...zShape()]);
     expect(freeLatents.data).toEqual((await assimilate({ method: 'obsfree', ...settings })).latents);
@@ -341,6 +347,8 @@ describe('sampler service', () => {
         for (const [k, seed] of seeds.entries()) {
           const { result, sampler } = parseSampleJobReturn(values[k]);
           expect(['replica-1', 'replica-2']).toContain(sampler);
+          // The result names the replica and the provider it ran on (what an Analysis row's provenance records).
+          expect(result).toMatchObject({ sampler, executionProvider: 'cpu' });
           const direct = (await collect(client, request({ seed, steps: 6 }))).at(-1)?.event;
           if (direct?.$case !== 'result') throw new Error('no result');
           expect(float32FromTensor(result.analysisLatents, 'analysis_latents').data).toEqual(

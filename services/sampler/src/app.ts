@@ -5,6 +5,8 @@
  * execution provider (CUDA when available, else CPU, unless told), loads the sessions of one member and never
  * listens; `main.ts` (or a test) calls `listen`.
  */
+import { hostname } from 'node:os';
+
 import type { ExecutionProvider } from '@alignda/config';
 import { AppError } from '@alignda/errors';
 import type { Logger } from '@alignda/log';
@@ -92,7 +94,7 @@ export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
   const one = await sessions(1);
   const executionProvider = one.eps.executionProvider;
   deps.log.info({ executionProvider, requested: runtime.executionProvider }, 'execution provider');
-  const handler = { ...deps, sessions };
+  const handler = { ...deps, sessions, executionProvider, replica: `${hostname()}:${process.pid}` };
   const services = [bindService(SamplerServiceService, samplerHandlers(handler, deps.log))];
   return {
     services,
@@ -102,6 +104,7 @@ export async function buildApp(deps: SamplerDeps): Promise<SamplerApp> {
       service.setServing();
       return service;
     },
-    sampleWorker: (options) => buildSampleWorker({ ...options, handler }),
+    sampleWorker: (options) =>
+      buildSampleWorker({ ...options, handler: { ...handler, replica: options.name ?? handler.replica } }),
   };
 }

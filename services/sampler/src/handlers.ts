@@ -49,6 +49,10 @@ export interface SamplerHandlerDeps {
    * latents come from another is refused.
    */
   readonly autoencoderSha256: string;
+  /** The onnxruntime execution provider the sessions run on (`cpu` or `cuda`), reported with each result. */
+  readonly executionProvider: string;
+  /** This replica's name (`host:pid`), reported with each result. */
+  readonly replica: string;
   /** Frozen sessions for `members` samples per call (the graphs have static shapes), created once per size. */
   sessions(members: number): Promise<LatentSessions>;
 }
@@ -172,6 +176,8 @@ export async function sample(
           modelVersion: call.modelVersion,
           steps: call.steps,
           corrections: call.corrections,
+          executionProvider: deps.executionProvider,
+          sampler: deps.replica,
         },
       },
     });

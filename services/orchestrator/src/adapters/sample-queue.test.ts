@@ -84,6 +84,8 @@ describe.skipIf(redisProblem !== null)(
           modelVersion: 'fake',
           steps,
           corrections: 1,
+          executionProvider: 'cpu',
+          sampler: 'fake-replica',
         },
         'fake-replica',
       );

@@ -158,6 +158,10 @@ export interface SampleResult {
   steps: number;
   /** The number of corrector steps used per predictor step. */
   corrections: number;
+  /** The onnxruntime execution provider the sampler ran on: "cpu" or "cuda". */
+  executionProvider: string;
+  /** The sampler replica that sampled them ("host:pid"). */
+  sampler: string;
 }
 
 function createBaseSampleRequest(): SampleRequest {
@@ -544,7 +548,7 @@ export const SampleResponse: MessageFns<SampleResponse> = {
 };
 
 function createBaseSampleResult(): SampleResult {
-  return { analysisLatents: undefined, modelVersion: "", steps: 0, corrections: 0 };
+  return { analysisLatents: undefined, modelVersion: "", steps: 0, corrections: 0, executionProvider: "", sampler: "" };
 }
 
 export const SampleResult: MessageFns<SampleResult> = {
@@ -560,6 +564,12 @@ export const SampleResult: MessageFns<SampleResult> = {
     }
     if (message.corrections !== 0) {
       writer.uint32(32).uint32(message.corrections);
+    }
+    if (message.executionProvider !== "") {
+      writer.uint32(42).string(message.executionProvider);
+    }
+    if (message.sampler !== "") {
+      writer.uint32(50).string(message.sampler);
     }
     return writer;
   },
@@ -609,6 +619,22 @@ export const SampleResult: MessageFns<SampleResult> = {
             message.corrections = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.executionProvider = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sampler = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -635,6 +661,12 @@ export const SampleResult: MessageFns<SampleResult> = {
         : "",
       steps: isSet(object.steps) ? globalThis.Number(object.steps) : 0,
       corrections: isSet(object.corrections) ? globalThis.Number(object.corrections) : 0,
+      executionProvider: isSet(object.executionProvider)
+        ? globalThis.String(object.executionProvider)
+        : isSet(object.execution_provider)
+        ? globalThis.String(object.execution_provider)
+        : "",
+      sampler: isSet(object.sampler) ? globalThis.String(object.sampler) : "",
     };
   },
 
@@ -652,6 +684,12 @@ export const SampleResult: MessageFns<SampleResult> = {
     if (message.corrections !== 0) {
       obj.corrections = Math.round(message.corrections);
     }
+    if (message.executionProvider !== "") {
+      obj.executionProvider = message.executionProvider;
+    }
+    if (message.sampler !== "") {
+      obj.sampler = message.sampler;
+    }
     return obj;
   },
 
@@ -666,6 +704,8 @@ export const SampleResult: MessageFns<SampleResult> = {
     message.modelVersion = object.modelVersion ?? "";
     message.steps = object.steps ?? 0;
     message.corrections = object.corrections ?? 0;
+    message.executionProvider = object.executionProvider ?? "";
+    message.sampler = object.sampler ?? "";
     return message;
   },
 };
