@@ -18,7 +18,7 @@ import { openDatabase } from '@alignda/db';
 import type { Db } from '@alignda/db';
 import { AppError, GrpcStatus } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
-import { QueueName, probeRedis } from '@alignda/queue';
+import { QueueName, assimilateJobData, probeRedis } from '@alignda/queue';
 import { fieldToProto, tensorFromFloat32 } from '@alignda/rpc';
 import type { ObsBatch } from '@alignda/rpc';
 import { fitNormStats } from '@alignda/tensor';
@@ -267,7 +267,7 @@ describe.skipIf(redisProblem !== null)(
     async function submit(request: object = REQUEST): Promise<string> {
       const id = randomUUID();
       await db.job.create({ data: { id, kind: 'assimilate', request, correlationId: `corr-${id}` } });
-      await queue.add('assimilate', { jobId: id, correlationId: `corr-${id}`, request }, { jobId: id });
+      await queue.add('assimilate', assimilateJobData(id, `corr-${id}`, request), { jobId: id });
       return id;
     }
 
@@ -439,10 +439,25 @@ describe.skipIf(redisProblem !== null)(
       await db.job.create({
         data: { id, kind: 'assimilate', request: REQUEST, status: 'cancelled', errorCode: 'CANCELLED' },
       });
-      await queue.add('assimilate', { jobId: id, correlationId: 'c', request: REQUEST }, { jobId: id });
+      await queue.add('assimilate', assimilateJobData(id, 'c', REQUEST), { jobId: id });
       expect(await settled(id)).toBe('completed');
       expect(calls).toEqual([]);
       expect((await db.job.findUniqueOrThrow({ where: { id } })).status).toBe('cancelled');
+    });
+
+    it('refuses a job whose payload is of another version, failing its row and calling no service', async () => {
+      const id = randomUUID();
+      await db.job.create({ data: { id, kind: 'assimilate', request: REQUEST, correlationId: 'c' } });
+      await queue.add('assimilate', { ...assimilateJobData(id, 'c', REQUEST), version: 2 }, { jobId: id });
+      expect(await settled(id)).toBe('failed');
+      expect(calls).toEqual([]);
+      expect(await db.job.findUniqueOrThrow({ where: { id } })).toMatchObject({
+        status: 'failed',
+        errorCode: 'FAILED_PRECONDITION',
+        errorMessage: expect.stringContaining(
+          'payload version 2; this orchestrator reads version 1',
+        ) as unknown,
+      });
     });
   },
 );

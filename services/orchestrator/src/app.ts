@@ -16,7 +16,8 @@ import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import type { ConnectionOptions, Job } from 'bullmq';
 import { toAppError } from '@alignda/errors';
 import type { Logger } from '@alignda/log';
-import { QueueName } from '@alignda/queue';
+import { QueueName, parseAssimilateJobData } from '@alignda/queue';
+import type { AssimilateJobData } from '@alignda/queue';
 
 import { STAGES, runAssimilation } from './assimilation.js';
 import type { AssimilationDeps, Stage } from './assimilation.js';
@@ -75,22 +76,16 @@ export interface Orchestrator {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The data of a BullMQ assimilate job, as the gateway adds it (its `AssimilateJobData`). */
-interface AssimilateJobData {
-  readonly jobId: string;
-  readonly correlationId: string;
-  readonly request: unknown;
-}
-
-function jobData(job: Job): AssimilateJobData {
-  const d = job.data as Partial<Record<keyof AssimilateJobData, unknown>> | null;
-  if (d === null || typeof d !== 'object' || typeof d.jobId !== 'string' || d.jobId === '')
-    throw new UnrecoverableError(`job ${job.id ?? '?'}: no jobId in its data`);
-  return {
-    jobId: d.jobId,
-    correlationId: typeof d.correlationId === 'string' && d.correlationId !== '' ? d.correlationId : d.jobId,
-    request: d.request,
-  };
+/** The job's payload; one that cannot be read fails the job at once (UnrecoverableError), its row too when known. */
+async function jobData(job: Job, db: OrchestratorDeps['db']): Promise<AssimilateJobData> {
+  try {
+    return parseAssimilateJobData(job.data);
+  } catch (err) {
+    const app = toAppError(err);
+    const jobId = app.details?.jobId;
+    if (typeof jobId === 'string') await markFailed(db, jobId, app.code, app.message);
+    throw new UnrecoverableError(`${app.code}: ${app.message}`);
+  }
 }
 
 /** The overall fraction at `fraction` of `stage`. */
@@ -110,7 +105,7 @@ export function buildOrchestrator(deps: OrchestratorDeps): Orchestrator {
   const { db, logger } = deps;
 
   const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
-    const data = jobData(job);
+    const data = await jobData(job, db);
     const log = logger.child({ jobId: data.jobId, correlationId: data.correlationId });
     const abort = signal ?? new AbortController().signal;
     let last = { stage: '', at: 0 };

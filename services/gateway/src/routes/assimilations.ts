@@ -8,8 +8,7 @@ import { z } from 'zod';
 import { AppError } from '@alignda/errors';
 import type { Job } from '@alignda/db';
 import { assimilationRequestSchema } from '@alignda/pipelines';
-import type { AssimilationRequest } from '@alignda/pipelines';
-import { QueueName } from '@alignda/queue';
+import { ASSIMILATE_JOB_NAME, QueueName, assimilateJobData } from '@alignda/queue';
 import { CANCEL_CHANNEL } from '../deps.js';
 import type { GatewayApp, GatewayDeps } from '../deps.js';
 import { findJob, idParams } from '../job-row.js';
@@ -19,18 +18,9 @@ import { problemResponse } from '../problem.js';
 import { requestHash } from '../request-hash.js';
 import { withTimeout } from '../time.js';
 
-/** The name of every BullMQ job the gateway adds to the assimilate queue. */
-export const ASSIMILATE_JOB_NAME = 'assimilate';
-
-/** The data of a BullMQ assimilate job (its BullMQ id is `jobId` too). */
-export interface AssimilateJobData {
-  /** The Job row's id. */
-  readonly jobId: string;
-  /** The submitting request's correlation id, for the worker's logs. */
-  readonly correlationId: string;
-  /** The validated request, defaults filled in. */
-  readonly request: AssimilationRequest;
-}
+/** The name of every BullMQ job the gateway adds to the assimilate queue, and its payload (packages/queue). */
+export { ASSIMILATE_JOB_NAME } from '@alignda/queue';
+export type { AssimilateJobData } from '@alignda/queue';
 
 const problem = problemResponse;
 
@@ -138,7 +128,7 @@ export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, l
         return replay(winner, hash, headerKey);
       }
 
-      const data: AssimilateJobData = { jobId: id, correlationId, request: body };
+      const data = assimilateJobData(id, correlationId, body);
       try {
         await redisCall(queue.add(ASSIMILATE_JOB_NAME, data, { jobId: id }), 'add job');
       } catch (err) {
