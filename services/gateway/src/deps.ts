@@ -8,9 +8,9 @@ import type { GatewayLimits } from './limits.js';
 
 /**
  * The Redis pub/sub channel on which the gateway announces cancellations of running jobs; the
- * message is the job id. The orchestrator's worker subscribes and aborts that job.
+ * message is the job id. The orchestrator and the sampler replica running the job abort it.
  */
-export const CANCEL_CHANNEL = 'alignda:cancel';
+export { CANCEL_CHANNEL } from '@alignda/queue';
 
 /** What the gateway needs of a Redis connection besides its queue (an ioredis `Redis` satisfies it). */
 export interface GatewayRedis {
