@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '@alignda/errors';
 import { migrate } from './migrate.js';
-import { openDatabase } from './open-database.js';
+import { SQLITE_BUSY_TIMEOUT_MS, openDatabase } from './open-database.js';
 import type { Db } from './open-database.js';
 
 /** Admin connection for creating throw-away databases (trust auth in CI). */
@@ -248,6 +248,29 @@ describe('SQLite database', () => {
       expect(await db.job.count()).toBe(1);
     } finally {
       await db.$disconnect();
+    }
+  });
+
+  it('runs in WAL mode with a busy timeout, so that two processes writing at once wait rather than fail', async () => {
+    const url = `file:${path.join(dir, 'alignda.db')}`;
+    const [a, b] = await Promise.all([
+      openDatabase({ databaseUrl: url, startupProbeTimeoutMs: 2000 }),
+      openDatabase({ databaseUrl: url, startupProbeTimeoutMs: 2000 }),
+    ]);
+    try {
+      const mode = await a.$queryRawUnsafe<{ journal_mode: string }[]>('PRAGMA journal_mode');
+      expect(mode[0]?.journal_mode).toBe('wal');
+      const timeout = await b.$queryRawUnsafe<{ timeout: number | bigint }[]>('PRAGMA busy_timeout');
+      expect(Number(timeout[0]?.timeout)).toBe(SQLITE_BUSY_TIMEOUT_MS);
+      // Two clients (two connections to one file) inserting at the same time: every row lands.
+      await Promise.all(
+        Array.from({ length: 40 }, (_, k) =>
+          (k % 2 === 0 ? a : b).job.create({ data: { kind: 'assimilate', request: { k } } }),
+        ),
+      );
+      expect(await a.job.count()).toBe(41);
+    } finally {
+      await Promise.all([a.$disconnect(), b.$disconnect()]);
     }
   });
 });
