@@ -79,8 +79,6 @@ export interface PlatformOptions {
   readonly parts: ReadonlySet<number>;
   readonly home?: string;
   readonly redisDb?: number;
-  /** Put the bench's SQLite file in WAL mode first (a what-if: the registry leaves SQLite's default journal). */
-  readonly sqliteWal: boolean;
 }
 
 /** Everything the report shows. */
@@ -311,7 +309,7 @@ export function printReport(r: PlatformReport): void {
     '',
     `## Platform benchmark (issue 13, "Speed"): ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}`,
     '',
-    `${o.jobs} DPS jobs of ${o.members} members x ${o.steps} steps (1 correction) on the QG world (7 x 32 x 64), ci preset models; orchestrator concurrency ${o.concurrency}; onnxruntime on CPU, 1 thread per session; Redis ${r.redisUrl}; SQLite registry, journal mode ${r.journalMode}${o.sqliteWal ? ' (set by --sqlite-wal)' : ''}.`,
+    `${o.jobs} DPS jobs of ${o.members} members x ${o.steps} steps (1 correction) on the QG world (7 x 32 x 64), ci preset models; orchestrator concurrency ${o.concurrency}; onnxruntime on CPU, 1 thread per session; Redis ${r.redisUrl}; SQLite registry, journal mode ${r.journalMode}.`,
     `Load average (1, 5, 15 min) before ${r.load0.map((x) => x.toFixed(2)).join(', ')}, after ${r.load1.map((x) => x.toFixed(2)).join(', ')}; "outside" = the machine's busy CPU not used by the platform, Redis or the bench (other users of the machine).${r.made.length > 0 ? ` Made first: ${r.made.join(', ')}.` : ''}`,
   ];
   if (r.runs.length > 0) lines.push('', ...throughputSection(r.runs, cores));

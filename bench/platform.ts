@@ -1,7 +1,6 @@
 /**
  * `npm run bench -- platform [--jobs K] [--members M] [--steps S] [--concurrency J] [--single-runs R] [--rate Q]
- *  [--duration D] [--connections N] [--warmup-s W] [--parts 1,2,3] [--home DIR] [--redis-db N] [--quick]
- *  [--sqlite-wal]`
+ *  [--duration D] [--connections N] [--warmup-s W] [--parts 1,2,3] [--home DIR] [--redis-db N] [--quick]`
  *
  * Issue 13's "Speed" criteria, measured in one run on this machine:
  *
@@ -34,8 +33,7 @@
  * the registry, and a Redis database of its own (REDIS_URL's server, or a redis-server the bench starts when none
  * answers). `--quick`: 4 jobs of 16 steps, 2 pairs, 5 s of load after 1 s. The machine's busy CPU outside the
  * platform and the bench (other users of a shared machine) is printed beside every figure: it competes for the cores.
- * `--sqlite-wal` puts the bench's SQLite file in WAL mode before any service opens it: a what-if, since the registry
- * (packages/db) leaves SQLite in its default rollback journal, where every commit waits for its fsyncs.
+ * The SQLite registry runs in WAL mode (packages/db's openDatabase); the table's header says the file's journal mode.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -340,7 +338,6 @@ function parseOptions(args: readonly string[]): PlatformOptions {
       home: { type: 'string' },
       'redis-db': { type: 'string' },
       quick: { type: 'boolean', default: false },
-      'sqlite-wal': { type: 'boolean', default: false },
     },
   });
   const q = v.quick;
@@ -362,7 +359,6 @@ function parseOptions(args: readonly string[]): PlatformOptions {
     connections: int('connections', v.connections, '10', 1, 10_000),
     warmupS: int('warmup-s', v['warmup-s'], q ? '1' : '3', 1, 600),
     parts,
-    sqliteWal: v['sqlite-wal'],
     ...(v.home === undefined ? {} : { home: path.resolve(v.home) }),
     ...(v['redis-db'] === undefined ? {} : { redisDb: int('redis-db', v['redis-db'], '', 0, 15) }),
   };
@@ -426,7 +422,6 @@ export async function main(args: readonly string[]): Promise<void> {
     const db = await openDatabase(loadConfig(env));
     const { token, journalMode } = await (async () => {
       // WAL is a property of the file: every process that opens it afterwards gets it.
-      if (o.sqliteWal) await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
       const [mode] = await db.$queryRawUnsafe<{ journal_mode: string }[]>('PRAGMA journal_mode');
       const key = await createApiKey(db, {
         name: 'bench-platform',
