@@ -112,7 +112,13 @@ export type {
   TrainResult,
   VaeSkill,
 } from './train/index.js';
-export { MODEL_FILES, MODEL_MANIFEST_FILE, fileModelStore, loadLatentModels, loadTrainedModel } from './model-store.js';
+export {
+  MODEL_FILES,
+  MODEL_MANIFEST_FILE,
+  fileModelStore,
+  loadLatentModels,
+  loadTrainedModel,
+} from './model-store.js';
 export type { FileModelStore, LatentModels, ModelManifest, TrainedModel } from './model-store.js';
 export { createLatentSessions, latentPorts } from './latent-sessions.js';
 export type { LatentPortName, LatentPorts, LatentSessions, PortTimer } from './latent-sessions.js';

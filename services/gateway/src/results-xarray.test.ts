@@ -88,7 +88,7 @@ describe.skipIf(why !== undefined)(
       const zip = await fetchTo('?format=zarr&members=true&background=true', 'analysis.zarr.zip');
       const run = spawnSync(python ?? 'python3', ['-c', SCRIPT, nc, zip], { encoding: 'utf8' });
       expect(run.status, run.stderr).toBe(0);
-    const seen = JSON.parse(run.stdout) as {
+      const seen = JSON.parse(run.stdout) as {
         nc_vars: string[];
         zarr_vars: string[];
         nc_coords: string[];
