@@ -347,9 +347,7 @@ describe.skipIf(redisProblem !== null)(
       // The registry: the Job row succeeded and exactly one Analysis row, keyed by the job.
       expect(await rows(id)).toEqual({
         status: 'succeeded',
-        analyses: [
-          [id, 2, { analysis: result.artifacts.analysis, map: path.join('results', id, 'map.png') }],
-        ],
+        analyses: [[id, 2, { analysis: result.artifacts.analysis }]],
       });
 
       // The analysis against the reference, variable by variable.
@@ -364,6 +362,16 @@ describe.skipIf(redisProblem !== null)(
         for (const suffix of ['', '_members', '_spread', '_background'])
           expect(bitDiffs(variable(platform, c + suffix), variable(ref, c + suffix)), c + suffix).toBe(0);
       }
+
+      // The map, drawn by the gateway from the stored netCDF on request.
+      const map = await fetch(`${gateway}/v1/assimilations/${id}/map.png`, { headers: headers() });
+      expect(map.status).toBe(200);
+      expect(map.headers.get('content-type')).toBe('image/png');
+      expect(
+        Buffer.from(await map.arrayBuffer())
+          .subarray(1, 4)
+          .toString('latin1'),
+      ).toBe('PNG');
 
       // The correlation id reached the services' log lines (the sampler's: that of whichever replica sampled).
       const logOf = (name: string): string =>

@@ -84,6 +84,11 @@ export interface AssimilationDeps {
   /** ALIGNDA_HOME: the blob store's root (`results/<jobId>/`). */
   readonly homeDir: string;
   /**
+   * Draw map.png at the store step. @defaultValue false: the gateway draws `GET .../map.png` from the netCDF on request,
+   * which keeps the drawing off the job's path
+   */
+  readonly drawMap?: boolean;
+  /**
    * The code, runtime and model files every Analysis row records (packages/nn's `platformProvenance`, given the model
    * folder). @defaultValue the code and runtime read at the first store, no model file hashes
    */
@@ -398,18 +403,20 @@ export async function runAssimilation(
       ...(source.validMask === undefined ? {} : { validMask: source.validMask }),
     }),
   );
-  // The map is a convenience: a job whose map cannot be drawn still succeeds (the gateway draws one from the netCDF).
+  // The map is drawn only when deps.drawMap asks: otherwise the gateway draws it from the netCDF on request, off the
+  // job's path (drawing is about a third of the orchestrator's CPU per job). A map that cannot be drawn fails nothing.
   let map: string | undefined;
-  try {
-    map = writeResultFile(
-      deps.homeDir,
-      job.jobId,
-      MAP_FILE,
-      analysisMap(source, fields, request, iso(index)),
-    );
-  } catch (err) {
-    job.log.warn({ err }, 'the map could not be drawn');
-  }
+  if (deps.drawMap === true)
+    try {
+      map = writeResultFile(
+        deps.homeDir,
+        job.jobId,
+        MAP_FILE,
+        analysisMap(source, fields, request, iso(index)),
+      );
+    } catch (err) {
+      job.log.warn({ err }, 'the map could not be drawn');
+    }
   const artifacts = { analysis: file, ...(map === undefined ? {} : { map }) };
   const seeds = {
     sampler: request.seed,

@@ -4,6 +4,7 @@
  * with a progress bar until it ends, its result summary printed, and the platform stopped. Without Redis (nothing at
  * REDIS_URL and no redis-server to start) the step is skipped with the line that says how to get one.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { createApiKey } from '@alignda/db';
@@ -188,7 +189,7 @@ async function oneJob(
   token: string,
   request: AssimilationRequestInput,
   signal: AbortSignal,
-  opts: Pick<PlatformStepOptions, 'homeDir' | 'print'>,
+  opts: Pick<PlatformStepOptions, 'homeDir' | 'logsDir' | 'print'>,
 ): Promise<PlatformStepSummary> {
   const t0 = performance.now();
   const posted = await fetch(`${gatewayUrl}/v1/assimilations`, {
@@ -212,6 +213,16 @@ async function oneJob(
       `the platform's job ${view.id} ended ${view.state}: ${view.error?.code ?? ''} ${view.error?.message ?? ''}`,
     );
   for (const line of resultLines(view, seconds, opts.homeDir)) opts.print(line);
+  // The map, as a user gets it: GET .../map.png (the gateway draws it from the stored netCDF).
+  const map = await fetch(`${gatewayUrl}${body.url}/map.png`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal,
+  });
+  if (map.status === 200) {
+    const file = path.resolve(opts.logsDir, '..', 'platform-map.png');
+    writeFileSync(file, Buffer.from(await map.arrayBuffer()));
+    opts.print(`map (GET ${body.url}/map.png): ${file}`);
+  } else opts.print(`GET ${body.url}/map.png answered ${map.status}`);
   return { jobId: view.id, state: view.state, seconds, result: view.result };
 }
 
