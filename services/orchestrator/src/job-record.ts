@@ -4,6 +4,7 @@
  * meanwhile stays cancelled: a write that finds it finished changes nothing and says so.
  */
 import type { AppErrorCode } from '@alignda/errors';
+import { ensureDatasetRow } from '@alignda/db';
 import type { Db } from '@alignda/db';
 import type { DaSource } from '@alignda/world';
 
@@ -53,28 +54,17 @@ export async function markCancelled(db: Db, id: string, message: string): Promis
   });
 }
 
-/** Whether a unique-constraint violation (Prisma P2002). */
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'P2002';
-}
-
 /** The Dataset row of `source` (created on first use; two workers racing to create it both get the one row). */
-export async function datasetRowId(db: Db, source: DaSource): Promise<string> {
-  const found = await db.dataset.findUnique({ where: { name: source.name } });
-  if (found !== null) return found.id;
+export function datasetRowId(db: Db, source: DaSource): Promise<string> {
   const descriptor =
     source.dataset !== undefined
       ? jsonValue(source.dataset.descriptor)
       : { world: source.name, title: source.title, channels: source.channels, units: source.units };
-  try {
-    const row = await db.dataset.create({
-      data: { name: source.name, kind: source.kind === 'world' ? source.name : 'dataset', descriptor },
-    });
-    return row.id;
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    return (await db.dataset.findUniqueOrThrow({ where: { name: source.name } })).id;
-  }
+  return ensureDatasetRow(db, {
+    name: source.name,
+    kind: source.kind === 'world' ? source.name : 'dataset',
+    descriptor,
+  });
 }
 
 /** What a succeeded job records. */

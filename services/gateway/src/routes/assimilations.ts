@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '@alignda/errors';
+import { isUniqueViolation } from '@alignda/db';
 import type { Job } from '@alignda/db';
 import { assimilationRequestSchema } from '@alignda/pipelines';
 import { ASSIMILATE_JOB_NAME, QueueName, assimilateJobData } from '@alignda/queue';
@@ -32,11 +33,6 @@ const submitHeaders = z.looseObject({
     .optional()
     .describe('a retry with the same key and body returns the same job; another body is 409'),
 });
-
-/** Whether `err` is Prisma's unique-constraint violation (P2002). */
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === 'P2002';
-}
 
 /** Registers the three routes. */
 export function registerAssimilationRoutes(app: GatewayApp, deps: GatewayDeps, limits: GatewayLimits): void {
