@@ -1,7 +1,6 @@
 import {
   InterceptingCall,
   Metadata,
-  credentials as grpcCredentials,
   type CallOptions,
   type ChannelCredentials,
   type Client,
@@ -12,6 +11,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './grpc-server.js';
+import { grpcClientSecurity } from './grpc-tls.js';
 
 /** Default deadline of a call that sets none, ms. Long enough for a sampling or rollout stream on CPU. */
 export const DEFAULT_DEADLINE_MS = 10 * 60 * 1000;
@@ -25,7 +25,10 @@ export type ClientConstructor<TClient extends Client> = new (
 
 /** Options of {@link createGrpcClient}. */
 export interface CreateGrpcClientOptions {
-  /** Transport security. @defaultValue credentials.createInsecure() */
+  /**
+   * Transport security.
+   * @defaultValue the environment's (`grpcClientSecurity()`, grpc-tls.ts): plaintext unless ALIGNDA_GRPC_TLS_* is set
+   */
   readonly credentials?: ChannelCredentials;
   /**
    * Deadline applied to every call that does not set its own (`{ deadline }` in the call options), ms.
@@ -69,9 +72,15 @@ export function createGrpcClient<TClient extends Client>(
     ...(Number.isFinite(deadlineMs) ? [defaultDeadlineInterceptor(deadlineMs)] : []),
     ...(extra.interceptors ?? []),
   ];
-  return new Ctor(address, options.credentials ?? grpcCredentials.createInsecure(), {
+  // The environment's TLS only when the caller brings no credentials of its own (its server name goes with it).
+  const security =
+    options.credentials === undefined
+      ? grpcClientSecurity()
+      : { credentials: options.credentials, channelOptions: {} };
+  return new Ctor(address, security.credentials, {
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': maxBytes,
+    ...security.channelOptions,
     ...extra,
     interceptors,
   });

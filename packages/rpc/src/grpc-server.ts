@@ -1,11 +1,13 @@
 import {
   Server,
-  ServerCredentials,
+  type ServerCredentials,
   type ChannelOptions,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
+import { grpcServerCredentials } from './grpc-tls.js';
+import { tolerateUndecodableRequests } from './undecodable-request.js';
 
 /** Default largest message, in bytes, a server or client sends or accepts (grpc-js's own is 4 MiB). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -19,14 +21,15 @@ export interface ServiceBinding {
 }
 
 /**
- * Pairs a generated service definition with its handlers, type-checking that every rpc has one.
+ * Pairs a generated service definition with its handlers, type-checking that every rpc has one. A request that does
+ * not decode as its rpc's message is answered INVALID_ARGUMENT before a handler sees it (undecodable-request.ts).
  * @example bindService(ForecastServiceService, { rollout: (call) => { ... } } satisfies ForecastServiceServer)
  */
 export function bindService<TImpl extends UntypedServiceImplementation>(
   definition: ServiceDefinition<TImpl>,
   implementation: TImpl,
 ): ServiceBinding {
-  return { definition, implementation };
+  return tolerateUndecodableRequests(definition, implementation);
 }
 
 /** Options of {@link startGrpcServer}. */
@@ -35,7 +38,10 @@ export interface StartGrpcServerOptions {
   readonly host?: string;
   /** Port; 0 picks a free one, reported in {@link RunningGrpcServer.port}. @defaultValue 0 */
   readonly port?: number;
-  /** Transport security. @defaultValue ServerCredentials.createInsecure() (TLS ends at the mesh/ingress) */
+  /**
+   * Transport security.
+   * @defaultValue the environment's (`grpcServerCredentials()`, grpc-tls.ts): plaintext unless ALIGNDA_GRPC_TLS_* is set
+   */
   readonly credentials?: ServerCredentials;
   /** Largest message sent or received, bytes. @defaultValue {@link DEFAULT_MAX_MESSAGE_BYTES} */
   readonly maxMessageBytes?: number;
@@ -84,7 +90,7 @@ export async function startGrpcServer(
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${host}:${options.port ?? 0}`,
-      options.credentials ?? ServerCredentials.createInsecure(),
+      options.credentials ?? grpcServerCredentials(),
       (error, boundPort) => (error === null ? resolve(boundPort) : reject(error)),
     );
   });

@@ -1,7 +1,8 @@
 import { AppError } from '@alignda/errors';
-import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { deadlineAfter } from './grpc-client.js';
+import { grpcClientSecurity } from './grpc-tls.js';
 
 /** What `grpc.health.v1.Health/Check` answers for a service. */
 export type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
@@ -14,7 +15,7 @@ export interface CheckHealthOptions {
 
 /**
  * One `grpc.health.v1.Health/Check` of `service` at `address` (`host:port`); `''` asks about the server as a whole.
- * Opens and closes its own channel.
+ * Opens and closes its own channel, plaintext or TLS as the environment says (grpc-tls.ts).
  * @throws the ServiceError of the call: UNAVAILABLE when nothing listens, NOT_FOUND for a service the server does
  *   not know
  */
@@ -25,7 +26,8 @@ export async function checkHealth(
 ): Promise<HealthStatus> {
   const method = healthService.Check;
   if (method === undefined) throw new AppError('INTERNAL', 'grpc-health-check defines no Check method');
-  const client = new Client(address, credentials.createInsecure());
+  const security = grpcClientSecurity();
+  const client = new Client(address, security.credentials, security.channelOptions);
   try {
     const response = await new Promise<object>((resolve, reject) => {
       client.makeUnaryRequest(

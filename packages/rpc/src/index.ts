@@ -112,6 +112,8 @@ export type {
   StartGrpcServiceOptions,
 } from './grpc-service.js';
 export { checkHealth } from './health-client.js';
+export { GRPC_TLS_VARIABLES, grpcClientSecurity, grpcServerCredentials, grpcTlsFromEnv } from './grpc-tls.js';
+export type { GrpcClientSecurity, GrpcTls } from './grpc-tls.js';
 export type { CheckHealthOptions, HealthStatus } from './health-client.js';
 export { assertFieldLayout, gridIssues } from './field-layout.js';
 export type { FieldLayout } from './field-layout.js';
