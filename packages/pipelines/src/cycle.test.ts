@@ -119,6 +119,16 @@ describe('runCycle on a short QG nature run', () => {
     }
     expect(resumed.skill.records).toEqual(reference.skill.records.slice(0, 1));
   });
+  it('gives the same series run one step per call with resume, as the cycle service runs it', async () => {
+    const store = memoryStore();
+    let last: CycleResult | undefined;
+    for (let k = 0; k < 6; k++)
+      last = await runCycle(scored, { ...FAST, cycles: k + 1, resume: true }, { training, store });
+    expect(store.state?.nextCycle).toBe(6);
+    for (const m of ['3dvar', 'letkf'])
+      expect(timeless(last?.series[m] ?? []), m).toEqual(timeless((reference.series[m] ?? []).slice(0, 6)));
+    expect(last?.skill.records).toEqual(reference.skill.records.slice(0, 1));
+  });
 });
 
 describe('runCycle with hybrid EnVar', () => {

@@ -118,6 +118,16 @@ export {
 } from './l96-twin.js';
 export type { L96EnsembleSettings, L96Score, L96Twin } from './l96-twin.js';
 export { cycleStatesNeeded, runCycle } from './cycle.js';
+export { cycleStoreOn } from './cycle-store.js';
+export {
+  CYCLE_PACES,
+  MAX_CYCLE_STEPS,
+  cycleOptionsOf,
+  cycleRequestSchema,
+  cycleSourceYears,
+  parseCycleRequest,
+} from './cycle-request.js';
+export type { CyclePace, CycleRequest, CycleRequestInput } from './cycle-request.js';
 export type { CycleResult } from './cycle.js';
 export {
   CLASSICAL_CYCLE_METHODS,

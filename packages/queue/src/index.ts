@@ -7,3 +7,11 @@ export {
   parseAssimilateJobData,
 } from './assimilate-job.js';
 export type { AssimilateJobData } from './assimilate-job.js';
+export {
+  CYCLE_JOB_NAME,
+  CYCLE_JOB_VERSION,
+  cycleJobData,
+  cycleStepJobId,
+  parseCycleJobData,
+} from './cycle-job.js';
+export type { CycleJobData } from './cycle-job.js';

@@ -24,16 +24,31 @@ export type { RenderPanel, RenderPanelsOptions } from './render/render-panels.js
 export { colormapRgb, colormapStops } from './render/colormap.js';
 export type { ColormapName, Rgb } from './render/colormap.js';
 export type { Raster } from './render/rasterise.js';
+export { snapshotDir } from './store/snapshot-dir.js';
+export type { SnapshotFiles } from './store/snapshot-dir.js';
 export { cfTimesToEpochMs } from './dataset/cf-time.js';
 export { centredPlacement, placementMask, placeMap, placeAxis } from './dataset/pad-crop.js';
 export type { Placement } from './dataset/pad-crop.js';
-export { openSourceReader } from './dataset/source-reader.js';
+export { openSourceReader, SUPPORTED_DTYPES } from './dataset/source-reader.js';
 export type { SourceReader, SourceVariable } from './dataset/source-reader.js';
 export { openDataset } from './dataset/open-dataset.js';
 export type { OpenedDataset, OpenDatasetOptions } from './dataset/open-dataset.js';
 export { ncepAirDescriptor } from './dataset/ncep-air.js';
-export { createDatasetRegistry, loadDescriptorFile, validateDataset } from './dataset/registry.js';
-export type { DatasetEntry, DatasetRegistry, DatasetRegistryOptions } from './dataset/registry.js';
+export {
+  createDatasetRegistry,
+  datasetRegistryDir,
+  loadDescriptorFile,
+  validateDataset,
+} from './dataset/registry.js';
+export type {
+  DatasetEntry,
+  DatasetRegistry,
+  DatasetRegistryOptions,
+  RegisterOptions,
+} from './dataset/registry.js';
+export { resolveUnderDataRoot } from './dataset/data-root.js';
+export { syntheticDailyDataset } from './dataset/synthetic-daily.js';
+export type { SyntheticDailyOptions } from './dataset/synthetic-daily.js';
 export { DEFAULT_QG_PARAMS, deriveQg } from './qg/params.js';
 export type { QgParams, QgDerived } from './qg/params.js';
 export { createQgModel } from './qg/model.js';

@@ -11,8 +11,22 @@ import { loadConfig } from '@alignda/config';
 import { AppError } from '@alignda/errors';
 import { fileModelStore } from '@alignda/nn';
 import type { LatentModels } from '@alignda/nn';
-import { LATENT_CYCLE_METHODS, TRAIN_PRESETS, cycleStatesNeeded, mean, runCycle } from '@alignda/pipelines';
-import type { CycleForecast, CycleLatentPrior, CycleOptions, CycleResult, Preset } from '@alignda/pipelines';
+import {
+  LATENT_CYCLE_METHODS,
+  TRAIN_PRESETS,
+  cycleOptionsOf,
+  cycleSourceYears,
+  mean,
+  runCycle,
+} from '@alignda/pipelines';
+import type {
+  CycleForecast,
+  CycleLatentPrior,
+  CycleMethod,
+  CycleOptions,
+  CycleResult,
+  Preset,
+} from '@alignda/pipelines';
 import { openSource } from '@alignda/world';
 
 import { fileCycleStore } from '../adapters/cycle-store.js';
@@ -111,8 +125,9 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
     .split(',')
     .map((m) => m.trim())
     .filter((m) => m.length > 0);
-  const options: CycleOptions = {
-    methods,
+  // The same options POST /v1/cycles builds (packages/pipelines' cycle-request.ts), so both give the same series.
+  const options: CycleOptions = cycleOptionsOf({
+    methods: methods as CycleMethod[],
     cycles: opts.cycles,
     intervalHours: opts.interval,
     forecast: opts.forecast,
@@ -120,13 +135,15 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
     latentMembers: opts.latentMembers,
     ...(opts.latentPrior === undefined ? {} : { latentPrior: opts.latentPrior }),
     obsFraction: opts.obsFraction,
-    noiseStd: opts.noise,
+    noise: opts.noise,
     skillEvery: opts.skillEvery,
-    seed: opts.sampleSeed,
-  };
+    sampleSeed: opts.sampleSeed,
+    seed: opts.seed,
+    trainSeed: opts.trainSeed,
+  });
   // Checks every option (AppError INVALID_ARGUMENT) before anything is generated or written.
-  const need = cycleStatesNeeded(options);
-  const years = opts.years ?? Math.ceil((need / 1460) * 20) / 20;
+  const shortest = cycleSourceYears(options);
+  const years = opts.years ?? shortest;
   const out = path.resolve(opts.out ?? path.join(config.homeDir, 'cycle', `qg-s${opts.seed}`));
   const store = fileCycleStore(out);
   if (!opts.resume && store.exists())
