@@ -25,6 +25,8 @@ export const DATASET_ERROR_CODES = [
   'DATASET_EXISTS',
   /** A malformed row, value or batch (observations, CSV, CF attributes). */
   'MALFORMED_INPUT',
+  /** A source path outside the data root (ALIGNDA_DATA_DIR): `..`, another absolute path, a symlink out of it. */
+  'PATH_NOT_ALLOWED',
 ] as const;
 
 /** One of {@link DATASET_ERROR_CODES}. */
@@ -41,6 +43,7 @@ export const APP_CODE_BY_DATASET_CODE: Readonly<Record<DatasetErrorCode, AppErro
   UNKNOWN_DATASET: 'NOT_FOUND',
   DATASET_EXISTS: 'ALREADY_EXISTS',
   MALFORMED_INPUT: 'INVALID_ARGUMENT',
+  PATH_NOT_ALLOWED: 'INVALID_ARGUMENT',
 };
 
 /**

@@ -123,7 +123,10 @@ export const datasetDescriptorSchema = z
     title: z.string().min(1),
     source: z.strictObject({
       format: z.enum(['zarr', 'netcdf']),
-      /** Zarr v2 folder or netCDF3 file; relative to the descriptor file, or absolute. */
+      /**
+       * Zarr v2 folder or netCDF file (classic or netCDF-4); relative to the descriptor file (the data root over
+       * HTTP), or absolute, and under the data root (ALIGNDA_DATA_DIR) either way.
+       */
       path: z.string().min(1),
     }),
     variables: z.array(variable).min(1),

@@ -8,7 +8,7 @@ import { parseIsoUtc } from './descriptor.js';
 import type { DatasetDescriptor, DescriptorCoordinate, PeriodName } from './descriptor.js';
 import { centredPlacement, placeAxis, placeMap, placementMask } from './pad-crop.js';
 import type { Placement } from './pad-crop.js';
-import { openSourceReader } from './source-reader.js';
+import { openSourceReader, SUPPORTED_DTYPES } from './source-reader.js';
 import type { SourceReader, SourceVariable } from './source-reader.js';
 
 /** A dataset opened for reading; every field is in physical units on the model (target) grid. */
@@ -22,8 +22,10 @@ export interface OpenedDataset {
   readonly placement: Placement;
   /** 1 where a model-grid cell holds data, 0 where padded; shape [H, W] of the model grid. */
   readonly validMask: Uint8Array;
-  /** Valid times (UTC), one per stored time step. */
+  /** Valid times (UTC), one per stored time step, strictly increasing. */
   readonly times: readonly Date[];
+  /** Hours between consecutive times (uniform: checked when opened); undefined for a single time. */
+  readonly stepHours: number | undefined;
   /** [C, H, W] of every field read. */
   readonly shape: readonly [number, number, number];
   readonly channels: readonly string[];
@@ -115,6 +117,38 @@ async function readTimes(d: DatasetDescriptor, src: SourceReader): Promise<Float
   }
 }
 
+const iso13 = (ms: number): string => new Date(ms).toISOString().slice(0, 16);
+
+/**
+ * The time step in hours: times strictly increasing and equally spaced (to the second, as read), since
+ * forecasts, cycles and lead times count in steps of it.
+ */
+function timeStepHours(d: DatasetDescriptor, timesMs: Float64Array): number | undefined {
+  if (timesMs.length < 2) return undefined;
+  const field = 'variable' in d.time ? `time.variable ${d.time.variable}` : 'time';
+  const step = (timesMs[1] as number) - (timesMs[0] as number);
+  for (let i = 1; i < timesMs.length; i++) {
+    if ((timesMs[i] as number) <= (timesMs[i - 1] as number)) {
+      return fail(
+        d,
+        'SHAPE_MISMATCH',
+        `${field} is not strictly increasing: ${iso13(timesMs[i] as number)} at index ${i} follows ${iso13(timesMs[i - 1] as number)}`,
+      );
+    }
+  }
+  for (let i = 1; i < timesMs.length; i++) {
+    const di = (timesMs[i] as number) - (timesMs[i - 1] as number);
+    if (Math.abs(di - step) > 1000) {
+      return fail(
+        d,
+        'SHAPE_MISMATCH',
+        `${field} is not uniformly spaced: step ${step / 3_600_000} h, then ${di / 3_600_000} h at index ${i} (${iso13(timesMs[i] as number)}); a dataset needs one time step`,
+      );
+    }
+  }
+  return step / 3_600_000;
+}
+
 function numberAttr(v: SourceVariable, key: string, fallback: number): number {
   const a = v.attrs[key];
   if (typeof a === 'number') return a;
@@ -172,6 +206,7 @@ export async function openDataset(
   checkAxis(d, lon, 'grid.lon', true);
   if (lat.some((x) => Math.abs(x) > 90)) fail(d, 'SHAPE_MISMATCH', 'grid.lat has latitudes beyond +-90');
   const timesMs = await readTimes(d, src);
+  const stepHours = timeStepHours(d, timesMs);
   const H = lat.length;
   const W = lon.length;
   const T = timesMs.length;
@@ -185,6 +220,13 @@ export async function openDataset(
         d,
         'VARIABLE_MISSING',
         `variables[${i}].source ${v.source} is not in the file (it has ${names.join(', ')})`,
+      );
+    }
+    if (!(SUPPORTED_DTYPES as readonly string[]).includes(sv.dtype)) {
+      return fail(
+        d,
+        'MALFORMED_INPUT',
+        `variables[${i}].source ${v.source} is stored as ${sv.dtype}, not one of ${SUPPORTED_DTYPES.join(', ')}`,
       );
     }
     const shape = sv.shape;
@@ -285,6 +327,7 @@ export async function openDataset(
     placement,
     validMask,
     times,
+    stepHours,
     shape: [C, tgtH, tgtW],
     channels,
     units,

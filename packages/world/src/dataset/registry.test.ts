@@ -80,6 +80,10 @@ function descriptor(over: object = {}): object {
     variables: [{ channel: 't', source: 'air', units: 'K' }],
     grid: { kind: 'latlon', lat: { variable: 'lat' }, lon: { variable: 'lon' } },
     time: { variable: 'time' },
+    periods: {
+      train: { start: '2000-01-01T00', end: '2000-01-01T00' },
+      test: { start: '2000-01-01T06', end: '2000-01-01T06' },
+    },
     target: { height: 8, width: 8 },
     ...over,
   };
@@ -146,7 +150,9 @@ describe('dataset registry', () => {
       JSON.stringify(descriptor({ variables: [{ channel: 't', source: 'tas', units: 'K' }] })),
     );
     expect(
-      await codeAndMessage(createDatasetRegistry().registerDataset(path.join(dir, 'tiny.json'))),
+      await codeAndMessage(
+        createDatasetRegistry({ dataDir: dir }).registerDataset(path.join(dir, 'tiny.json')),
+      ),
     ).toEqual([
       'VARIABLE_MISSING',
       'dataset tiny: variables[0].source tas is not in the file (it has air, lat, lon, time)',
@@ -157,7 +163,9 @@ describe('dataset registry', () => {
     await writeTinyZarr(path.join(dir, 'tiny.zarr'), { T: 2, H: 4, W: 4, latLen: 3 });
     await writeFile(path.join(dir, 'tiny.json'), JSON.stringify(descriptor()));
     expect(
-      await codeAndMessage(createDatasetRegistry().registerDataset(path.join(dir, 'tiny.json'))),
+      await codeAndMessage(
+        createDatasetRegistry({ dataDir: dir }).registerDataset(path.join(dir, 'tiny.json')),
+      ),
     ).toEqual([
       'SHAPE_MISMATCH',
       'dataset tiny: variables[0].source air has shape [2, 4, 4], expected [2, 3, 4] (time x lat x lon)',
@@ -168,7 +176,9 @@ describe('dataset registry', () => {
     await writeTinyZarr(path.join(dir, 'tiny.zarr'), { T: 2, H: 4, W: 4, nanAt: 5 });
     await writeFile(path.join(dir, 'tiny.json'), JSON.stringify(descriptor()));
     expect(
-      await codeAndMessage(createDatasetRegistry().registerDataset(path.join(dir, 'tiny.json'))),
+      await codeAndMessage(
+        createDatasetRegistry({ dataDir: dir }).registerDataset(path.join(dir, 'tiny.json')),
+      ),
     ).toEqual([
       'NON_FINITE_VALUES',
       'dataset tiny: t (air) has 1 NaN or missing values at time index 0 (2000-01-01T00:00:00.000Z)',
@@ -176,7 +186,7 @@ describe('dataset registry', () => {
   });
 
   it('rejects a missing source, a bad descriptor and an unknown dataset name with clear errors', async () => {
-    const reg = createDatasetRegistry();
+    const reg = createDatasetRegistry({ dataDir: dir });
     await writeFile(path.join(dir, 'tiny.json'), JSON.stringify(descriptor()));
     const [code, msg] = await codeAndMessage(reg.registerDataset(path.join(dir, 'tiny.json')));
     expect(code).toBe('SOURCE_NOT_FOUND');
@@ -206,7 +216,9 @@ describe('dataset registry', () => {
     });
     await writeFile(path.join(dir, 'tiny.json'), JSON.stringify(polar));
     expect(
-      await codeAndMessage(createDatasetRegistry().registerDataset(path.join(dir, 'tiny.json'))),
+      await codeAndMessage(
+        createDatasetRegistry({ dataDir: dir }).registerDataset(path.join(dir, 'tiny.json')),
+      ),
     ).toEqual([
       'SHAPE_MISMATCH',
       'dataset tiny: target.height 8 pads the 5 stored latitudes beyond the pole (to 92.5 .. 75); choose a height <= 5 (crop) or pad only in longitude',
@@ -218,10 +230,19 @@ describe('dataset registry', () => {
     await writeFile(
       path.join(dir, 'air.json'),
       JSON.stringify(
-        descriptor({ name: 'my-air', source: { format: 'netcdf', path: ncFile }, target: undefined }),
+        descriptor({
+          name: 'my-air',
+          source: { format: 'netcdf', path: ncFile },
+          target: undefined,
+          periods: {
+            train: { start: '2013-01-01', end: '2013-12-31' },
+            test: { start: '2014-01-01', end: '2014-12-31T18' },
+          },
+        }),
       ),
     );
     const entry = await createDatasetRegistry().registerDataset(path.join(dir, 'air.json'));
     expect(entry.name).toBe('my-air');
+    expect(entry.stepHours).toBe(6);
   });
 });

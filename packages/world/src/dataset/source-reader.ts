@@ -6,39 +6,10 @@ import { NetCDFReader } from 'netcdfjs';
 import * as zarr from 'zarrita';
 
 import { DatasetError } from './dataset-error.js';
+import { isHdf5File, openHdf5 } from './hdf5-reader.js';
+import type { SourceReader } from './source-types.js';
 
-/** Metadata of one stored variable. */
-export interface SourceVariable {
-  readonly name: string;
-  /** Stored shape, e.g. [2920, 25, 53] for [time, lat, lon]. */
-  readonly shape: readonly number[];
-  /** Stored element type in numpy spelling: `int16`, `float32`, ... */
-  readonly dtype: string;
-  /** Dimension names, same length as `shape` (empty strings when the file does not name them). */
-  readonly dims: readonly string[];
-  /** Attributes (CF conventions: `units`, `scale_factor`, `add_offset`, `_FillValue`, ...). */
-  readonly attrs: Readonly<Record<string, unknown>>;
-  /** Raw values that mean "missing" (from `_FillValue`, `missing_value` and the Zarr fill value). */
-  readonly fillValues: readonly number[];
-  /** Chunk length along the first axis; reads aligned to it decode each chunk once. */
-  readonly firstAxisChunk: number;
-}
-
-/**
- * A stored array file behind one interface: Zarr v2 (blosc and the other numcodecs codecs, through
- * zarrita) or netCDF3 (classic and 64-bit offset, through netcdfjs). Values are raw (unscaled).
- */
-export interface SourceReader {
-  readonly format: 'zarr' | 'netcdf';
-  /** Names of the stored variables. */
-  names(): Promise<string[]>;
-  /** Metadata of a variable, undefined when absent. */
-  variable(name: string): Promise<SourceVariable | undefined>;
-  /** All values of a variable, row-major. */
-  readAll(name: string): Promise<ArrayLike<number>>;
-  /** Rows [start, end) of the first axis with every other axis whole, row-major. */
-  readSlab(name: string, start: number, end: number): Promise<ArrayLike<number>>;
-}
+export type { SourceReader, SourceVariable } from './source-types.js';
 
 function fillValuesOf(attrs: Record<string, unknown>, extra: unknown): number[] {
   const out: number[] = [];
@@ -70,6 +41,9 @@ function openZarr(dir: string): SourceReader {
     return arr;
   };
   const asNumbers = (data: unknown, name: string): ArrayLike<number> => {
+    // xarray writes CF times as int64 (`hours since ...`): exact as doubles up to 2^53.
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array)
+      return Float64Array.from(data, Number);
     if (ArrayBuffer.isView(data) && !(data instanceof BigInt64Array) && !(data instanceof BigUint64Array)) {
       return data as unknown as ArrayLike<number>;
     }
@@ -252,7 +226,23 @@ async function openNetcdf(file: string): Promise<SourceReader> {
 }
 
 /**
- * Opens a Zarr v2 folder or a netCDF3 file.
+ * Element types a dataset's variables may be stored as (numpy spelling): integers up to 32 bits and floats.
+ * 64-bit integers are accepted for coordinates only (times), where they are converted to doubles.
+ */
+export const SUPPORTED_DTYPES = [
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'float32',
+  'float64',
+] as const;
+
+/**
+ * Opens a Zarr v2 folder or a netCDF file: classic (netCDF3, through netcdfjs) or netCDF-4 (HDF5, through h5wasm),
+ * told apart by the file's signature.
  * @throws DatasetError `SOURCE_NOT_FOUND` when the path does not exist or is of the wrong kind
  */
 export async function openSourceReader(format: 'zarr' | 'netcdf', sourcePath: string): Promise<SourceReader> {
@@ -281,5 +271,5 @@ export async function openSourceReader(format: 'zarr' | 'netcdf', sourcePath: st
   }
   if (isDir)
     throw new DatasetError('SOURCE_NOT_FOUND', `netcdf source ${sourcePath} is a folder, not a file`);
-  return openNetcdf(sourcePath);
+  return (await isHdf5File(sourcePath)) ? openHdf5(sourcePath) : openNetcdf(sourcePath);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Field } from '@alignda/tensor';
 
 import { DatasetError } from '../dataset/dataset-error.js';
-import { createDatasetRegistry } from '../dataset/registry.js';
+import { createDatasetRegistry, datasetRegistryDir } from '../dataset/registry.js';
 import { NATURE_EPOCH_ISO } from '../nature/nature-run.js';
 import { loadOrGenerateNatureRun } from '../nature/nature-store.js';
 import { createQgCore } from '../qg/core.js';
@@ -35,7 +35,7 @@ export interface SourceChoice {
 
 /** Where sources live on this machine. */
 export interface SourceDirs {
-  /** Nature-run cache: `<homeDir>/worlds`. */
+  /** Nature-run cache: `<homeDir>/worlds`; registered datasets: `<homeDir>/datasets`. */
   readonly homeDir: string;
   /** Root of the registered datasets' files. */
   readonly dataDir: string;
@@ -61,6 +61,7 @@ export function qgSource(homeDir: string, choice: SourceChoice): DaSource {
     shape: [run.channels.length, run.grid.latDeg.length, run.grid.lonDeg.length],
     periods: run.periods,
     count: run.count,
+    stepHours: (run.hours[1] ?? 6) - (run.hours[0] ?? 0),
     state: (i) => run.state(i),
     field: (i) => run.state(i),
     timeOf: (i) => new Date(epoch + (run.hours[i] ?? Number.NaN) * 3_600_000).toISOString().slice(0, 13),
@@ -79,9 +80,16 @@ export function qgSource(homeDir: string, choice: SourceChoice): DaSource {
   };
 }
 
-/** A registered dataset read whole into memory as a {@link DaSource} (ncep-air: 2920 x 32 x 64, 24 MB). */
-export async function datasetSource(dataDir: string, name: string): Promise<DaSource> {
-  const ds = await createDatasetRegistry({ dataDir }).open(name);
+/**
+ * A registered dataset read whole into memory as a {@link DaSource} (ncep-air: 2920 x 32 x 64, 24 MB).
+ * @param registryDir - folder of the user datasets' entries (see `datasetRegistryDir`); absent: built-ins only
+ */
+export async function datasetSource(dataDir: string, name: string, registryDir?: string): Promise<DaSource> {
+  const ds = await createDatasetRegistry({ dataDir, ...(registryDir === undefined ? {} : { registryDir }) }).open(
+    name,
+  );
+  if (ds.stepHours === undefined)
+    throw new DatasetError('SHAPE_MISMATCH', `${name}: one time step only; a source needs a time axis`);
   const fields = await ds.readRange(0, ds.times.length);
   const period = (p: 'train' | 'alignment' | 'test'): readonly [number, number] => {
     const { start, end } = ds.period(p);
@@ -106,6 +114,7 @@ export async function datasetSource(dataDir: string, name: string): Promise<DaSo
     validMask: ds.validMask,
     periods: { train: period('train'), ...alignment, test: period('test') },
     count: fields.length,
+    stepHours: ds.stepHours,
     state: (i) => ({ data: get(i).data, shape: ds.shape }),
     field: get,
     timeOf: (i) => ds.times[i]?.toISOString().slice(0, 13) ?? '?',
@@ -132,5 +141,5 @@ export async function openSource(dirs: SourceDirs, choice: SourceChoice): Promis
       throw new DatasetError('OUT_OF_RANGE', `unknown world '${choice.world}' (known: ${WORLDS.join(', ')})`);
     return qgSource(dirs.homeDir, choice);
   }
-  return datasetSource(dirs.dataDir, choice.dataset as string);
+  return datasetSource(dirs.dataDir, choice.dataset as string, datasetRegistryDir(dirs.homeDir));
 }

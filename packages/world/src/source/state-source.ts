@@ -53,8 +53,14 @@ export interface DaSource extends StateSource {
   readonly units: readonly string[];
   /** [C, H, W] */
   readonly shape: readonly [number, number, number];
-  /** Number of states (6-hourly). */
+  /** Number of states, {@link DaSource.stepHours} apart. */
   readonly count: number;
+  /**
+   * Hours between consecutive states: the QG world's output interval, or the dataset's time step (6 for ncep-air,
+   * 24 for a daily dataset).
+   * @defaultValue 6 (sources built before datasets of other steps existed, and test fakes)
+   */
+  readonly stepHours?: number;
   /** The state as a Field (physical units). */
   field(index: number): Field;
   /** ISO time of state `index` (hour precision). */
