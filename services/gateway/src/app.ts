@@ -2,8 +2,8 @@
  * The HTTP gateway, built from its dependencies and never listening: `main.ts` listens, tests listen on
  * 127.0.0.1:0. Routes: `/v1/assimilations` (routes/assimilations.ts), a job's analysis, map and provenance
  * (routes/results.ts), `/healthz` and `/readyz`
- * (routes/health.ts), `/metrics` (routes/metrics.ts), and the OpenAPI 3.1 document generated from the
- * routes' zod schemas at `/docs/json`, with Swagger UI at `/docs`.
+ * (routes/health.ts), `/metrics` (routes/metrics.ts), the queue board at `/admin/queues` (routes/queue-board.ts),
+ * and the OpenAPI 3.1 document generated from the routes' zod schemas at `/docs/json`, with Swagger UI at `/docs`.
  */
 import { randomUUID } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -26,10 +26,12 @@ import { RequestLogController } from './request-log.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { GatewayLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
+import { platformQueues } from './platform-queues.js';
 import { registerProblemHandlers } from './problem.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerQueueBoard } from './routes/queue-board.js';
 import { registerResultRoutes } from './routes/results.js';
 
 export { CANCEL_CHANNEL } from './deps.js';
@@ -138,10 +140,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const metrics = registerMetrics(app, deps.queue, deps.logger, limits.backendTimeoutMs);
+  // Every queue of the platform beside deps.queue, for the metrics and the board; closed with the app.
+  const queues = platformQueues(deps.queue);
+  app.addHook('onClose', async () => queues.close());
+  const metrics = registerMetrics(app, queues.all, deps.logger, limits.backendTimeoutMs);
   registerHealthRoutes(app, deps, limits);
   registerMetricsRoute(app, metrics);
   registerAssimilationRoutes(app, deps, limits);
   registerResultRoutes(app, deps);
+  await registerQueueBoard(app, deps.db, queues.all);
   return app;
 }

@@ -1,21 +1,14 @@
 /**
  * The gateway's Prometheus metrics, in a registry of its own (two gateways in one process, as in the
- * tests, never share or clash): request durations by route and status, the assimilate queue's depth by
- * state (read from Redis at each scrape), and prom-client's default process metrics.
+ * tests, never share or clash): request durations by route and status, the platform queues' metrics
+ * (queue-metrics.ts: depth by state, oldest waiting job, finished jobs by outcome, sampler step time),
+ * and prom-client's default process metrics. infra/prometheus and infra/grafana read these names.
  */
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '@alignda/log';
-import { withTimeout } from './time.js';
-
-/** What the queue-depth gauge needs of a BullMQ queue. */
-export interface QueueCounts {
-  readonly name: string;
-  getJobCounts(...types: string[]): Promise<Record<string, number>>;
-}
-
-/** The queue states the depth gauge reports. */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+import { registerQueueGauges, watchQueueEvents } from './queue-metrics.js';
 
 /** The metrics of one gateway instance. */
 export interface GatewayMetrics {
@@ -24,12 +17,14 @@ export interface GatewayMetrics {
 }
 
 /**
- * Creates the registry and its collectors, and the hook that times every response.
- * @param timeoutMs - how long a scrape waits for Redis before reporting the last known depth
+ * Creates the registry and its collectors, and the hook that times every response. The queues' event
+ * readers close with the app.
+ * @param queues - the platform's queues (platform-queues.ts)
+ * @param timeoutMs - how long a scrape waits for Redis before reporting the last known values
  */
 export function registerMetrics(
   app: FastifyInstance,
-  queue: QueueCounts,
+  queues: readonly Queue[],
   logger: Logger,
   timeoutMs: number,
 ): GatewayMetrics {
@@ -43,21 +38,9 @@ export function registerMetrics(
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  new Gauge({
-    name: 'alignda_queue_jobs',
-    help: 'Jobs on a BullMQ queue by state, read from Redis at scrape time',
-    labelNames: ['queue', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), timeoutMs, 'queue depth');
-        for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-      } catch (err) {
-        // A scrape must still answer when Redis does not: the last values stay, the log says why.
-        logger.warn({ err }, 'queue depth not read');
-      }
-    },
-  });
+  registerQueueGauges(registry, queues, logger, timeoutMs);
+  const events = watchQueueEvents(registry, queues, logger);
+  app.addHook('onClose', async () => events.close());
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw URL: ids and unknown paths would make a label per request.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createApiKey, openDatabase, revokeApiKey } from '@alignda/db';
-import type { Db } from '@alignda/db';
+import type { ApiKeyScope, Db } from '@alignda/db';
 import { createLogger } from '@alignda/log';
 import { QueueName, probeRedis } from '@alignda/queue';
 import { betaPlaneGrid } from '@alignda/tensor';
@@ -42,12 +42,13 @@ export interface TestGateway {
   readonly homeDir: string;
   /** `http://127.0.0.1:<port>` */
   readonly base: string;
-  /** Tokens: submit + read, read only, revoked (was submit + read), rate-limit exempt submit + read. */
+  /** Tokens: submit + read, read only, revoked (was submit + read), rate-limit exempt submit + read, admin. */
   readonly tokens: {
     readonly submit: string;
     readonly read: string;
     readonly revoked: string;
     readonly exempt: string;
+    readonly admin: string;
   };
   /** Jobs on the queue in any state, and Job rows. */
   counts(): Promise<{ rows: number; queued: number }>;
@@ -90,12 +91,13 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
 
-  const make = async (name: string, scopes: ('submit' | 'read')[], exempt = false): Promise<string> =>
+  const make = async (name: string, scopes: ApiKeyScope[], exempt = false): Promise<string> =>
     (await createApiKey(db, { name, scopes, rateLimitExempt: exempt })).token;
   const submit = await make('test-submit', ['submit', 'read']);
   const read = await make('test-read', ['read']);
   const revoked = await make('test-revoked', ['submit', 'read']);
   const exempt = await make('test-bench', ['submit', 'read'], true);
+  const admin = await make('test-admin', ['admin']);
   const revokedKey = (await db.apiKey.findMany({ where: { name: 'test-revoked' } }))[0];
   if (revokedKey !== undefined) await revokeApiKey(db, revokedKey.id);
 
@@ -105,7 +107,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     queue,
     homeDir,
     base: `http://127.0.0.1:${port}`,
-    tokens: { submit, read, revoked, exempt },
+    tokens: { submit, read, revoked, exempt, admin },
     async counts() {
       const byState = await queue.getJobCounts();
       const queued = Object.values(byState).reduce((a, b) => a + b, 0);
