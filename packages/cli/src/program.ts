@@ -3,6 +3,7 @@ import { registerAlignCommand } from './commands/align.js';
 import { registerAssimilateCommand } from './commands/assimilate.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerCycleCommand } from './commands/cycle.js';
+import { registerDatasetCommand } from './commands/dataset.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExperimentCommand } from './commands/experiment.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCheckCommand(program);
   registerKeysCommand(program);
   registerWorldCommand(program);
+  registerDatasetCommand(program);
   registerTrainCommand(program);
   registerEvalCommand(program);
   registerL96Command(program);

@@ -1,0 +1,124 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { loadConfig } from '@alignda/config';
+import type { Config } from '@alignda/config';
+import { syntheticDailyDataset, writeNetcdfClassic, zarrZipOfNetcdf, zipEntries } from '@alignda/world';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { configRegistry, runDatasetAdd, runDatasetList, runDatasetShow } from './dataset-run.js';
+
+/** A descriptor of the synthetic daily dataset: 2000 the train year, 2001 the test year. */
+function descriptor(name: string, format: 'zarr' | 'netcdf', file: string): object {
+  return {
+    name,
+    title: 'Synthetic daily 2 m temperature, 16 x 16, 2000-2001',
+    source: { format, path: file },
+    variables: [{ channel: 't2m', source: 't2m', units: 'K', role: 'temperature' }],
+    grid: { kind: 'latlon', lat: { variable: 'lat' }, lon: { variable: 'lon' } },
+    time: { variable: 'time' },
+    periods: {
+      train: { start: '2000-01-01', end: '2000-10-31' },
+      alignment: { start: '2000-11-01', end: '2000-12-31' },
+      test: { start: '2001-01-01', end: '2001-12-30' },
+    },
+  };
+}
+
+describe('alignda dataset add / list / show', () => {
+  let root: string;
+  let config: Config;
+  let lines: string[];
+  const print = (l: string): void => {
+    lines.push(l);
+  };
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'alignda-dataset-cli-'));
+    config = loadConfig(
+      { ALIGNDA_HOME: path.join(root, 'home'), ALIGNDA_DATA_DIR: path.join(root, 'data') },
+      { cwd: root },
+    );
+    lines = [];
+    // Two years of a 16 x 16 daily field with a seasonal cycle and noise, as netCDF3 and as a Zarr v2 folder.
+    const nc = syntheticDailyDataset({ days: 730, height: 16, width: 16 });
+    await mkdir(path.join(config.dataDir, 'mine', 't2m.zarr'), { recursive: true });
+    await writeFile(path.join(config.dataDir, 'mine', 't2m.nc'), writeNetcdfClassic(nc));
+    for (const [key, bytes] of Object.entries(zipEntries(zarrZipOfNetcdf(nc)))) {
+      await mkdir(path.dirname(path.join(config.dataDir, 'mine', 't2m.zarr', key)), { recursive: true });
+      await writeFile(path.join(config.dataDir, 'mine', 't2m.zarr', key), bytes);
+    }
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('adds a daily dataset from netCDF and from Zarr, recorded with a 24 h step, and lists and shows it', async () => {
+    const ncJson = path.join(config.dataDir, 'mine', 'daily-nc.json');
+    await writeFile(ncJson, JSON.stringify(descriptor('daily-nc', 'netcdf', 't2m.nc')));
+    const e = await runDatasetAdd(ncJson, {}, print, config);
+    expect(e.stepHours).toBe(24);
+    expect(lines.join('\n')).toContain('times      730: 2000-01-01T00 .. 2001-12-30T00, step 24 h');
+    expect(lines.join('\n')).toContain('periods    train 2000-01-01 .. 2000-10-31 (305 steps)');
+    // The descriptor may live anywhere; its data must be under the data root.
+    const zarrJson = path.join(root, 'daily-zarr.json');
+    await writeFile(
+      zarrJson,
+      JSON.stringify(descriptor('daily-zarr', 'zarr', path.join(config.dataDir, 'mine', 't2m.zarr'))),
+    );
+    expect((await runDatasetAdd(zarrJson, {}, print, config)).stepHours).toBe(24);
+
+    // The registry of a later process (a new one on the same home) has both, step 24 h.
+    const reg = configRegistry(config);
+    expect(reg.get('daily-nc').stepHours).toBe(24);
+    expect(reg.get('daily-zarr').stepHours).toBe(24);
+    const stored = JSON.parse(
+      await readFile(path.join(config.homeDir, 'datasets', 'daily-zarr.json'), 'utf8'),
+    ) as {
+      stepHours: number;
+      descriptor: { source: { path: string } };
+    };
+    expect(stored.stepHours).toBe(24);
+    expect(stored.descriptor.source.path).toBe('mine/t2m.zarr');
+
+    lines = [];
+    const listed = runDatasetList(print, config);
+    expect(listed.map((x) => x.name)).toEqual(['ncep-air', 'ncep-air-nc', 'daily-nc', 'daily-zarr']);
+    expect(lines.join('\n')).toMatch(/daily-zarr\s+zarr\s+24 h\s+730\s+2000-01-01T00\s+2001-12-30T00\s+user/);
+    lines = [];
+    await runDatasetShow('daily-zarr', print, config);
+    expect(lines.join('\n')).toContain('grid       16 x 16 stored, 16 x 16 model grid');
+  });
+
+  it('refuses a second dataset of the same name unless asked to replace it', async () => {
+    const json = path.join(config.dataDir, 'mine', 'daily.json');
+    await writeFile(json, JSON.stringify(descriptor('daily', 'netcdf', 't2m.nc')));
+    await runDatasetAdd(json, {}, print, config);
+    await expect(runDatasetAdd(json, {}, print, config)).rejects.toThrow(
+      /dataset daily is already registered .*; replace it explicitly/,
+    );
+    await expect(runDatasetAdd(json, { replace: true }, print, config)).resolves.toMatchObject({
+      stepHours: 24,
+    });
+  });
+
+  it('refuses a descriptor whose test period runs past the data, registering nothing', async () => {
+    const bad = {
+      ...descriptor('late', 'netcdf', 't2m.nc'),
+      periods: {
+        train: { start: '2000-01-01', end: '2000-12-31' },
+        test: { start: '2001-01-01', end: '2002-12-31' },
+      },
+    };
+    const json = path.join(config.dataDir, 'mine', 'late.json');
+    await writeFile(json, JSON.stringify(bad));
+    await expect(runDatasetAdd(json, {}, print, config)).rejects.toThrow(
+      "dataset late: periods.test (2001-01-01 .. 2002-12-31) lies outside the data's time range 2000-01-01T00:00 .. 2001-12-30T00:00",
+    );
+    expect(
+      configRegistry(config)
+        .list()
+        .map((x) => x.name),
+    ).not.toContain('late');
+  });
+});
