@@ -1,7 +1,7 @@
 /**
  * The HTTP gateway, built from its dependencies and never listening: `main.ts` listens, tests listen on
  * 127.0.0.1:0. Routes: `/v1/assimilations` (routes/assimilations.ts), a job's analysis, map and provenance
- * (routes/results.ts), `/healthz` and `/readyz`
+ * (routes/results.ts), `/v1/datasets` (routes/datasets.ts), `/healthz` and `/readyz`
  * (routes/health.ts), `/metrics` (routes/metrics.ts), the queue board at `/admin/queues` (routes/queue-board.ts),
  * and the OpenAPI 3.1 document generated from the routes' zod schemas at `/docs/json`, with Swagger UI at `/docs`.
  */
@@ -29,6 +29,7 @@ import { registerMetrics } from './metrics.js';
 import { platformQueues } from './platform-queues.js';
 import { registerProblemHandlers } from './problem.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
+import { registerDatasetRoutes } from './routes/datasets.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerQueueBoard } from './routes/queue-board.js';
@@ -148,6 +149,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   registerMetricsRoute(app, metrics);
   registerAssimilationRoutes(app, deps, limits);
   registerResultRoutes(app, deps);
+  registerDatasetRoutes(app, deps);
   await registerQueueBoard(app, deps.db, queues.all);
   return app;
 }

@@ -35,6 +35,11 @@ export interface GatewayDeps {
    * path a row might name.
    */
   readonly homeDir: string;
+  /**
+   * ALIGNDA_DATA_DIR (`config.dataDir`): the data root `/v1/datasets` registers datasets from; no path outside it is
+   * ever read. @defaultValue `<cwd>/../shared/data`, as the config's
+   */
+  readonly dataDir?: string;
   /** ALIGNDA_RESULT_TTL_HOURS, for the 410 of an expired result to say how long results are kept. @defaultValue unsaid */
   readonly resultTtlHours?: number;
   /** Overrides of the defaults in `DEFAULT_LIMITS`. @defaultValue none */

@@ -29,6 +29,7 @@ try {
     logger,
     limits,
     homeDir: config.homeDir,
+    dataDir: config.dataDir,
     resultTtlHours: config.resultTtlHours,
   });
   await app.listen({ host: '0.0.0.0', port: config.httpPort });

@@ -40,6 +40,8 @@ export interface TestGateway {
   readonly queue: Queue;
   /** Its ALIGNDA_HOME (results under `results/<jobId>/`). */
   readonly homeDir: string;
+  /** Its ALIGNDA_DATA_DIR (empty at start; `/v1/datasets` registers from it). */
+  readonly dataDir: string;
   /** `http://127.0.0.1:<port>` */
   readonly base: string;
   /** Tokens: submit + read, read only, revoked (was submit + read), rate-limit exempt submit + read, admin. */
@@ -79,12 +81,15 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   redis.on('error', () => undefined); // the readiness test points it at a closed port on purpose
   const logger = createLogger({ service: 'gateway', level: 'silent' });
   const homeDir = path.join(dir, 'home');
+  const dataDir = path.join(dir, 'data');
+  mkdirSync(dataDir);
   const app = await buildGateway({
     db,
     queue,
     redis,
     logger,
     homeDir,
+    dataDir,
     resultTtlHours: 168,
     limits: { rateLimitMax: 10_000, backendTimeoutMs: 1000, ...options.limits },
   });
@@ -106,6 +111,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
     db,
     queue,
     homeDir,
+    dataDir,
     base: `http://127.0.0.1:${port}`,
     tokens: { submit, read, revoked, exempt, admin },
     async counts() {
