@@ -70,6 +70,28 @@ export const cycleRequestSchema = z.strictObject({
   /** Seed of every random draw (observations, initial state, ensembles). */
   sampleSeed: seed.default(7),
   pace: z.enum(CYCLE_PACES).default('simulated'),
+  /**
+   * The baselines' tuning grids and the setup's sizes (docs/METHOD.md section 7: every method tuned on the training
+   * run's alignment period). Absent fields keep the pipeline's defaults, those of `alignda cycle`.
+   */
+  tuning: z
+    .strictObject({
+      pairs48: z.number().int().min(2).max(10_000),
+      offlineCycles: z.number().int().min(3).max(10_000),
+      offlineBurnIn: z.number().int().min(0).max(10_000),
+      tuneCycles: z.number().int().min(2).max(10_000),
+      lengthScalesKm: z.array(z.number().positive()).min(1).max(32),
+      multipliers: z.array(z.number().positive()).min(1).max(32),
+      inflations: z.array(z.number().min(1)).min(1).max(32),
+      rtps: z.array(z.number().min(0).max(1)).min(1).max(32),
+      halfWidthsKm: z.array(z.number().positive()).min(1).max(32),
+      hybridWeights: z.array(z.number().min(0).max(1)).min(1).max(32),
+      hybridHalfWidthsKm: z.array(z.number().positive()).min(1).max(32),
+      maxLeadHours: z.number().int().positive().max(10_000),
+      cgTol: z.number().positive().max(1),
+    })
+    .partial()
+    .optional(),
 });
 
 /** A cycle request, defaults applied. */
@@ -91,6 +113,7 @@ export function cycleOptionsOf(r: Omit<CycleRequest, 'name' | 'world' | 'preset'
     noiseStd: r.noise,
     skillEvery: r.skillEvery,
     seed: r.sampleSeed,
+    ...r.tuning,
   };
 }
 

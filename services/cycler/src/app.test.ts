@@ -1,0 +1,230 @@
+/**
+ * The cycle service's worker over a real Redis (a fresh `test-<uuid>` queue prefix, obliterated afterwards), a
+ * temporary SQLite registry, short QG nature runs and the real cycle pipeline: a cycle run one queued step at a time
+ * records the series `runCycle` gives in one call; a paused cycle runs nothing and the reconciler picks it up again;
+ * a step whose state was saved by a worker killed before it recorded the step is recorded once, with the same
+ * numbers; a pipeline refusal fails the cycle with its code.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ensureDatasetRow, openDatabase } from '@alignda/db';
+import type { Db } from '@alignda/db';
+import { createLogger } from '@alignda/log';
+import { cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
+import type { CycleRecord, CycleRequestInput, CycleResult } from '@alignda/pipelines';
+import { CYCLE_JOB_NAME, QueueName, cycleJobData, cycleStepJobId, probeRedis } from '@alignda/queue';
+import { qgSource } from '@alignda/world';
+import type { DaSource } from '@alignda/world';
+
+import { cycleStore } from './adapters/cycle-inputs.js';
+import { buildCycler } from './app.js';
+import type { Cycler } from './app.js';
+import type { StepStats } from './step.js';
+
+const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisProblem = await probeRedis(REDIS_URL, 1000).then(
+  () => null,
+  (err: unknown) => (err instanceof Error ? err.message : String(err)),
+);
+
+/** CI-sized settings: one tuning candidate each, a short offline cycle, a small ensemble, loose CG. */
+const SETTINGS: CycleRequestInput = {
+  methods: ['3dvar', 'letkf'],
+  cycles: 4,
+  members: 8,
+  skillEvery: 2,
+  tuning: {
+    pairs48: 8,
+    offlineCycles: 6,
+    offlineBurnIn: 2,
+    tuneCycles: 4,
+    lengthScalesKm: [1000],
+    inflations: [1],
+    rtps: [0.5],
+    halfWidthsKm: [4000],
+    maxLeadHours: 24,
+    cgTol: 1e-4,
+  },
+};
+
+/** A JSON round trip, as a row stores a value. */
+const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** A record as a step row keeps it. */
+const asStored = (r: CycleRecord): Omit<CycleRecord, 'cycle' | 'stateIndex' | 'time' | 'seconds'> => {
+  const { cycle: _c, stateIndex: _i, time: _t, seconds: _s, ...rest } = json(r);
+  return rest;
+};
+
+describe.skipIf(redisProblem !== null)(
+  `cycle service worker${redisProblem === null ? '' : ` (SKIPPED: no Redis at ${REDIS_URL}: ${redisProblem})`}`,
+  () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'alignda-cycler-'));
+    const prefix = `test-${randomUUID()}`;
+    let db: Db;
+    let training: DaSource;
+    let scored: DaSource;
+    let datasetId: string;
+    let connection: Redis;
+    let queue: Queue;
+    let cycler: Cycler;
+    let reference: CycleResult;
+
+    const enqueue = async (
+      cycleId: string,
+      step: number,
+      correlationId: string,
+      delay: number,
+    ): Promise<void> => {
+      await queue.add(CYCLE_JOB_NAME, cycleJobData(cycleId, step, correlationId), {
+        jobId: cycleStepJobId(cycleId, step),
+        delay,
+      });
+    };
+
+    /** A Cycle row as the gateway creates it. */
+    const createCycle = async (
+      input: CycleRequestInput,
+      status: 'running' | 'paused' = 'running',
+    ): Promise<string> => {
+      const settings = parseCycleRequest(input);
+      const row = await db.cycle.create({
+        data: {
+          name: `c-${randomUUID()}`,
+          datasetId,
+          status,
+          intervalMinutes: settings.intervalHours * 60,
+          startTime: new Date('2001-01-01T00:00Z'),
+          nextValidTime: new Date('2001-01-01T06:00Z'),
+          settings: json(settings),
+        },
+      });
+      return row.id;
+    };
+
+    const waitFor = async (cycleId: string, statuses: string[], timeoutMs = 120_000): Promise<string> => {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const row = await db.cycle.findUniqueOrThrow({ where: { id: cycleId } });
+        if (statuses.includes(row.status)) return row.status;
+        if (Date.now() > until) throw new Error(`cycle ${cycleId} is still ${row.status}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const steps = async (cycleId: string) =>
+      db.cycleStep.findMany({ where: { cycleId }, orderBy: { stepIndex: 'asc' } });
+
+    beforeAll(async () => {
+      db = await openDatabase({
+        databaseUrl: `file:${path.join(dir, 'alignda.db')}`,
+        startupProbeTimeoutMs: 2000,
+      });
+      training = qgSource(dir, { world: 'qg', seed: 1, years: 0.1, spinUpDays: 60 });
+      scored = qgSource(dir, { world: 'qg', seed: 2, years: 0.1, spinUpDays: 60 });
+      datasetId = await ensureDatasetRow(db, { name: 'qg', kind: 'world', descriptor: {} });
+      reference = await runCycle(scored, cycleOptionsOf(parseCycleRequest(SETTINGS)), { training });
+      connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+      queue = new Queue(QueueName.cycle, { connection, prefix });
+      cycler = buildCycler({
+        db,
+        connection,
+        prefix,
+        logger: createLogger({ service: 'cycler', level: 'silent' }),
+        settings: { attempts: 1 },
+        enqueue,
+        inputs: () => Promise.resolve({ source: scored, training }),
+        store: (id) => cycleStore(dir, id),
+      });
+      await cycler.run();
+    }, 240_000);
+
+    afterAll(async () => {
+      await cycler?.close(1000);
+      await queue?.obliterate({ force: true });
+      await queue?.close();
+      connection?.disconnect();
+      await db?.$disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('runs a cycle one queued step at a time and records, once per step, the series runCycle gives in one call', async () => {
+      const id = await createCycle(SETTINGS);
+      await enqueue(id, 0, 'r1', 0);
+      expect(await waitFor(id, ['succeeded', 'failed'])).toBe('succeeded');
+      const rows = await steps(id);
+      expect(rows.map((r) => [r.stepIndex, r.status])).toEqual([0, 1, 2, 3].map((k) => [k, 'succeeded']));
+      for (const r of rows) {
+        const stats = r.stats as unknown as StepStats;
+        for (const m of ['3dvar', 'letkf']) {
+          const want = reference.series[m]?.[r.stepIndex];
+          expect(want, m).toBeDefined();
+          const { seconds: _s, ...got } = stats.methods[m] ?? { seconds: 0 };
+          expect(got, `${m} step ${r.stepIndex}`).toEqual(asStored(want as CycleRecord));
+        }
+        expect(r.validTime.toISOString().slice(0, 13)).toBe(
+          (reference.series['3dvar']?.[r.stepIndex]?.time ?? '').slice(0, 13),
+        );
+      }
+      // Lead-time forecasts on the steps that make them (every 2nd), as in the one-call run.
+      expect(
+        rows.flatMap((r) => ((r.stats as unknown as StepStats).skill === undefined ? [] : [r.stepIndex])),
+      ).toEqual(reference.skill.records.map((s) => s.cycle));
+      const cycle = await db.cycle.findUniqueOrThrow({ where: { id } });
+      expect((cycle.stats as { stepsDone?: number }).stepsDone).toBe(4);
+    }, 180_000);
+
+    it('runs nothing for a paused cycle; the reconciler queues the step again once it runs', async () => {
+      const id = await createCycle({ ...SETTINGS, cycles: 2 }, 'paused');
+      await enqueue(id, 0, 'r2', 0);
+      // The step is taken and skipped: its job leaves the queue, no step is recorded.
+      const until = Date.now() + 30_000;
+      while ((await queue.getJob(cycleStepJobId(id, 0))) !== undefined && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await queue.getJob(cycleStepJobId(id, 0))).toBeUndefined();
+      expect(await steps(id)).toEqual([]);
+      await db.cycle.update({ where: { id }, data: { status: 'running' } });
+      expect(await cycler.reconcile()).toBeGreaterThanOrEqual(1);
+      expect(await waitFor(id, ['succeeded', 'failed'])).toBe('succeeded');
+      expect((await steps(id)).map((r) => r.stepIndex)).toEqual([0, 1]);
+    }, 120_000);
+
+    it('records a step whose state a killed worker saved but never recorded, once, with the same numbers', async () => {
+      const id = await createCycle({ ...SETTINGS, cycles: 2 });
+      // What a worker killed between the pipeline's save and the row's write leaves: the state after step 0.
+      await runCycle(
+        scored,
+        { ...cycleOptionsOf(parseCycleRequest(SETTINGS)), cycles: 1, resume: true },
+        {
+          training,
+          store: cycleStore(dir, id),
+        },
+      );
+      await enqueue(id, 0, 'r3', 0);
+      expect(await waitFor(id, ['succeeded', 'failed'])).toBe('succeeded');
+      const rows = await steps(id);
+      expect(rows.map((r) => r.stepIndex)).toEqual([0, 1]);
+      const first = (rows[0]?.stats as unknown as StepStats).methods['3dvar'];
+      expect(first?.analysisRmse).toBe(json(reference.series['3dvar']?.[0])?.analysisRmse);
+    }, 120_000);
+
+    it('fails the cycle and its step with the pipeline code when the pipeline refuses it', async () => {
+      // A latent method without trained models: FAILED_PRECONDITION from the pipeline.
+      const id = await createCycle({ ...SETTINGS, methods: ['dps'], latentPrior: 'reuse-48h', cycles: 2 });
+      await enqueue(id, 0, 'r4', 0);
+      expect(await waitFor(id, ['succeeded', 'failed'])).toBe('failed');
+      const cycle = await db.cycle.findUniqueOrThrow({ where: { id } });
+      expect((cycle.stats as { error?: { code: string } }).error?.code).toBe('FAILED_PRECONDITION');
+      expect((await steps(id)).map((r) => [r.stepIndex, r.status, r.errorCode])).toEqual([
+        [0, 'failed', 'FAILED_PRECONDITION'],
+      ]);
+    }, 60_000);
+  },
+);

@@ -1,0 +1,211 @@
+/**
+ * One step of a continuous cycle, readable top to bottom: read the Cycle row (a paused, cancelled or finished cycle
+ * runs nothing), skip a step already recorded, mark it running, open the nature runs (and models), run the cycle
+ * pipeline up to this step from the state kept after the last one, record the step's statistics (one CycleStep row
+ * per step: a unique key), and queue the next step — at once for simulated time, one interval later on the
+ * wall clock.
+ *
+ * The pipeline keeps its state after every step (`runCycle` with `resume`): a process killed anywhere in a step
+ * leaves either the state before it (the step runs again, with the same seeds, to the same numbers) or the state
+ * after it (the retry finds the step done in the state and only records it). Either way the series is the one an
+ * uninterrupted `alignda cycle` gives, and no step is lost or recorded twice.
+ */
+import { AppError } from '@alignda/errors';
+import type { Db } from '@alignda/db';
+import type { Logger } from '@alignda/log';
+import type { LatentModels } from '@alignda/nn';
+import { cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
+import type { CycleRecord, CycleRequest, CycleStore, SkillRecord } from '@alignda/pipelines';
+import { parseIsoUtc } from '@alignda/world';
+import type { DaSource } from '@alignda/world';
+
+/** What a step runs on, opened (and cached) by the service's adapters. */
+export interface CycleInputs {
+  readonly source: DaSource;
+  readonly training: DaSource;
+  readonly models?: LatentModels;
+  readonly priorBackground?: string;
+}
+
+/** The ports of {@link runCycleStep}. */
+export interface CycleStepDeps {
+  readonly db: Db;
+  /** Queues step `step` of the cycle (a no-op when it is queued already) after `delayMs`. */
+  enqueue(cycleId: string, step: number, correlationId: string, delayMs: number): Promise<void>;
+  /** The nature runs and models of a cycle's settings. */
+  inputs(settings: CycleRequest): Promise<CycleInputs>;
+  /** Where the pipeline keeps a cycle's state. */
+  store(cycleId: string): CycleStore;
+  readonly logger: Logger;
+  /** Progress of the step's pipeline (the first step fits and tunes every method: minutes). */
+  readonly onProgress?: (stage: string, fraction: number) => void;
+}
+
+/** What one step recorded, per method (its CycleStep row's `stats`). */
+export interface StepStats {
+  readonly time: string;
+  readonly methods: Readonly<Record<string, Omit<CycleRecord, 'cycle' | 'stateIndex' | 'time'>>>;
+  /** The lead-time forecasts, on the steps that make them. */
+  readonly skill?: SkillRecord;
+}
+
+/** What a cycle's row keeps in `stats`: the progress of the series and the latest step. */
+export interface CycleStats {
+  readonly stepsDone: number;
+  readonly latest?: StepStats & { readonly step: number };
+  /** When the next step is due (wall-clock cycles). */
+  readonly dueAt?: string;
+  /** Why the cycle failed. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** How a step ended. */
+export type StepOutcome = 'ran' | 'recorded-before' | 'skipped';
+
+/** A JSON value as a row stores it: NaN and infinities become null. */
+const jsonValue = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * Runs step `step` of cycle `cycleId`; see the module comment.
+ * @throws AppError from the pipeline (the caller fails the cycle) or the database (the caller lets BullMQ retry)
+ */
+export async function runCycleStep(
+  deps: CycleStepDeps,
+  cycleId: string,
+  step: number,
+  correlationId: string,
+): Promise<StepOutcome> {
+  const { db, logger } = deps;
+  const row = await db.cycle.findUnique({ where: { id: cycleId } });
+  if (row === null || row.status !== 'running') {
+    logger.info({ cycleId, step, status: row?.status ?? 'deleted' }, 'cycle not running: step skipped');
+    return 'skipped';
+  }
+  const settings = parseCycleRequest(row.settings);
+  if (step >= settings.cycles) return 'skipped';
+  const done = await db.cycleStep.findUnique({ where: { cycleId_stepIndex: { cycleId, stepIndex: step } } });
+  if (done?.status === 'succeeded') {
+    await next(deps, row.id, settings, step, correlationId);
+    return 'recorded-before';
+  }
+  await db.cycleStep.upsert({
+    where: { cycleId_stepIndex: { cycleId, stepIndex: step } },
+    create: {
+      cycleId,
+      stepIndex: step,
+      validTime: row.nextValidTime,
+      status: 'running',
+      startedAt: new Date(),
+    },
+    update: { status: 'running', startedAt: new Date(), errorCode: null, errorMessage: null },
+  });
+
+  const { source, training, models, priorBackground } = await deps.inputs(settings);
+  const result = await runCycle(
+    source,
+    {
+      ...cycleOptionsOf(settings),
+      cycles: step + 1,
+      resume: true,
+      ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+    },
+    {
+      training,
+      store: deps.store(cycleId),
+      ...(models === undefined ? {} : { models }),
+      ...(priorBackground === undefined ? {} : { priorBackground }),
+    },
+  );
+
+  const methods: Record<string, StepStats['methods'][string]> = {};
+  let time = '';
+  for (const m of settings.methods) {
+    const r = result.series[m]?.[step];
+    if (r === undefined) continue; // a method that stopped (non-finite state) records no further steps
+    const { cycle: _c, stateIndex: _i, time: t, ...rest } = r;
+    methods[m] = rest;
+    time = t;
+  }
+  if (time === '')
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `cycle ${cycleId}: every method has stopped (non-finite states)`,
+    );
+  const skill = result.skill.records.find((s) => s.cycle === step);
+  const stats: StepStats = { time, methods, ...(skill === undefined ? {} : { skill }) };
+  const validMs = parseIsoUtc(time);
+  const validTime = Number.isFinite(validMs) ? new Date(validMs) : row.nextValidTime;
+  const last = step + 1 === settings.cycles;
+  const delayMs = settings.pace === 'wall-clock' && !last ? settings.intervalHours * 3_600_000 : 0;
+  const cycleStats: CycleStats = {
+    stepsDone: step + 1,
+    latest: { step, ...stats },
+    ...(delayMs > 0 ? { dueAt: new Date(Date.now() + delayMs).toISOString() } : {}),
+  };
+  await db.$transaction([
+    db.cycleStep.update({
+      where: { cycleId_stepIndex: { cycleId, stepIndex: step } },
+      data: { status: 'succeeded', validTime, stats: jsonValue(stats), finishedAt: new Date() },
+    }),
+    db.cycle.updateMany({
+      where: { id: cycleId },
+      data: {
+        stats: jsonValue(cycleStats),
+        nextValidTime: new Date(validTime.getTime() + settings.intervalHours * 3_600_000),
+      },
+    }),
+    ...(last
+      ? [db.cycle.updateMany({ where: { id: cycleId, status: 'running' }, data: { status: 'succeeded' } })]
+      : []),
+  ]);
+  logger.info(
+    {
+      cycleId,
+      step,
+      time,
+      analysisRmse: Object.fromEntries(Object.entries(methods).map(([m, s]) => [m, s.analysisRmse])),
+    },
+    'cycle step recorded',
+  );
+  if (!last) await next(deps, cycleId, settings, step, correlationId, delayMs);
+  return 'ran';
+}
+
+/** Queues the step after `step` while the cycle runs (a paused cycle's next step is queued by its resume). */
+async function next(
+  deps: CycleStepDeps,
+  cycleId: string,
+  settings: CycleRequest,
+  step: number,
+  correlationId: string,
+  delayMs = 0,
+): Promise<void> {
+  if (step + 1 >= settings.cycles) return;
+  const row = await deps.db.cycle.findUnique({ where: { id: cycleId }, select: { status: true } });
+  if (row?.status === 'running') await deps.enqueue(cycleId, step + 1, correlationId, delayMs);
+}
+
+/**
+ * Fails the cycle and its step with the error's code and message (a pipeline error: another run would fail the
+ * same way).
+ */
+export async function failCycle(
+  db: Db,
+  cycleId: string,
+  step: number,
+  code: string,
+  message: string,
+): Promise<void> {
+  const row = await db.cycle.findUnique({ where: { id: cycleId }, select: { stats: true } });
+  const stats = { ...((row?.stats ?? {}) as Record<string, unknown>), error: { code, message } };
+  await db.$transaction([
+    db.cycleStep.updateMany({
+      where: { cycleId, stepIndex: step },
+      data: { status: 'failed', errorCode: code, errorMessage: message, finishedAt: new Date() },
+    }),
+    db.cycle.updateMany({
+      where: { id: cycleId, status: { in: ['running', 'paused'] } },
+      data: { status: 'failed', stats: jsonValue(stats) },
+    }),
+  ]);
+}
