@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueName } from '@alignda/queue';
 import { SampleResult, sampleJobReturn } from '@alignda/rpc';
@@ -64,21 +64,30 @@ describe.skipIf(problem !== null)(`the queue metrics on /metrics${SKIP}`, () => 
     expect(sample(text, 'alignda_queue_oldest_waiting_seconds', { queue: 'sample' })).toBe(0);
   });
 
-  it('counts finished jobs by queue and outcome', async () => {
+  it('counts finished jobs by queue and outcome, a cancellation apart from a failure', async () => {
     const { connection, prefix } = gw.queue.opts;
+    await gw.queue.add('assimilate', {}, { jobId: 'cancelled' });
     workers.push(
       new Worker(
         QueueName.assimilate,
         (job) =>
-          job.id === 'old' ? Promise.reject(new Error('refused on purpose')) : Promise.resolve('done'),
+          job.id === 'old'
+            ? Promise.reject(new Error('refused on purpose'))
+            : job.id === 'cancelled'
+              ? Promise.reject(new UnrecoverableError('CANCELLED: cancelled by the client'))
+              : Promise.resolve('done'),
         { connection, ...(prefix === undefined ? {} : { prefix }) },
       ),
     );
     const text = await scrapeUntil(
       (t) =>
         sample(t, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'completed' }) === 1 &&
-        sample(t, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'failed' }) === 1,
+        sample(t, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'failed' }) === 1 &&
+        sample(t, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'cancelled' }) === 1,
     );
+    expect(
+      sample(text, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'cancelled' }),
+    ).toBe(1);
     expect(
       sample(text, 'alignda_queue_jobs_finished_total', { queue: 'assimilate', outcome: 'failed' }),
     ).toBe(1);

@@ -81,6 +81,12 @@ export function registerQueueGauges(
   });
 }
 
+/**
+ * A failed reason that is a cancellation: the workers fail a cancelled job with `CANCELLED: <why>` (the orchestrator's
+ * UnrecoverableError, the sample queue's `CODE: message` reasons), which is no failure of the platform.
+ */
+const CANCELLED_REASON = /^CANCELLED: /;
+
 /** The QueueEvents readers of {@link watchQueueEvents}. */
 export interface QueueEventsWatch {
   close(): Promise<void>;
@@ -98,7 +104,9 @@ export function watchQueueEvents(
 ): QueueEventsWatch {
   const finished = new Counter({
     name: 'alignda_queue_jobs_finished_total',
-    help: 'Jobs that finished on a BullMQ queue, by outcome (completed, or failed after their last attempt)',
+    help:
+      'Jobs that finished on a BullMQ queue, by outcome: completed, cancelled (by a client), or failed after their ' +
+      'last attempt',
     labelNames: ['queue', 'outcome'] as const,
     registers: [registry],
   });
@@ -122,7 +130,12 @@ export function watchQueueEvents(
     });
     events.on('error', (err: unknown) => logger.warn({ err, queue: queue.name }, 'queue events error'));
     events.on('completed', () => finished.inc({ queue: queue.name, outcome: 'completed' }));
-    events.on('failed', () => finished.inc({ queue: queue.name, outcome: 'failed' }));
+    events.on('failed', ({ failedReason }) =>
+      finished.inc({
+        queue: queue.name,
+        outcome: CANCELLED_REASON.test(failedReason) ? 'cancelled' : 'failed',
+      }),
+    );
     if (queue.name === QueueName.sample)
       events.on('completed', ({ jobId, returnvalue }) => {
         observeStep(queue, jobId, returnvalue).catch((err: unknown) =>
