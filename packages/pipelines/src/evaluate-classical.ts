@@ -272,7 +272,7 @@ export async function classicalRows(inputs: ClassicalInputs): Promise<ClassicalR
           }),
       ...(useLetkf
         ? {
-            letkf: `${nEns} members: ${LEAD_STEPS * 6} h forecasts of the background's model from the truth ${LEAD_STEPS * 6} h earlier plus initial perturbations scale x U_clim v, recentred on the background; Gaspari-Cohn localisation over grid columns, no inflation; scale x half-width: ${trials(LETKF_GRID.length)}`,
+            letkf: `${nEns} members: ${LEAD_STEPS}-step forecasts of the background's model from the truth ${LEAD_STEPS} steps earlier plus initial perturbations scale x U_clim v, recentred on the background; Gaspari-Cohn localisation over grid columns, no inflation; scale x half-width: ${trials(LETKF_GRID.length)}`,
             hybrid: `B = (1 - a) B_clim + a P_ens o L by the augmented control vector; B_clim and background: ${balanced === undefined ? "the separable 3D-Var's (no bias correction)" : "the balanced 3D-Var's (bias-corrected)"}; P_ens: the LETKF's ${nEns} members (its perturbation scale ${letkfBest.scale}, the same draws); L: Gaspari-Cohn between grid cells (horizontal, every channel alike); weight a x half-width: ${trials(HYBRID_GRID.length)}`,
           }
         : {}),

@@ -12,6 +12,7 @@ import { AppError } from '@alignda/errors';
 import { createLatentSessions } from '@alignda/nn';
 import type { LatentModels, LatentSessions } from '@alignda/nn';
 import { createRng, normalise } from '@alignda/tensor';
+import { sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import { LATENT_MODES, assimilate } from './assimilate.js';
@@ -292,7 +293,7 @@ export async function evaluateLatent(
         backgroundKind === 'model'
           ? 'the imperfect physical model (QG, perturbed parameters)'
           : 'the learned emulator',
-      leadHours: LEAD_STEPS * 6,
+      leadHours: LEAD_STEPS * sourceStepHours(source),
       cases: res.cases.length,
       samplerSeeds,
       members,

@@ -6,7 +6,7 @@
 import type { LatentSessions } from '@alignda/nn';
 import { denormalise, normalise } from '@alignda/tensor';
 import type { Field, NormStats } from '@alignda/tensor';
-import { forecastModel } from '@alignda/world';
+import { forecastModel, sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import type { BackgroundKind } from './evaluate-latent-options.js';
@@ -21,7 +21,7 @@ export type LeadForecast = (x: Float32Array, i: number) => Promise<Float32Array>
  * emulator (one member).
  */
 export function leadForecast(
-  source: Pick<DaSource, 'field' | 'shape' | 'hourOf'>,
+  source: Pick<DaSource, 'field' | 'shape' | 'hourOf' | 'stepHours'>,
   norm: NormStats,
   one: LatentSessions,
   kind: BackgroundKind,
@@ -34,7 +34,7 @@ export function leadForecast(
       ...source.field(i),
       data: denormalise({ data: Float32Array.from(x), shape }, norm).data,
     };
-    const end = model.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
+    const end = model.forecast(start, LEAD_STEPS * sourceStepHours(source)).at(-1) ?? start;
     return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
   };
 }

@@ -105,6 +105,7 @@ export { natureStats } from './nature/nature-stats.js';
 export type { NatureStats } from './nature/nature-stats.js';
 export { WORLDS, datasetSource, openSource, qgSource } from './source/open-source.js';
 export type { SourceChoice, SourceDirs } from './source/open-source.js';
+export { sourceStepHours } from './source/state-source.js';
 export type { DaSource, SourceDynamics, StateSource } from './source/state-source.js';
 export { DEFAULT_L96_PARAMS, l96Params } from './l96/params.js';
 export type { L96Params } from './l96/params.js';

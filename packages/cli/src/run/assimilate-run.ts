@@ -17,7 +17,7 @@ import type {
   JobMethod,
   Preset,
 } from '@alignda/pipelines';
-import { fieldsNetcdf, openSource, writeNetcdfClassic } from '@alignda/world';
+import { fieldsNetcdf, openSource, parseIsoUtc, writeNetcdfClassic } from '@alignda/world';
 import type { FieldSet } from '@alignda/world';
 
 import { createProgress } from '../progress.js';
@@ -116,6 +116,11 @@ export function readRequest(opts: AssimilateRunOptions, given: ReadonlySet<strin
 }
 
 /** The netCDF contents of a job's result: mean, spread, members (when more than one) and background. */
+/** The background's lead in hours: from its start state to the valid time (48 on 6-hourly data, 192 on daily). */
+function leadHoursOf(res: Pick<AssimilationJobResult, 'validTime' | 'backgroundStartTime'>): number {
+  return (parseIsoUtc(res.validTime) - parseIsoUtc(res.backgroundStartTime)) / 3_600_000;
+}
+
 function analysisFile(
   res: AssimilationJobResult,
   request: AssimilationRequest,
@@ -145,7 +150,11 @@ function analysisFile(
             members: M,
           },
         ]),
-    { suffix: '_background', description: '48 h background forecast of', data: res.background.data },
+    {
+      suffix: '_background',
+      description: `${leadHoursOf(res)} h background forecast of`,
+      data: res.background.data,
+    },
   ];
   const d = res.diagnostics;
   return writeNetcdfClassic(
@@ -163,7 +172,7 @@ function analysisFile(
         members: { type: 'int', values: [M] },
         steps: { type: 'int', values: [request.steps] },
         seed: request.seed,
-        background: `${res.backgroundKind === 'model' ? 'physical model' : 'emulator'} 48 h forecast from ${res.backgroundStartTime}`,
+        background: `${res.backgroundKind === 'model' ? 'physical model' : 'emulator'} ${leadHoursOf(res)} h forecast from ${res.backgroundStartTime}`,
         observations: { type: 'int', values: [d.count] },
         omb_rms_normalised: d.omb.rms,
         oma_rms_normalised: d.oma.rms,
@@ -273,7 +282,7 @@ export async function assimilateRequest(
     `${src.title}; models ${dir}; ${request.method}, ${request.members} member(s) x ${request.steps} steps, seed ${request.seed}`,
   );
   console.log(
-    `valid ${res.validTime}; background: ${res.backgroundKind === 'model' ? 'physical model' : 'emulator'} 48 h forecast from ${res.backgroundStartTime}`,
+    `valid ${res.validTime}; background: ${res.backgroundKind === 'model' ? 'physical model' : 'emulator'} ${leadHoursOf(res)} h forecast from ${res.backgroundStartTime}`,
   );
   console.log(
     `observations: ${d.count}; O-B rms ${num(d.omb.rms)}, O-A rms ${num(d.oma.rms)} (normalised; mean ${num(d.omb.mean)} -> ${num(d.oma.mean)})`,

@@ -8,9 +8,14 @@ import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
 import { fileModelStore } from '@alignda/nn';
-import { defaultBackground, modelSetName, trainLatentModels } from '@alignda/pipelines';
+import {
+  BACKGROUND_LEAD_STEPS,
+  defaultBackground,
+  modelSetName,
+  trainLatentModels,
+} from '@alignda/pipelines';
 import type { BackgroundKind, ModelName, ModelReport, Preset, TrainOutcome } from '@alignda/pipelines';
-import { openSource } from '@alignda/world';
+import { openSource, sourceStepHours } from '@alignda/world';
 
 import { childProcessTrainer } from '../adapters/local-scheduler.js';
 import { fmt } from '../format.js';
@@ -50,7 +55,7 @@ function modelLine(r: ModelReport): string {
 }
 
 /** The held-out skill lines of a finished run (alignment period: training never reads the test period). */
-function skillLines(o: TrainOutcome): string[] {
+function skillLines(o: TrainOutcome, leadHours: number): string[] {
   const cells = o.masked ? ', valid cells' : '';
   const lines: string[] = [];
   const { vae, emulator, score } = o.skill;
@@ -60,11 +65,11 @@ function skillLines(o: TrainOutcome): string[] {
     );
   if (emulator !== undefined)
     lines.push(
-      `emulator 48 h (8-step rollout) MSE on ${emulator.cases} ${o.heldOutPeriod}-period cases (normalised${cells}): ${fmt(emulator.mse)} vs persistence ${fmt(emulator.persistence)} (ratio ${(emulator.mse / emulator.persistence).toFixed(3)})`,
+      `emulator ${leadHours} h (${BACKGROUND_LEAD_STEPS}-step rollout) MSE on ${emulator.cases} ${o.heldOutPeriod}-period cases (normalised${cells}): ${fmt(emulator.mse)} vs persistence ${fmt(emulator.persistence)} (ratio ${(emulator.mse / emulator.persistence).toFixed(3)})`,
     );
   if (score !== undefined)
     lines.push(
-      `score network: ${score.pairs} (truth, 48 h background) latent pairs; latent std ${score.latentStd.map((v) => v.toFixed(2)).join(' ')}`,
+      `score network: ${score.pairs} (truth, ${leadHours} h background) latent pairs; latent std ${score.latentStd.map((v) => v.toFixed(2)).join(' ')}`,
     );
   return lines;
 }
@@ -84,7 +89,7 @@ export async function runTrain(opts: TrainRunOptions): Promise<void> {
   const span = (p: readonly [number, number] | undefined): number => (p === undefined ? 0 : p[1] - p[0]);
   const { train, alignment, test } = src.periods;
   console.log(
-    `${src.title}: ${src.count} states (train ${span(train)}, ${alignment !== undefined ? `alignment ${span(alignment)}, ` : ''}test ${span(test)}); score network on 48 h ${background} backgrounds; out ${out}`,
+    `${src.title}: ${src.count} states (train ${span(train)}, ${alignment !== undefined ? `alignment ${span(alignment)}, ` : ''}test ${span(test)}); score network on ${BACKGROUND_LEAD_STEPS * sourceStepHours(src)} h ${background} backgrounds; out ${out}`,
   );
   const ctl = new AbortController();
   const onSigint = (): void => ctl.abort();
@@ -123,7 +128,7 @@ export async function runTrain(opts: TrainRunOptions): Promise<void> {
       process.exitCode = 130; // 128 + SIGINT, as a shell reports an interrupted command
       return;
     }
-    for (const l of skillLines(outcome)) console.log(l);
+    for (const l of skillLines(outcome, BACKGROUND_LEAD_STEPS * sourceStepHours(src))) console.log(l);
   } finally {
     process.removeListener('SIGINT', onSigint);
     progress.stop();

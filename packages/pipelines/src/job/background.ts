@@ -1,14 +1,14 @@
 /**
  * Where an assimilation job stands in its source and the background it starts from, made exactly as the latent
- * evaluation makes its backgrounds (evaluateLatent): the 48 h forecast from the source's state 48 h before the valid
- * time, by the imperfect physical model on the synthetic world or by the trained emulator on a dataset, in
+ * evaluation makes its backgrounds (evaluateLatent): the forecast `LEAD_STEPS` source steps long (48 h on 6-hourly
+ * data, 8 days on daily data) from the source's state that much before the valid time, by the imperfect physical model on the synthetic world or by the trained emulator on a dataset, in
  * normalised units.
  */
 import { AppError } from '@alignda/errors';
 import type { LatentSessions } from '@alignda/nn';
 import { denormalise, normalise } from '@alignda/tensor';
 import type { Field, NormStats } from '@alignda/tensor';
-import { forecastModel, parseIsoUtc } from '@alignda/world';
+import { forecastModel, parseIsoUtc, sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import type { BackgroundKind } from '../evaluate-latent-options.js';
@@ -19,19 +19,21 @@ import { forecastState } from '../latent-models.js';
 const timeMs = (source: Pick<DaSource, 'timeOf'>, i: number): number => parseIsoUtc(source.timeOf(i));
 
 /**
- * The state index of `validTime` in `source`, and that of the background's start state 48 h earlier.
+ * The state index of `validTime` in `source`, and that of the background's start state `LEAD_STEPS` steps earlier.
  * @throws AppError `NOT_FOUND` for a time that is no state of the source (outside its span, or between two of its
- *   6-hourly states); `FAILED_PRECONDITION` when the state 48 h earlier, which the background starts from, is not in
- *   the source
+ *   states); `FAILED_PRECONDITION` when the state `LEAD_STEPS` steps earlier, which the background starts from, is
+ *   not in the source
  */
 export function jobStateIndex(
-  source: Pick<DaSource, 'name' | 'count' | 'timeOf'>,
+  source: Pick<DaSource, 'name' | 'count' | 'timeOf' | 'stepHours'>,
   validTime: string,
 ): { index: number; startIndex: number } {
   const t = parseIsoUtc(validTime);
   if (!Number.isFinite(t))
     throw new AppError('INVALID_ARGUMENT', `valid time '${validTime}' is not an ISO 8601 UTC time`);
-  const span = `${source.timeOf(0)} .. ${source.timeOf(source.count - 1)} (6-hourly)`;
+  const stepHours = sourceStepHours(source);
+  const leadHours = LEAD_STEPS * stepHours;
+  const span = `${source.timeOf(0)} .. ${source.timeOf(source.count - 1)} (every ${stepHours} h)`;
   // States are in time order: a binary search for the first at or after t.
   let lo = 0;
   let hi = source.count;
@@ -45,10 +47,10 @@ export function jobStateIndex(
       details: { validTime },
     });
   const startIndex = lo - LEAD_STEPS;
-  if (startIndex < 0 || timeMs(source, lo) - timeMs(source, startIndex) !== LEAD_STEPS * 6 * 3_600_000)
+  if (startIndex < 0 || timeMs(source, lo) - timeMs(source, startIndex) !== leadHours * 3_600_000)
     throw new AppError(
       'FAILED_PRECONDITION',
-      `the background at ${validTime} is the ${LEAD_STEPS * 6} h forecast from the state ${LEAD_STEPS * 6} h earlier, which ${source.name} does not hold: its states are ${span}`,
+      `the background at ${validTime} is the ${leadHours} h forecast from the state ${leadHours} h earlier, which ${source.name} does not hold: its states are ${span}`,
       { details: { validTime } },
     );
   return { index: lo, startIndex };
@@ -84,7 +86,7 @@ export function leadForecaster(
       ...source.field(i),
       data: denormalise({ data: Float32Array.from(x), shape }, norm).data,
     };
-    const end = physicalModel.forecast(start, LEAD_STEPS * 6).at(-1) ?? start;
+    const end = physicalModel.forecast(start, LEAD_STEPS * sourceStepHours(source)).at(-1) ?? start;
     return Promise.resolve(normalise({ data: end.data, shape }, norm).data);
   };
 }

@@ -177,7 +177,7 @@ describe('runAssimilationJob', () => {
     const err = await failure(run(request({ validTime: '2014-01-01T00:00Z' })));
     expect(err.code).toBe('NOT_FOUND');
     expect(err.message).toBe(
-      'memory has no state at 2014-01-01T00:00Z: its states are 2013-01-01T00 .. 2013-01-20T18 (6-hourly)',
+      'memory has no state at 2014-01-01T00:00Z: its states are 2013-01-01T00 .. 2013-01-20T18 (every 6 h)',
     );
     expect((await failure(run(request({ validTime: '2013-01-16T03:00Z' })))).code).toBe('NOT_FOUND');
   });

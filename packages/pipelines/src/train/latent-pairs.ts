@@ -4,7 +4,7 @@ import { emulatorForecasts, encodeStates } from '@alignda/nn';
 import type { EmulatorConfig, VaeConfig } from '@alignda/nn';
 import { denormalise, normalise } from '@alignda/tensor';
 import type { NormStats, Tensor } from '@alignda/tensor';
-import { forecastModel } from '@alignda/world';
+import { forecastModel, sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import { BACKGROUND_LEAD_STEPS } from './presets.js';
@@ -30,7 +30,7 @@ export function emulatorBackgrounds(emulator: { config: EmulatorConfig; params: 
  * run on the de-normalised states and normalised back.
  */
 export function modelBackgrounds(
-  src: Pick<DaSource, 'field' | 'shape'>,
+  src: Pick<DaSource, 'field' | 'shape' | 'stepHours'>,
   norm: NormStats,
   start: number,
 ): BackgroundMaker {
@@ -46,7 +46,8 @@ export function modelBackgrounds(
         norm,
       ).data;
       const first = src.field(start + t);
-      const end = model.forecast({ ...first, data: x }, BACKGROUND_LEAD_STEPS * 6).at(-1) ?? first;
+      const end =
+        model.forecast({ ...first, data: x }, BACKGROUND_LEAD_STEPS * sourceStepHours(src)).at(-1) ?? first;
       out.set(normalise({ data: end.data, shape: src.shape }, norm).data, t * size);
       onProgress((t + 1) / n);
     }

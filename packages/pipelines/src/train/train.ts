@@ -29,6 +29,7 @@ import {
 import type { EmulatorConfig, Feeds, TrainConfig, TrainingGraph, VaeConfig } from '@alignda/nn';
 import { createRng, normalise } from '@alignda/tensor';
 import type { NormStats, Rng, Tensor } from '@alignda/tensor';
+import { sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import type { ModelStore, TrainElsewhere } from '../ports.js';
@@ -153,7 +154,7 @@ export async function trainLatentModels(
     if (n <= BACKGROUND_LEAD_STEPS)
       throw new AppError(
         'INVALID_ARGUMENT',
-        `the ${name} period holds ${n} states; 48 h backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
+        `the ${name} period holds ${n} states; ${BACKGROUND_LEAD_STEPS * sourceStepHours(src)} h (${BACKGROUND_LEAD_STEPS}-step) backgrounds need at least ${BACKGROUND_LEAD_STEPS + 1}: use more --years`,
       );
   }
   const cfgs = presetConfigs(
@@ -278,7 +279,7 @@ export async function trainLatentModels(
       source: src.name,
       preset: opts.preset,
       background: backgroundKind,
-      leadHours: BACKGROUND_LEAD_STEPS * 6,
+      leadHours: BACKGROUND_LEAD_STEPS * sourceStepHours(src),
     });
   }
   return outcome(true);

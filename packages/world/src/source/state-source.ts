@@ -29,6 +29,11 @@ export interface StateSource {
   hourOf?(index: number): number;
 }
 
+/** Hours between a source's consecutive states: its `stepHours`, 6 when it states none (test fakes). */
+export function sourceStepHours(source: { readonly stepHours?: number }): number {
+  return source.stepHours ?? 6;
+}
+
 /** What a source's dynamics says about balance, for a balanced B (the QG world: f0 and the hypsometric thickness). */
 export interface SourceDynamics {
   /** The Coriolis parameter of the dynamics: a constant f0 (1/s), or 2 Omega sin(lat) for real data. */
