@@ -20,15 +20,18 @@ import {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '@alignda/errors';
+import { QueueName } from '@alignda/queue';
 import type { GatewayApp, GatewayDeps } from './deps.js';
 import { registerApiKeyAuth } from './keys.js';
 import { RequestLogController } from './request-log.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { GatewayLimits } from './limits.js';
+import { registerCycleGauges } from './cycle-metrics.js';
 import { registerMetrics } from './metrics.js';
 import { platformQueues } from './platform-queues.js';
 import { registerProblemHandlers } from './problem.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
+import { registerCycleRoutes } from './routes/cycles.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -148,6 +151,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   registerHealthRoutes(app, deps, limits);
   registerMetricsRoute(app, metrics);
   registerAssimilationRoutes(app, deps, limits);
+  registerCycleRoutes(app, deps, queues.byName(QueueName.cycle), limits);
+  registerCycleGauges(metrics.registry, deps.db, deps.logger);
   registerResultRoutes(app, deps);
   registerDatasetRoutes(app, deps);
   await registerQueueBoard(app, deps.db, queues.all);

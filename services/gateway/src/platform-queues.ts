@@ -5,10 +5,13 @@
  */
 import { Queue } from 'bullmq';
 import { QUEUE_NAMES } from '@alignda/queue';
+import type { QueueName } from '@alignda/queue';
 
 /** The platform's queues, in `QUEUE_NAMES` order. */
 export interface PlatformQueues {
   readonly all: readonly Queue[];
+  /** The queue of that name. */
+  byName(name: QueueName): Queue;
   /** Closes the queues made here (the given one is its owner's to close). */
   close(): Promise<void>;
 }
@@ -27,6 +30,11 @@ export function platformQueues(queue: Queue): PlatformQueues {
   if (!all.includes(queue)) all.unshift(queue);
   return {
     all,
+    byName: (name) => {
+      const q = all.find((x) => x.name === name);
+      if (q === undefined) throw new Error(`no platform queue ${name}`);
+      return q;
+    },
     close: async () => {
       await Promise.all(made.map((q) => q.close()));
     },
