@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { runDatasetAdd, runDatasetList, runDatasetShow } from '../run/dataset-run.js';
+import { runDatasetAdd, runDatasetExample, runDatasetList, runDatasetShow } from '../run/dataset-run.js';
 
 /**
  * Registers `alignda dataset`: add a dataset of one's own (a Zarr v2 store or a netCDF file under ALIGNDA_DATA_DIR,
@@ -28,6 +28,16 @@ export function registerDatasetCommand(program: Command): void {
     .description('list the datasets: built in and registered, with their time step')
     .action(() => {
       runDatasetList();
+    });
+  dataset
+    .command('example')
+    .description(
+      'write a small daily dataset (netCDF3 and Zarr v2) and its descriptor, to try the commands with',
+    )
+    .argument('<dir>', 'folder to write into (under ALIGNDA_DATA_DIR, to add it)')
+    .option('--name <name>', 'the dataset name in the descriptor', 'daily-t2m')
+    .action(async (dir: string, opts: { name: string }) => {
+      await runDatasetExample(dir, opts.name);
     });
   dataset
     .command('show')

@@ -1,13 +1,31 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { loadConfig } from '@alignda/config';
+import { fileModelStore } from '@alignda/nn';
+import { trainLatentModels } from '@alignda/pipelines';
 import type { Config } from '@alignda/config';
-import { syntheticDailyDataset, writeNetcdfClassic, zarrZipOfNetcdf, zipEntries } from '@alignda/world';
+import {
+  openSource,
+  syntheticDailyDataset,
+  writeNetcdfClassic,
+  zarrZipOfNetcdf,
+  zipEntries,
+} from '@alignda/world';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { configRegistry, runDatasetAdd, runDatasetList, runDatasetShow } from './dataset-run.js';
+import {
+  configRegistry,
+  runDatasetAdd,
+  runDatasetExample,
+  runDatasetList,
+  runDatasetShow,
+} from './dataset-run.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /** A descriptor of the synthetic daily dataset: 2000 the train year, 2001 the test year. */
 function descriptor(name: string, format: 'zarr' | 'netcdf', file: string): object {
@@ -121,4 +139,50 @@ describe('alignda dataset add / list / show', () => {
         .map((x) => x.name),
     ).not.toContain('late');
   });
+
+  it('writes an example dataset that adds as it is, with a 24 h step', async () => {
+    const file = await runDatasetExample(path.join(config.dataDir, 'example'), 'example', print);
+    expect(lines.at(-1)).toBe(
+      `next: alignda dataset add ${file}   (the folder must be under ALIGNDA_DATA_DIR)`,
+    );
+    const e = await runDatasetAdd(file, {}, print, config);
+    expect([e.name, e.stepHours, e.timeRange?.count]).toEqual(['example', 24, 730]);
+  });
+
+  it('opens the added dataset as a source 24 h apart and trains the ci models on it (2 steps each) and evaluates them with alignda eval', async () => {
+    const file = await runDatasetExample(path.join(config.dataDir, 'example'), 'example', print);
+    await runDatasetAdd(file, {}, print, config);
+    const src = await openSource(config, { dataset: 'example', seed: 1, years: 1 });
+    expect([src.count, src.stepHours, src.shape]).toEqual([730, 24, [1, 16, 16]]);
+    expect(src.periods).toEqual({ train: [0, 305], alignment: [305, 366], test: [366, 730] });
+    const dir = path.join(config.homeDir, 'models', 'example-ci-emulator');
+    await mkdir(dir, { recursive: true });
+    const out = await trainLatentModels(src, fileModelStore(dir), { preset: 'ci', steps: 2, seed: 1 });
+    expect(out.completed).toBe(true);
+    expect(out.background).toBe('emulator');
+    // The manifest's lead is the background's: 8 steps of 24 h.
+    const manifest = JSON.parse(await readFile(path.join(dir, 'models.json'), 'utf8')) as {
+      leadHours: number;
+    };
+    expect(manifest.leadHours).toBe(192);
+
+    // Evaluated by the command a user runs (a fresh process; no tuning, two cases, few sampler steps: ~20 s on 2 cores).
+    const ev = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'eval', '--dataset', 'example']
+        .concat(['--preset', 'ci', '--cases', '2', '--steps', '8', '--zeta', '1', '--blend', '0.5'])
+        .concat(['--length-scale-km', '500', '--obs-fraction', '0.02', '--ensemble-members', '4']),
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ALIGNDA_HOME: config.homeDir, ALIGNDA_DATA_DIR: config.dataDir },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(ev.stdout).toContain(
+      'background: 192 h forecasts of the learned emulator from the truth 192 h earlier',
+    );
+    expect(ev.stdout).toMatch(/^\s+DPS \/ background\s+\d+\.\d{3}/m);
+  }, 150_000);
 });

@@ -3,11 +3,19 @@
  * datasets of the registry at `<ALIGNDA_HOME>/datasets`, whose data lies under ALIGNDA_DATA_DIR. The checks and the
  * storing are packages/world's registry; these runs print.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
-import { createDatasetRegistry, datasetRegistryDir } from '@alignda/world';
+import {
+  createDatasetRegistry,
+  datasetRegistryDir,
+  syntheticDailyDataset,
+  writeNetcdfClassic,
+  zarrZipOfNetcdf,
+  zipEntries,
+} from '@alignda/world';
 import type { DatasetEntry, DatasetRegistry, OpenedDataset } from '@alignda/world';
 
 import { formatTable } from '../format.js';
@@ -105,4 +113,48 @@ export async function runDatasetShow(
   const entry = reg.get(name);
   print(describe(entry, await reg.open(name), config.dataDir).join('\n'));
   return entry;
+}
+
+/** The descriptor `alignda dataset example` writes beside its files. */
+export function exampleDescriptor(name: string): object {
+  return {
+    name,
+    title: 'Synthetic daily 2 m temperature, 16 x 16, 2000-2001 (alignda dataset example)',
+    source: { format: 'netcdf', path: 't2m.nc' },
+    variables: [
+      { channel: 't2m', source: 't2m', units: 'K', longName: '2 m temperature', role: 'temperature' },
+    ],
+    grid: { kind: 'latlon', lat: { variable: 'lat' }, lon: { variable: 'lon' } },
+    time: { variable: 'time' },
+    periods: {
+      train: { start: '2000-01-01', end: '2000-10-31' },
+      alignment: { start: '2000-11-01', end: '2000-12-31' },
+      test: { start: '2001-01-01', end: '2001-12-30' },
+    },
+  };
+}
+
+/**
+ * Writes a small dataset to try the commands with: two years of a daily 16 x 16 temperature field (a seasonal cycle,
+ * a travelling wave and noise; packages/world's `syntheticDailyDataset`) as `t2m.nc` (netCDF3) and `t2m.zarr`
+ * (Zarr v2), and its descriptor `<name>.json` (netCDF; set `source` to `{"format": "zarr", "path": "t2m.zarr"}` for
+ * the Zarr copy). Put `dir` under ALIGNDA_DATA_DIR to add it.
+ */
+export async function runDatasetExample(
+  dir: string,
+  name = 'daily-t2m',
+  print: Print = console.log,
+): Promise<string> {
+  const nc = syntheticDailyDataset();
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 't2m.nc'), writeNetcdfClassic(nc));
+  for (const [key, bytes] of Object.entries(zipEntries(zarrZipOfNetcdf(nc)))) {
+    await mkdir(path.dirname(path.join(dir, 't2m.zarr', key)), { recursive: true });
+    await writeFile(path.join(dir, 't2m.zarr', key), bytes);
+  }
+  const descriptorFile = path.join(dir, `${name}.json`);
+  await writeFile(descriptorFile, `${JSON.stringify(exampleDescriptor(name), null, 2)}\n`);
+  print(`wrote ${path.join(dir, 't2m.nc')}, ${path.join(dir, 't2m.zarr')} and ${descriptorFile}`);
+  print(`next: alignda dataset add ${descriptorFile}   (the folder must be under ALIGNDA_DATA_DIR)`);
+  return descriptorFile;
 }
