@@ -184,5 +184,7 @@ describe('alignda dataset add / list / show', () => {
       'background: 192 h forecasts of the learned emulator from the truth 192 h earlier',
     );
     expect(ev.stdout).toMatch(/^\s+DPS \/ background\s+\d+\.\d{3}/m);
+    expect(ev.stdout).toMatch(/^\s+192 h forecast MSE\s/m);
+    expect(ev.stdout).toContain('cases where the 192 h forecast from DPS beats the one from the background');
   }, 150_000);
 });

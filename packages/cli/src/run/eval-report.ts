@@ -2,7 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { LATENT_MODES, gainText, mean, pairedComparison, splitMethodId, std } from '@alignda/pipelines';
+import {
+  LATENT_MODES,
+  LEAD_STEPS,
+  gainText,
+  mean,
+  pairedComparison,
+  splitMethodId,
+  std,
+} from '@alignda/pipelines';
 import type {
   AlignmentGains,
   Calibration,
@@ -14,6 +22,7 @@ import type {
   StationVerifier,
   Trend,
 } from '@alignda/pipelines';
+import { sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
 import { analysisMapsPng } from '../adapters/analysis-maps.js';
@@ -72,7 +81,7 @@ export function evalTable(res: LatentEvalResult, src: DaSource, showGeo: boolean
     if (c < 0) continue;
     rows.push([`WRMSE ${name} (${src.units[c] ?? ''})`, ...col((s) => s.wrmse[c] as number)]);
   }
-  rows.push(['48 h forecast MSE', ...col((s) => s.forecastMse)]);
+  rows.push([`${LEAD_STEPS * sourceStepHours(src)} h forecast MSE`, ...col((s) => s.forecastMse)]);
   if (showGeo) {
     rows.push([
       `geostrophic deviation D (truth ${mean(res.cases.map((c) => c.truthGeoDeviation)).toFixed(3)})`,
@@ -196,12 +205,12 @@ export function protocolLines(card: ProtocolCard): string[] {
   ];
 }
 
-/** The paired comparisons with intervals, and the forecast wins. */
-export function pairedLines(res: LatentEvalResult): string[] {
+/** The paired comparisons with intervals, and the wins of the forecast `leadHours` long (the background's lead). */
+export function pairedLines(res: LatentEvalResult, leadHours: number): string[] {
   const fcOf = (s: MethodScores): number => s.forecastMse;
   return [
     comparisonTable(res),
-    `  cases where the 48 h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
+    `  cases where the ${leadHours} h forecast from DPS beats the one from the background: ${wins(res, 'dps', 'background', fcOf)}`,
   ];
 }
 

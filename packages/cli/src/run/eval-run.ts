@@ -8,9 +8,15 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { loadConfig } from '@alignda/config';
-import { createStationVerifier, defaultBackground, evaluateLatent, geoLevels } from '@alignda/pipelines';
+import {
+  LEAD_STEPS,
+  createStationVerifier,
+  defaultBackground,
+  evaluateLatent,
+  geoLevels,
+} from '@alignda/pipelines';
 import type { BackgroundKind, ObsLayout, Preset, StationScore } from '@alignda/pipelines';
-import { openSource } from '@alignda/world';
+import { openSource, sourceStepHours } from '@alignda/world';
 
 import { recordEvaluation } from '../adapters/record-eval.js';
 import { readStations } from '../adapters/stations.js';
@@ -153,7 +159,7 @@ export async function runEval(opts: EvalRunOptions): Promise<EvalOutcome> {
       `hybrid EnVar weight ${res.hybrid.best.weight}, half-width ${res.hybrid.best.halfWidthKm} km (tuned: ${res.hybrid.tuning.map((r) => `${r.weight}/${r.halfWidthKm}:${r.mse.toFixed(4)}`).join(' ')})`,
     );
   console.log(evalTable(res, src, geoLevels(src.channels).length > 0));
-  for (const l of pairedLines(res)) console.log(l);
+  for (const l of pairedLines(res, LEAD_STEPS * sourceStepHours(src))) console.log(l);
   if (Object.keys(res.gains).length > 0) console.log(gainsTable(res.gains));
   if (Object.keys(res.calibration).length > 0) console.log(calibrationTable(res.calibration));
   for (const l of trendLines(res.trends)) if (res.trends.length > 0) console.log(l);
