@@ -4,17 +4,16 @@
  * bench's own, `alignda up` with N sampler replicas (its pids from what it prints), the gateway alone, an HTTP client
  * of the job API, and the clean-up of queues and rows.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
-import { probeRedis, QueueName } from '@alignda/queue';
+import { QueueName, ensureRedis as ensureLocalRedis, freePort } from '@alignda/queue';
 
 /** The repository root (bench/..). */
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -22,17 +21,7 @@ const CLI_MAIN = path.join(REPO, 'packages/cli/src/main.ts');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A free TCP port on 127.0.0.1 (taken from the kernel, then released for a child to bind). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Redis for the bench: its server URL (no database) and the redis-server the bench started, if any. */
 export interface BenchRedis {
@@ -40,39 +29,11 @@ export interface BenchRedis {
   readonly started?: ChildProcess;
 }
 
-/** REDIS_URL's server when it answers; else a `redis-server` on a free port (as `alignda up` does). */
+/** REDIS_URL's server when it answers; else a `redis-server` on a free port (packages/queue's, as `alignda up`'s). */
 export async function ensureRedis(url: string, logFile: string): Promise<BenchRedis> {
   const server = Object.assign(new URL(url), { pathname: '' }).href;
-  try {
-    await probeRedis(server, 1500);
-    return { serverUrl: server };
-  } catch (err) {
-    if (spawnSync('redis-server', ['--version']).status !== 0)
-      throw new Error(
-        `${err instanceof Error ? err.message : String(err)}; no redis-server is installed to start one: install Redis or set REDIS_URL`,
-      );
-  }
-  const port = await freePort();
-  const fd = openSync(logFile, 'a');
-  const started = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', fd, fd] },
-  );
-  closeSync(fd);
-  const own = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (
-      await probeRedis(own, 500).then(
-        () => true,
-        () => false,
-      )
-    )
-      return { serverUrl: own, started };
-    await sleep(100);
-  }
-  started.kill('SIGKILL');
-  throw new Error(`the redis-server started on port ${port} did not answer (log: ${logFile})`);
+  const redis = await ensureLocalRedis(server, { logFile });
+  return { serverUrl: redis.url, ...(redis.process === undefined ? {} : { started: redis.process }) };
 }
 
 /**

@@ -113,9 +113,10 @@ describe('infra/k8s', () => {
     ]);
   });
 
-  it('scales the sampler and the orchestrator on their queues, the sampler on GPUs', () => {
+  it('scales the sampler, the orchestrator and the cycle service on their queues, the sampler on GPUs', () => {
     const model = readK8s(FILES, BUILD_TARGETS);
     expect(model.scaledObjects.map((s) => [s.target, s.triggers[0]?.metadata.listName]).sort()).toEqual([
+      ['cycler', `bull:${QueueName.cycle}:wait`],
       ['orchestrator', `bull:${QueueName.assimilate}:wait`],
       ['sampler', `bull:${QueueName.sample}:wait`],
     ]);

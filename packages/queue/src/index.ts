@@ -15,3 +15,12 @@ export {
   parseCycleJobData,
 } from './cycle-job.js';
 export type { CycleJobData } from './cycle-job.js';
+export {
+  ensureRedis,
+  freePort,
+  localRedisProblem,
+  noRedisMessage,
+  redisServerInstalled,
+  startRedisServer,
+} from './local-redis.js';
+export type { LocalRedis, LocalRedisOptions } from './local-redis.js';

@@ -62,8 +62,8 @@ export interface CycleStats {
 /** How a step ended. */
 export type StepOutcome = 'ran' | 'recorded-before' | 'skipped';
 
-/** A JSON value as a row stores it: NaN and infinities become null. */
-const jsonValue = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+/** An object as a row stores it: NaN and infinities become null. */
+const jsonValue = (value: object): object => JSON.parse(JSON.stringify(value)) as object;
 
 /**
  * Runs step `step` of cycle `cycleId`; see the module comment.

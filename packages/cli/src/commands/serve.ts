@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { SERVICE_NAMES } from '../run/up-run.js';
+import { SERVICE_NAMES } from '../run/supervisor.js';
 import { runServe } from '../run/serve-run.js';
 
 /**

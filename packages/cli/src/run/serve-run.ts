@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import { loadConfig } from '@alignda/config';
 import { AppError } from '@alignda/errors';
 
-import { SERVICE_NAMES, configEnv, serviceCommand } from './up-run.js';
-import type { ServiceName } from './up-run.js';
+import { SERVICE_NAMES, serviceCommand } from './supervisor.js';
+import type { ServiceName } from './supervisor.js';
+import { configEnv } from './up-run.js';
 
 /** Whether `name` is a service `serve` can run. */
 export function isServiceName(name: string): name is ServiceName {

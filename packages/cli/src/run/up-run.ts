@@ -1,17 +1,13 @@
 /**
  * `alignda up` as a CLI run: the whole platform on this machine, every service its own child process (ingest,
- * encoder, sampler, forecast, reward, orchestrator, gateway), wired through environment variables, supervised
- * (an unexpected exit is restarted, a few times), and stopped together on Ctrl-C / SIGTERM. Redis comes from
+ * encoder, sampler, forecast, reward, orchestrator, cycler, gateway), wired through environment variables, supervised
+ * (supervisor.ts: an unexpected exit is restarted with a growing delay), and stopped together on Ctrl-C / SIGTERM. Redis comes from
  * REDIS_URL or, when nothing answers there, a `redis-server` started for the run; the registry is migrated once
  * before the services start, and a synthetic world's nature run generated once (not by five services at a time).
  * `alignda serve <service>` (serve-run.ts) runs one service the same way, in the foreground.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { loadConfig } from '@alignda/config';
 import type { Config } from '@alignda/config';
@@ -20,34 +16,16 @@ import { AppError } from '@alignda/errors';
 import { fileModelStore } from '@alignda/nn';
 import { defaultBackground } from '@alignda/pipelines';
 import type { BackgroundKind, Preset } from '@alignda/pipelines';
-import { probeRedis } from '@alignda/queue';
-import { checkHealth } from '@alignda/rpc';
+import { ensureRedis, freePort, localRedisProblem } from '@alignda/queue';
 import { openSource } from '@alignda/world';
 
 import { createProgress } from '../progress.js';
+import { SERVICE_NAMES, createSupervisor } from './supervisor.js';
+import type { Running, ServiceName } from './supervisor.js';
 import { modelDir } from './train-run.js';
 
-/** The services, in the order they are listed; all start at once and each is waited for. */
-export const SERVICE_NAMES = [
-  'ingest',
-  'encoder',
-  'sampler',
-  'forecast',
-  'reward',
-  'orchestrator',
-  'gateway',
-] as const;
-/** One of {@link SERVICE_NAMES}. */
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-/** The repository the CLI runs from: the services' entry points live beside it. */
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** How a service process is started: node with tsx's loader on its `src/main.ts` (what `npm run` scripts do). */
-export function serviceCommand(name: ServiceName, args: readonly string[] = []): readonly string[] {
-  const main = path.join(REPO_ROOT, 'services', name, 'src', 'main.ts');
-  return ['--import', import.meta.resolve('tsx'), main, ...args];
-}
+export { SERVICE_NAMES, serviceCommand } from './supervisor.js';
+export type { ServiceName } from './supervisor.js';
 
 /**
  * Absolute ALIGNDA_HOME, DATABASE_URL and ALIGNDA_DATA_DIR of `config`: a child resolves relative defaults from its
@@ -101,116 +79,12 @@ export interface UpPlatform {
   readonly signal: AbortSignal;
 }
 
-/** A free TCP port on 127.0.0.1 (taken from the kernel, then released for a child to bind). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The last lines of a log file, for an error message. */
-function tail(file: string, lines = 12): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** Why Redis cannot be had (nothing answers: `err`; no redis-server to start one) and how to get it. */
-function noRedisMessage(err: unknown): string {
-  return `${err instanceof Error ? err.message : String(err)}; no redis-server is installed to start one: install Redis (apt-get install redis-server, brew install redis) or start one (docker compose up -d redis), or set REDIS_URL`;
-}
-
-const redisServerInstalled = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
-
 /**
  * Why `alignda up` could have no Redis (nothing answers at `url` and no redis-server is installed), with how to get
  * one, or null when it can have one.
  */
-export async function redisProblem(url: string): Promise<string | null> {
-  try {
-    await probeRedis(url, 1500);
-    return null;
-  } catch (err) {
-    return redisServerInstalled() ? null : noRedisMessage(err);
-  }
-}
-
-/** Redis for the run: REDIS_URL when it answers, else a `redis-server` of our own on a free port. */
-async function ensureRedis(url: string, logFile: string): Promise<{ url: string; process?: ChildProcess }> {
-  try {
-    await probeRedis(url, 1500);
-    return { url };
-  } catch (err) {
-    if (!redisServerInstalled()) throw new AppError('UNAVAILABLE', noRedisMessage(err), { cause: err });
-  }
-  const port = await freePort();
-  const fd = openSync(logFile, 'a');
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', fd, fd] },
-  );
-  closeSync(fd);
-  const own = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (
-      await probeRedis(own, 500).then(
-        () => true,
-        () => false,
-      )
-    )
-      return { url: own, process: child };
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new AppError(
-    'UNAVAILABLE',
-    `the redis-server started on port ${port} did not answer (log: ${logFile})`,
-  );
-}
-
-/** One supervised service. */
-interface Running {
-  readonly name: ServiceName;
-  /** The name it is listed, logged and restarted under: the service's, `sampler-2` for a second replica. */
-  readonly label: string;
-  readonly env: NodeJS.ProcessEnv;
-  readonly logFile: string;
-  /** `host:port` (gRPC) or the gateway's base URL. */
-  readonly address: string;
-  child: ChildProcess;
-  restarts: number[];
-}
-
-/** Starts `name` (listed as `label`) with its log appended to `logFile`. */
-function startChild(name: ServiceName, label: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const fd = openSync(logFile, 'a');
-  writeSync(fd, `--- alignda up: ${label} starting at ${new Date().toISOString()} ---\n`);
-  const child = spawn(process.execPath, serviceCommand(name), { env, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  return child;
-}
-
-/** Whether a started service answers: gRPC health SERVING, or the gateway's /readyz 200. */
-async function healthy(s: Running): Promise<boolean> {
-  if (s.name === 'gateway')
-    return fetch(`${s.address}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-  return checkHealth(s.address, '', { deadlineMs: 1000 }).then(
-    (status) => status === 'SERVING',
-    () => false,
-  );
+export function redisProblem(url: string): Promise<string | null> {
+  return localRedisProblem(url);
 }
 
 /** The model folder and the source it was trained on. */
@@ -248,7 +122,12 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   const { dir, source } = await modelsOf(opts, config);
   const logsDir = path.resolve(opts.logsDir ?? path.join(config.homeDir, 'logs', 'up'));
   mkdirSync(logsDir, { recursive: true });
-  const redis = await ensureRedis(config.redisUrl, path.join(logsDir, 'redis.log'));
+  const redis = await ensureRedis(config.redisUrl, {
+    logFile: path.join(logsDir, 'redis.log'),
+    // An own Redis keeps an append-only file (fsync every second) in the home: queued jobs and cycle steps outlive a
+    // restart of it, or of the whole run.
+    aofDir: path.join(config.homeDir, 'redis'),
+  });
   if (redis.process !== undefined)
     print(`REDIS_URL ${config.redisUrl} does not answer: started redis-server at ${redis.url} for this run`);
   const stopRedis = (): void => {
@@ -341,24 +220,21 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
   });
 
   const gatewayUrl = `http://127.0.0.1:${httpPort}`;
-  const launch = (name: ServiceName, label: string, env: NodeJS.ProcessEnv, at: string): Running => {
-    const logFile = path.join(logsDir, `${label}.log`);
-    return {
-      name,
-      label,
-      env,
-      logFile,
-      address: at,
-      child: startChild(name, label, env, logFile),
-      restarts: [],
-    };
-  };
+  const supervisor = createSupervisor({
+    logsDir,
+    print,
+    restartsPerMinute: envInt('ALIGNDA_UP_RESTARTS_PER_MINUTE', 3),
+    onFatal: (err) => {
+      failure ??= err;
+      stopAll();
+    },
+  });
   const services: Running[] = SERVICE_NAMES.map((name) =>
-    launch(name, name, envOf(name), name === 'gateway' ? gatewayUrl : address(name)),
+    supervisor.launch(name, name, envOf(name), name === 'gateway' ? gatewayUrl : address(name)),
   );
   for (const [k, port] of replicaPorts.entries())
     services.push(
-      launch(
+      supervisor.launch(
         'sampler',
         `sampler-${k + 2}`,
         { ...envOf('sampler'), GRPC_PORT: String(port) },
@@ -366,47 +242,13 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
       ),
     );
 
-  // Supervision: a service that exits on its own is started again (at most 3 times a minute, with a growing delay);
-  // past that, or before it ever answered, the whole run stops with its log's tail.
-  let ready = false;
-  const watch = (s: Running): void => {
-    s.child.once('exit', (code, signal) => {
-      if (stopping) return;
-      const why = `${s.label} exited (${signal ?? `status ${code}`})`;
-      const now = Date.now();
-      s.restarts = s.restarts.filter((t) => now - t < 60_000);
-      if (!ready || s.restarts.length >= 3) {
-        failure = new AppError('UNAVAILABLE', `${why}; its log (${s.logFile}) ends:\n${tail(s.logFile)}`);
-        stopAll();
-        return;
-      }
-      s.restarts.push(now);
-      const delayMs = 1000 * 2 ** (s.restarts.length - 1);
-      print(`${why}: restarting it in ${delayMs / 1000} s (log ${s.logFile})`);
-      setTimeout(() => {
-        if (stopping) return;
-        s.child = startChild(s.name, s.label, s.env, s.logFile);
-        watch(s);
-      }, delayMs);
-    });
-  };
-  services.forEach(watch);
-
-  const deadline = Date.now() + opts.startTimeoutS * 1000;
-  const waiting = new Set(services);
-  while (waiting.size > 0 && !stopping) {
-    for (const s of [...waiting]) if (await healthy(s)) waiting.delete(s);
-    if (waiting.size === 0) break;
-    if (Date.now() > deadline) {
-      const late = [...waiting].map((s) => `${s.label} (log ${s.logFile})`).join(', ');
-      failure = new AppError('DEADLINE_EXCEEDED', `no answer within ${opts.startTimeoutS} s from ${late}`);
-      stopAll();
-      break;
-    }
-    await sleep(300);
+  const late = await supervisor.waitReady(Date.now() + opts.startTimeoutS * 1000, () => stopping);
+  if (late !== undefined && late.length > 0) {
+    const names = late.map((s) => `${s.label} (log ${s.logFile})`).join(', ');
+    failure ??= new AppError('DEADLINE_EXCEEDED', `no answer within ${opts.startTimeoutS} s from ${names}`);
+    stopAll();
   }
   if (!stopping) {
-    ready = true;
     for (const s of services)
       print(`  ${s.label.padEnd(13)} ${s.address.padEnd(24)} pid ${s.child.pid ?? '?'}`);
     print(`logs in ${logsDir}`);
@@ -427,25 +269,8 @@ export async function runUp(opts: UpRunOptions, print: (line: string) => void = 
 
   await stopped;
   print('stopping the services');
-  await Promise.all(
-    services.map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          const c = s.child;
-          if (c.exitCode !== null || c.signalCode !== null) {
-            resolve();
-            return;
-          }
-          // The orchestrator lets a running job finish for its drain grace (10 s) before it requeues it.
-          const kill = setTimeout(() => c.kill('SIGKILL'), 20_000);
-          c.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          c.kill('SIGTERM');
-        }),
-    ),
-  );
+  // The orchestrator lets a running job finish for its drain grace (10 s) before it requeues it.
+  await supervisor.stop(20_000);
   stopRedis();
   unlisten();
   if (failure !== undefined) throw failure;

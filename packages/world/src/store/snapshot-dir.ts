@@ -7,6 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { AppError } from '@alignda/errors';
+
 /** The port a snapshot is kept through: whole-snapshot writes, single-file reads. */
 export interface SnapshotFiles {
   /** Where the snapshot lives, for messages. */
@@ -31,7 +33,10 @@ export function snapshotDir(dir: string): SnapshotFiles {
   const readable = (): string | undefined => (existsSync(live) ? live : existsSync(old) ? old : undefined);
   const check = (name: string): void => {
     if (!SAFE_NAME.test(name))
-      throw new Error(`snapshot file name ${JSON.stringify(name)} is not a plain name`);
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `snapshot file name ${JSON.stringify(name)} is not a plain name`,
+      );
   };
   return {
     location: live,
