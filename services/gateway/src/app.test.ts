@@ -195,6 +195,22 @@ describe.skipIf(problem !== null)(`the gateway${SKIP}`, () => {
     expect(bad.detail).toContain('params/id');
   });
 
+  it("answers the router's own refusals (an id over the parameter length, a malformed URL) with problems", async () => {
+    // Found by `npm run fuzz`: Fastify answered these with a JSON body of its own, not a problem.
+    const long = expectProblem(
+      await call(gw, 'GET', `/v1/assimilations/${'a'.repeat(300)}`),
+      414,
+      'INVALID_ARGUMENT',
+    );
+    expect(long.detail).toBe('a path parameter is too long (an id is a 36-character uuid)');
+    const malformed = expectProblem(
+      await call(gw, 'GET', '/v1/assimilations/%E0%A4%A'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expect(malformed.detail).toBe('the URL is malformed (a bad percent-encoding)');
+  });
+
   describe('refuses bad submissions with a problem and creates nothing', () => {
     const huge = JSON.stringify(validBody({ pad: 'x'.repeat(10 * 1024 * 1024) }));
     const cases: {

@@ -29,7 +29,7 @@ import type { GatewayLimits } from './limits.js';
 import { registerCycleGauges } from './cycle-metrics.js';
 import { registerMetrics } from './metrics.js';
 import { platformQueues } from './platform-queues.js';
-import { registerProblemHandlers } from './problem.js';
+import { frameworkErrors, registerProblemHandlers } from './problem.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
 import { registerCycleRoutes } from './routes/cycles.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
@@ -85,6 +85,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
     genReqId: correlationIdOf,
     // Behind a proxy, set up trustProxy in main.ts; the rate limit is per key, not per address.
     trustProxy: false,
+    // The router's 414 and 400 as problems, like every other error.
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: Fastify's default text/plain parser would hand a string to the body schema (a 400 where
   // the client needs 415).

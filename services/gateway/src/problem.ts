@@ -214,6 +214,11 @@ function fastifyDetail(err: Partial<FastifyError> | undefined): string {
       return 'request body is over the size limit';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported Content-Type: send application/json';
+    // Raised by the router, with the whole path in the message: say what is wrong, not the path again.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return 'a path parameter is too long (an id is a 36-character uuid)';
+    case 'FST_ERR_BAD_URL':
+      return 'the URL is malformed (a bad percent-encoding)';
     default:
       // Fastify's JSON parser reports a syntax error as a SyntaxError with status 400.
       if (err?.name === 'SyntaxError') return `malformed JSON body: ${err.message}`;
@@ -228,6 +233,16 @@ export function sendProblem(reply: FastifyReply, response: ProblemResponse): Fas
     .code(response.problem.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send(JSON.stringify(response.problem));
+}
+
+/**
+ * Fastify's `frameworkErrors` option: the router's own errors (a path parameter over `maxParamLength`, 414; a
+ * malformed URL, 400), which it raises before any route or error handler and answers with a plain JSON body of its
+ * own unless this is set, answered as problems too.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ code: err.code }, 'request refused');
+  void sendProblem(reply, problemOf(err, request.id));
 }
 
 /** Installs the error handler (every thrown error becomes a problem) and the 404 for unknown routes. */
