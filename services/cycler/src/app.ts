@@ -108,6 +108,8 @@ export function buildCycler(deps: CyclerDeps): Cycler {
     autorun: false,
     concurrency: deps.settings?.concurrency ?? 1,
     lockDuration: deps.settings?.lockDurationMs ?? 60_000,
+    // A killed worker's step is looked for at least once a lock time (BullMQ's default is every 30 s).
+    stalledInterval: Math.min(30_000, deps.settings?.lockDurationMs ?? 60_000),
     // The CycleStep rows are the record; a finished step's job id must be free again (a step skipped while its
     // cycle was paused is queued again by the resume).
     removeOnComplete: { count: 0 },

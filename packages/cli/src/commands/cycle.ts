@@ -86,6 +86,10 @@ export function registerCycleCommand(program: Command): void {
       12,
     )
     .option('--sample-seed <n>', 'seed of every random draw', intArg('--sample-seed', 0, 2 ** 31 - 1), 7)
+    .option(
+      '--tuning <json>',
+      'tuning grids and setup sizes as JSON, as POST /v1/cycles takes them, e.g. \'{"lengthScalesKm":[1000],"tuneCycles":4}\'',
+    )
     .option('--resume', 'continue the state kept in the output folder', false)
     .option('--out <dir>', 'output folder (default: <ALIGNDA_HOME>/cycle/qg-s<seed>)')
     .action(async (opts: CycleRunOptions) => {

@@ -15,6 +15,7 @@ import {
   LATENT_CYCLE_METHODS,
   TRAIN_PRESETS,
   cycleOptionsOf,
+  cycleRequestSchema,
   cycleSourceYears,
   mean,
   runCycle,
@@ -24,6 +25,7 @@ import type {
   CycleLatentPrior,
   CycleMethod,
   CycleOptions,
+  CycleRequest,
   CycleResult,
   Preset,
 } from '@alignda/pipelines';
@@ -55,6 +57,8 @@ export interface CycleRunOptions {
   noise: number;
   skillEvery: number;
   sampleSeed: number;
+  /** Tuning grids and setup sizes, JSON (the `tuning` of POST /v1/cycles). */
+  tuning?: string;
   resume: boolean;
   out?: string;
 }
@@ -113,6 +117,28 @@ export function cycleTable(res: CycleResult): string {
   );
 }
 
+/**
+ * `--tuning` read with the schema POST /v1/cycles reads it with.
+ * @throws AppError INVALID_ARGUMENT naming the bad field
+ */
+function parseTuning(json: string): CycleRequest['tuning'] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new AppError('INVALID_ARGUMENT', `--tuning is not JSON: ${(err as Error).message}`);
+  }
+  const parsed = cycleRequestSchema.shape.tuning.safeParse(value);
+  if (!parsed.success) {
+    const iss = parsed.error.issues[0];
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `--tuning: ${iss?.path.join('.') ?? ''} ${iss?.message ?? 'is invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
 /** Runs `alignda cycle`. */
 export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutcome> {
   const config = loadConfig();
@@ -140,6 +166,7 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
     sampleSeed: opts.sampleSeed,
     seed: opts.seed,
     trainSeed: opts.trainSeed,
+    ...(opts.tuning === undefined ? {} : { tuning: parseTuning(opts.tuning) }),
   });
   // Checks every option (AppError INVALID_ARGUMENT) before anything is generated or written.
   const shortest = cycleSourceYears(options);
