@@ -1,6 +1,7 @@
 import type { BetaPlaneGrid, Field, LatLonGrid } from '@alignda/tensor';
 import { describe, expect, it } from 'vitest';
 import { fieldFromProto, fieldToProto, gridFromProto, gridToProto } from './field-codec.js';
+import { assertFieldLayout } from './field-layout.js';
 import { Field as FieldMessage, type Grid as GridMessage } from './generated/alignda/v1/common.js';
 import { InvalidMessageError } from './invalid-message-error.js';
 
@@ -79,6 +80,25 @@ describe('field messages', () => {
     expect(issuesOf(() => fieldToProto(field))).toEqual([
       'field.tensor.shape: is [2, 12], expected [C, H, W]',
     ]);
+  });
+
+  it('rejects a valid_time beyond what a time can hold (a Timestamp past 8.64e15 ms decodes as an Invalid Date)', () => {
+    // Found by `npm run fuzz`: the forecast service rolled such a field out and failed INTERNAL serialising its reply.
+    const message = { ...fieldToProto(fieldOn(latLon)), validTime: new Date(Number.NaN) };
+    expect(issuesOf(() => fieldFromProto(message, 'initial'))).toEqual([
+      'initial.valid_time: is outside the years -271821..275760 a time can hold',
+    ]);
+  });
+
+  it('refuses NaN and infinite values against a layout, naming how many and the first', () => {
+    const field = fieldOn(latLon);
+    const data = Float32Array.from(field.data);
+    data[5] = Number.NaN;
+    data[9] = Number.NEGATIVE_INFINITY;
+    expect(issuesOf(() => assertFieldLayout({ ...field, data }, field, 'background'))).toEqual([
+      'background.tensor.data: 2 values are NaN or infinite (the first is element 5): send finite values',
+    ]);
+    expect(() => assertFieldLayout(field, field)).not.toThrow();
   });
 
   it('rejects a missing field or grid', () => {

@@ -140,7 +140,7 @@ export function fieldToProto(field: Field, validTime?: Date): FieldMessage {
 
 /**
  * Converts a Field message to an @alignda/tensor field, checking dtype (FLOAT32), byte length, shape
- * [C, H, W] against the channel names, units and grid.
+ * [C, H, W] against the channel names, units and grid, and that its valid time (when set) is a time.
  * @param message - the message; `undefined` (an unset field) is rejected as missing
  * @param path - name of the field in error messages, e.g. `initial`. @defaultValue 'field'
  * @throws InvalidMessageError naming every problem found
@@ -150,6 +150,12 @@ export function fieldFromProto(message: FieldMessage | undefined, path = 'field'
   const { data, shape } = float32FromTensor(message.tensor, `${path}.tensor`);
   const grid = gridFromProto(message.grid, `${path}.grid`);
   const issues = layoutIssues(shape, message.channels, message.units, grid, path);
+  // A Timestamp beyond a Date's +-8.64e15 ms decodes as an Invalid Date, which no reply could carry back.
+  if (message.validTime !== undefined && Number.isNaN(message.validTime.getTime()))
+    issues.push({
+      path: `${path}.valid_time`,
+      message: 'is outside the years -271821..275760 a time can hold',
+    });
   if (issues.length > 0) throw new InvalidMessageError(issues);
   const field: Field = {
     data,

@@ -1,5 +1,6 @@
 import type { Field, Grid } from '@alignda/tensor';
 import { InvalidMessageError, type MessageIssue } from './invalid-message-error.js';
+import { nonFiniteIssue } from './tensor-codec.js';
 
 /** The channels, units and grid that a service's fields must have (its model's, its dataset's). */
 export interface FieldLayout {
@@ -69,9 +70,9 @@ export function gridIssues(grid: Grid, expected: Grid, path = 'grid'): MessageIs
 }
 
 /**
- * Checks a received field against the layout a service works with.
+ * Checks a received field against the layout a service works with, and that its values are finite.
  * @param path - name of the field in error messages, e.g. `fields[2]`
- * @throws InvalidMessageError naming every channel, unit and grid mismatch
+ * @throws InvalidMessageError naming every channel, unit and grid mismatch and NaN or infinite values
  */
 export function assertFieldLayout(field: Field, layout: FieldLayout, path = 'field'): void {
   const issues: MessageIssue[] = [];
@@ -86,5 +87,8 @@ export function assertFieldLayout(field: Field, layout: FieldLayout, path = 'fie
       message: `are ${list(field.units)}, expected ${list(layout.units)}`,
     });
   issues.push(...gridIssues(field.grid, layout.grid, `${path}.grid`));
+  // The platform's states are finite (datasets refuse NaN, NON_FINITE_VALUES): a NaN would run through the models.
+  const nonFinite = nonFiniteIssue(field.data, `${path}.tensor.data`);
+  if (nonFinite !== undefined) issues.push(nonFinite);
   if (issues.length > 0) throw new InvalidMessageError(issues);
 }

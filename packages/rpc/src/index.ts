@@ -72,6 +72,7 @@ export type { SamplerServiceServer } from './generated/alignda/v1/sampler.js';
 export { InvalidMessageError, invalidMessage } from './invalid-message-error.js';
 export type { MessageIssue } from './invalid-message-error.js';
 export {
+  assertFinite,
   elementCount,
   float32FromTensor,
   float64FromTensor,

@@ -1,6 +1,6 @@
 import type { Tensor as ArrayTensor } from '@alignda/tensor';
 import { Dtype, type Tensor } from './generated/alignda/v1/common.js';
-import { invalidMessage } from './invalid-message-error.js';
+import { InvalidMessageError, invalidMessage, type MessageIssue } from './invalid-message-error.js';
 import { copyAsLittleEndian } from './internal/byte-order.js';
 
 /** Bytes per element of each dtype that has a fixed size. */
@@ -52,6 +52,35 @@ function encode(
   }
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return { shape: [...shape], dtype, data: copyAsLittleEndian(bytes, data.BYTES_PER_ELEMENT) };
+}
+
+/**
+ * The issue of values that hold NaN or an infinity (a received field or latent: the platform's states are finite), or
+ * undefined when all are finite.
+ * @param path - where the values are, e.g. `background_latent.data`
+ */
+export function nonFiniteIssue(values: ArrayLike<number>, path: string): MessageIssue | undefined {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isFinite(values[i])) {
+      if (count++ === 0) first = i;
+    }
+  return count === 0
+    ? undefined
+    : {
+        path,
+        message: `${count} values are NaN or infinite (the first is element ${first}): send finite values`,
+      };
+}
+
+/**
+ * Throws unless every value is finite (see {@link nonFiniteIssue}).
+ * @throws InvalidMessageError naming how many values are NaN or infinite and the first one
+ */
+export function assertFinite(values: ArrayLike<number>, path: string): void {
+  const issue = nonFiniteIssue(values, path);
+  if (issue !== undefined) throw new InvalidMessageError([issue]);
 }
 
 /**

@@ -158,6 +158,24 @@ describe('encoder service', () => {
     await expect(
       unaryCall(client.describeModel.bind(client), { modelVersion: 'other' }),
     ).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
+    // Found by `npm run fuzz`: NaN and infinite values were encoded and decoded into NaN answers, silently.
+    const nanField = { ...source.field(60), data: Float32Array.from(source.field(60).data) };
+    nanField.data[7] = Number.POSITIVE_INFINITY;
+    await expect(encode([fieldToProto(nanField)])).rejects.toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+      details:
+        'fields[0].tensor.data: 1 values are NaN or infinite (the first is element 7): send finite values',
+    });
+    const nanLatents = tensorFromFloat32(
+      new Float32Array(models.score.config.latentShape.reduce((a, b) => a * b)).fill(Number.NaN),
+      [1, ...models.score.config.latentShape],
+    );
+    await expect(
+      unaryCall(client.decode.bind(client), { latents: nanLatents, modelVersion: '', validTime: undefined }),
+    ).rejects.toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^latents\.data: \d+ values are NaN/) as string,
+    });
   });
 
   const ncep = path.resolve(REPO, '../shared/data/ncep-air');

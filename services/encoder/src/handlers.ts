@@ -7,6 +7,7 @@ import type { LatentModels, LatentSessions } from '@alignda/nn';
 import { decodeState, encodeState } from '@alignda/pipelines';
 import {
   assertFieldLayout,
+  assertFinite,
   fieldFromProto,
   fieldToProto,
   float32FromTensor,
@@ -101,6 +102,7 @@ export async function decode(deps: EncoderHandlerDeps, request: DecodeRequest): 
   const z = float32FromTensor(request.latents, 'latents', [null, ...latent]);
   const n = z.shape[0] ?? 0;
   if (n === 0) invalidMessage('latents.shape[0]', 'is 0: give at least one latent');
+  assertFinite(z.data, 'latents.data');
   const size = latent[0] * latent[1] * latent[2];
   const fields = [];
   for (let i = 0; i < n; i++) {

@@ -251,7 +251,15 @@ describe('sampler service', () => {
       },
     );
     await expect(fails({ modelVersion: 'other' })).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
-    await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
+    await expect(fails({ correctorTau: 0.5 })).rejects.toMatchObject(code);
+    // Found by `npm run fuzz`: a NaN in the background latent ended the call INTERNAL.
+    const nan = Float32Array.from(zb);
+    nan[3] = Number.NaN;
+    await expect(fails({ backgroundLatent: tensorFromFloat32(nan, zShape()) })).rejects.toMatchObject({
+      ...code,
+      details:
+        'background_latent.data: 1 values are NaN or infinite (the first is element 3): send finite values',
+    });
   });
 
   it('refuses latents of another autoencoder than the one the score model is pinned to, and a pin that does not hold', async () => {

@@ -12,6 +12,7 @@ import type { LatentMode } from '@alignda/pipelines';
 import {
   GuidanceMode,
   InvalidMessageError,
+  assertFinite,
   float32FromTensor,
   gridFromProto,
   gridIssues,
@@ -104,13 +105,15 @@ export function decodeSampleRequest(deps: SamplerHandlerDeps, request: SampleReq
   if (mode === undefined) invalidMessage('guidance', `${request.guidance} is not OBSFREE, REPAINT or DPS`);
   const zShape = deps.models.score.config.latentShape;
   const zb = float32FromTensor(request.backgroundLatent, 'background_latent', zShape).data;
+  assertFinite(zb, 'background_latent.data');
   const members = setting(request.members, 0, 1, MAX_JOB_MEMBERS, 'members');
   const steps = setting(request.steps, DEFAULT_STEPS, 1, MAX_JOB_STEPS, 'steps');
   const corrections = setting(request.corrections, DEFAULT_CORRECTIONS, 0, 64, 'corrections');
   if (request.correctorTau !== undefined && request.correctorTau !== CORRECTOR_TAU)
-    throw new AppError(
-      'UNIMPLEMENTED',
-      `corrector_tau ${request.correctorTau}: only ${CORRECTOR_TAU} is offered (pipelines' assimilate takes no tau); leave it unset`,
+    // A value the sampler does not take is a bad argument (400), not a missing feature (UNIMPLEMENTED is a 501).
+    invalidMessage(
+      'corrector_tau',
+      `${request.correctorTau}: only ${CORRECTOR_TAU} is offered (pipelines' assimilate takes no tau); leave it unset`,
     );
   const strength = request.guidanceStrength;
   if (strength !== undefined && !(strength > 0 && Number.isFinite(strength)))

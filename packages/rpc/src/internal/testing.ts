@@ -40,6 +40,8 @@ export async function spawnServiceMain(
   );
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
+      // The caller gets no handle on a process that did not start: stop it here.
+      child.kill('SIGKILL');
       reject(new AppError('DEADLINE_EXCEEDED', `${script} did not start serving:\n${text}`));
     }, options.timeoutMs ?? 60_000);
     let stdout = '';
