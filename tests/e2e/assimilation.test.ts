@@ -9,13 +9,11 @@
  * physical members in both, packages/pipelines' memberMean, since the encoder service hands members back in
  * physical units).
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -27,8 +25,9 @@ import type { Db } from '@alignda/db';
 import { probeRedis } from '@alignda/queue';
 import { readNetcdfClassic } from '@alignda/world';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = path.join(REPO, 'packages/cli/src/main.ts');
+import { alignda, startUp, stopUp, waitForLine } from './platform.js';
+import type { Ran } from './platform.js';
+
 const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PG_ADMIN_URL = process.env.ALIGNDA_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
@@ -81,65 +80,6 @@ const REQUEST = {
     ],
   },
 };
-
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `alignda <args>` as a user runs it (a fresh node process through main.ts), bounded by `timeoutMs`. */
-function alignda(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs = 200_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-/** Resolves with the first match of `pattern` in the child's stdout; rejects when it exits first or time runs out. */
-function waitForLine(
-  child: ChildProcess,
-  pattern: RegExp,
-  timeoutMs: number,
-): Promise<{ match: RegExpMatchArray; output: string }> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const done = (f: () => void): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onOut);
-      child.stderr?.off('data', onErr);
-      child.off('exit', onExit);
-      f();
-    };
-    const onOut = (s: string): void => {
-      out += s;
-      const m = pattern.exec(out);
-      if (m !== null) done(() => resolve({ match: m, output: out }));
-    };
-    const onErr = (s: string): void => {
-      err = (err + s).slice(-4000);
-    };
-    const onExit = (code: number | null): void =>
-      done(() => reject(new Error(`alignda up exited (${code}) before ${pattern}:\n${out}\n${err}`)));
-    const timer = setTimeout(
-      () => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${out}\n${err}`))),
-      timeoutMs,
-    );
-    child.stdout?.setEncoding('utf8').on('data', onOut);
-    child.stderr?.setEncoding('utf8').on('data', onErr);
-    child.once('exit', onExit);
-  });
-}
 
 type NcFile = ReturnType<typeof readNetcdfClassic>;
 const variable = (f: NcFile, name: string): ArrayLike<number> => {
@@ -259,16 +199,7 @@ describe.skipIf(redisProblem !== null)(
         path.join(root, 'reference.nc'),
       ]);
       // Its own process group, so that afterAll stops it and every service it started even if it hangs.
-      up = spawn(
-        process.execPath,
-        ['--import', 'tsx', MAIN, 'up', '--http-port', '0', '--start-timeout', '170', '--samplers', '2'],
-        {
-          cwd: REPO,
-          env,
-          detached: true,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      up = startUp(env, ['--http-port', '0', '--start-timeout', '170', '--samplers', '2']);
       const [started] = await Promise.all([
         waitForLine(up, /^gateway (http:\/\/\S+)/m, 180_000),
         referenceRun.then((r) => (reference = r)),
@@ -292,21 +223,7 @@ describe.skipIf(redisProblem !== null)(
     }, 420_000);
 
     afterAll(async () => {
-      if (up?.pid !== undefined && up.exitCode === null) {
-        const exited = new Promise<void>((resolve) => up?.once('exit', () => resolve()));
-        process.kill(-up.pid, 'SIGTERM');
-        const killed = await Promise.race([
-          exited.then(() => true),
-          new Promise((r) => setTimeout(r, 30_000, false)),
-        ]);
-        if (killed !== true) process.kill(-up.pid, 'SIGKILL');
-      }
-      if (up?.pid !== undefined)
-        try {
-          process.kill(-up.pid, 'SIGKILL'); // anything of the group left behind
-        } catch {
-          // none left: the group is gone
-        }
+      await stopUp(up);
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       for (const name of ['assimilate', 'sample'])
         await new Queue(name, { connection }).obliterate({ force: true }).catch(() => undefined);
