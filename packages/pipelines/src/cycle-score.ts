@@ -11,7 +11,7 @@ import type { DaSource } from '@alignda/world';
 
 import type { CycleWorld, StepOutcome } from './cycle-step.js';
 import { diffStats, rmse } from './cycle-step.js';
-import type { CycleRecord } from './cycle-types.js';
+import type { CycleRecord, InnovationDiagnostics } from './cycle-types.js';
 
 /**
  * The climatological anomaly std of each channel (the latitude-weighted RMS over the grid of each point's temporal
@@ -61,6 +61,45 @@ export function physicalRmse(world: CycleWorld, a: Float32Array, truth: Float32A
   );
 }
 
+/**
+ * Innovation-consistency diagnostics of one analysis (Desroziers et al. 2005, QJRMS 131:3385): with d_b = y - Hx_b,
+ * d_a = y - Hx_a and d_ab = Hx_a - Hx_b, E[d_a d_b] = R and E[d_ab d_b] = HBH^T when the gain uses the true B and R.
+ * Estimated here over the step's observations (noisy for one step; the series' means are what a reviewer reads).
+ * `chi2` needs a background-error variance of the method's own: the ensemble methods' spread (RMS member std).
+ */
+export function innovationDiagnostics(
+  obs: Observations,
+  background: Float32Array,
+  analysis: Float32Array,
+  backgroundSpread?: number,
+): InnovationDiagnostics {
+  const P = obs.operator.size;
+  const hb = obs.operator.apply(background, new Float64Array(P));
+  const ha = obs.operator.apply(analysis, new Float64Array(P));
+  let oa = 0;
+  let ab = 0;
+  let r = 0;
+  let chi = 0;
+  for (let p = 0; p < P; p++) {
+    const y = obs.values[p] as number;
+    const db = y - (hb[p] as number);
+    const sd = obs.std[p] as number;
+    oa += (y - (ha[p] as number)) * db;
+    ab += ((ha[p] as number) - (hb[p] as number)) * db;
+    r += sd * sd;
+    if (backgroundSpread !== undefined) chi += (db * db) / (backgroundSpread ** 2 + sd * sd);
+  }
+  const root = (v: number): number => (v >= 0 ? Math.sqrt(v) : Number.NaN);
+  return {
+    obsErrorStd: root(oa / P),
+    backgroundErrorStd: root(ab / P),
+    obsErrorVar: oa / P,
+    backgroundErrorVar: ab / P,
+    assumedObsErrorStd: Math.sqrt(r / P),
+    ...(backgroundSpread === undefined ? {} : { chi2: chi / P }),
+  };
+}
+
 /** The record of one method at one cycle. */
 export function cycleRecord(
   world: CycleWorld,
@@ -87,6 +126,7 @@ export function cycleRecord(
     ...(out.analysisSpread === undefined ? {} : { analysisSpread: out.analysisSpread }),
     omb: diffStats(obs, out.background),
     oma: diffStats(obs, out.analysis),
+    innovation: innovationDiagnostics(obs, out.background, out.analysis, out.backgroundSpread),
     observations: obs.values.length,
     // NaN (a blown-up state) counts as diverged.
     diverged: !(analysisRmse <= at.threshold),

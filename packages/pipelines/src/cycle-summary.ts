@@ -75,6 +75,18 @@ export function summariseMethod(
     return l === undefined ? [] : [l];
   });
   const first = series.find((r) => r.diverged);
+  const inn = last.flatMap((r) => (r.innovation === undefined ? [] : [r.innovation]));
+  const chi = inn.flatMap((d) => (d.chi2 === undefined ? [] : [d.chi2]));
+  const root = (v: number): number => (v >= 0 ? Math.sqrt(v) : Number.NaN);
+  const innovation =
+    inn.length === 0
+      ? undefined
+      : {
+          obsErrorStd: root(mean(inn.map((d) => d.obsErrorVar))),
+          backgroundErrorStd: root(mean(inn.map((d) => d.backgroundErrorVar))),
+          assumedObsErrorStd: Math.sqrt(mean(inn.map((d) => d.assumedObsErrorStd ** 2))),
+          ...(chi.length === 0 ? {} : { chi2: mean(chi) }),
+        };
   return {
     cycles: last.length,
     meanAnalysisRmse: mean(last.map((r) => r.analysisRmse)),
@@ -84,6 +96,7 @@ export function summariseMethod(
     ...(spreads.length === 0 ? {} : { meanAnalysisSpread: mean(spreads) }),
     meanOmbRms: mean(last.map((r) => r.omb.rms)),
     meanOmaRms: mean(last.map((r) => r.oma.rms)),
+    ...(innovation === undefined ? {} : { innovation }),
     divergedCycles: last.filter((r) => r.diverged).length,
     firstDiverged: first === undefined ? null : first.cycle,
     stopped,

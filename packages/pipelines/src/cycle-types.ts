@@ -147,6 +147,24 @@ export interface DiffStats {
   readonly rms: number;
 }
 
+/** Innovation-consistency diagnostics of one analysis (cycle-score.ts `innovationDiagnostics`), normalised units. */
+export interface InnovationDiagnostics {
+  /** Desroziers' observation-error std, sqrt(mean((y - Hx_a)(y - Hx_b))); NaN when the mean is negative. */
+  readonly obsErrorStd: number;
+  /** Desroziers' background-error std in observation space, sqrt(mean((Hx_a - Hx_b)(y - Hx_b))). */
+  readonly backgroundErrorStd: number;
+  /** The mean products themselves (negative when the statistics contradict the model): what summaries pool. */
+  readonly obsErrorVar: number;
+  readonly backgroundErrorVar: number;
+  /** The RMS of the observation-error std the analysis assumed (R's). */
+  readonly assumedObsErrorStd: number;
+  /**
+   * Normalised innovation chi-square per observation, mean((y - Hx_b)^2 / (spread^2 + sigma_o^2)), for the ensemble
+   * methods: about 1 when their spread and R account for the innovations, above 1 when the ensemble is overconfident.
+   */
+  readonly chi2?: number;
+}
+
 /** One method at one cycle. */
 export interface CycleRecord {
   /** 0-based cycle. */
@@ -166,6 +184,8 @@ export interface CycleRecord {
   /** O-B: innovations y - H x_b; O-A: residuals y - H x_a (normalised). */
   readonly omb: DiffStats;
   readonly oma: DiffStats;
+  /** Innovation-consistency diagnostics (absent in states saved before they existed). */
+  readonly innovation?: InnovationDiagnostics;
   readonly observations: number;
   /** The analysis RMSE passed the climatological threshold at this cycle. */
   readonly diverged: boolean;
@@ -313,6 +333,16 @@ export interface CycleMethodSummary {
   readonly meanAnalysisSpread?: number;
   readonly meanOmbRms: number;
   readonly meanOmaRms: number;
+  /**
+   * Desroziers' estimates pooled over the window (the square roots of the mean products; NaN when negative), the
+   * assumed observation-error std, and the mean normalised innovation chi-square of the ensemble methods.
+   */
+  readonly innovation?: {
+    readonly obsErrorStd: number;
+    readonly backgroundErrorStd: number;
+    readonly assumedObsErrorStd: number;
+    readonly chi2?: number;
+  };
   /** Cycles of the window flagged diverged, and the first flagged cycle of the whole run (null: never). */
   readonly divergedCycles: number;
   readonly firstDiverged: number | null;

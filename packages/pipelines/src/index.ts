@@ -147,6 +147,7 @@ export type {
   CycleOptions,
   CyclePorts,
   CycleRecord,
+  InnovationDiagnostics,
   CycleSetup,
   CycleState,
   CycleStore,
@@ -157,8 +158,18 @@ export type {
   SkillRecord,
 } from './cycle-types.js';
 export { blockBootstrapRatio } from './cycle-summary.js';
-export { alignModels } from './align/align.js';
-export type { AlignOptions, AlignResult, AlignmentStore } from './align/align.js';
+export { alignModels, preparePreferences, trainAlignment } from './align/align.js';
+export type { AlignOptions, AlignResult, AlignmentStore, PreparedPreferences } from './align/align.js';
+export { GATE_RULE, gateAlignment, gateReasons, intervalText } from './align/gate.js';
+export type { GateChange, GateOptions, GateVerdict } from './align/gate.js';
+export {
+  alignOptionsOf,
+  alignmentBackground,
+  alignmentRequestSchema,
+  gateOptionsOf,
+  parseAlignmentRequest,
+} from './align/request.js';
+export type { AlignmentRequest } from './align/request.js';
 export { PREFERENCE_SET_FORMAT, buildPreferenceSet } from './align/preference-set.js';
 export type { PreferenceSet, PreferenceSetMeta, PreferenceSetOptions } from './align/preference-set.js';
 export { contentHash, decodePreferenceSet, encodePreferenceSet } from './align/preference-file.js';

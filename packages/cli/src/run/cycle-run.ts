@@ -88,6 +88,8 @@ export function cycleTable(res: CycleResult): string {
       'spread',
       'O-B rms',
       'O-A rms',
+      'sigma_o Desroziers/R',
+      'chi2',
       'diverged',
       'lead (h)',
       'lead lost (h)',
@@ -104,6 +106,10 @@ export function cycleTable(res: CycleResult): string {
         s.meanAnalysisSpread === undefined ? '-' : s.meanAnalysisSpread.toFixed(4),
         s.meanOmbRms.toFixed(4),
         s.meanOmaRms.toFixed(4),
+        s.innovation === undefined
+          ? '-'
+          : (s.innovation.obsErrorStd / s.innovation.assumedObsErrorStd).toFixed(2),
+        s.innovation?.chi2 === undefined ? '-' : s.innovation.chi2.toFixed(2),
         s.stopped
           ? `stopped (cycle ${s.firstDiverged ?? '?'})`
           : s.firstDiverged === null

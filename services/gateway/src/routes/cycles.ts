@@ -41,6 +41,17 @@ const methodStep = z
     observations: z.number().int(),
     diverged: z.boolean(),
     seconds: z.number(),
+    innovation: z
+      .object({
+        obsErrorStd: z.number().nullable(),
+        backgroundErrorStd: z.number().nullable(),
+        assumedObsErrorStd: z.number().nullable(),
+        chi2: z.number().nullable().optional(),
+      })
+      .optional()
+      .describe(
+        "Desroziers' observation- and background-error std, R's, and the ensemble's innovation chi-square",
+      ),
   })
   .meta({ id: 'CycleMethodStep' });
 
@@ -87,6 +98,12 @@ interface StoredMethodStep {
   observations: number;
   diverged: boolean;
   seconds: number;
+  innovation?: {
+    obsErrorStd: number | null;
+    backgroundErrorStd: number | null;
+    assumedObsErrorStd: number | null;
+    chi2?: number | null;
+  };
 }
 interface StoredStep {
   time: string;
@@ -110,6 +127,16 @@ function stepOf(step: number, s: StoredStep): z.infer<typeof stepView> {
           observations: r.observations,
           diverged: r.diverged,
           seconds: r.seconds,
+          ...(r.innovation === undefined
+            ? {}
+            : {
+                innovation: {
+                  obsErrorStd: r.innovation.obsErrorStd,
+                  backgroundErrorStd: r.innovation.backgroundErrorStd,
+                  assumedObsErrorStd: r.innovation.assumedObsErrorStd,
+                  ...(r.innovation.chi2 === undefined ? {} : { chi2: r.innovation.chi2 }),
+                },
+              }),
         },
       ]),
     ),
