@@ -129,7 +129,7 @@ export function checkGpu(
 }
 
 /**
- * KEDA: every queue consumer is scaled by a ScaledObject whose redis trigger reads BullMQ's wait list of the queue it
+ * KEDA: every queue consumer is scaled by a ScaledObject whose redis trigger reads BullMQ's wait list of a queue it
  * consumes (`bull:<queue>:wait`, from bullmq's own QueueKeys), at the Redis its REDIS_URL names, by the full Service
  * name of the namespace (the operator runs in another).
  */
@@ -149,10 +149,15 @@ export function checkScaledObjects(model: K8sModel, cs: readonly Container[]): s
         problems.push(`ScaledObject ${so.name}: a ${t.type} trigger, not redis`);
         continue;
       }
-      const wanted = consumes === undefined ? undefined : keys.toKey(consumes, 'wait');
-      if (t.metadata.listName !== wanted)
+      // A consumer of several queues (the trainer: align,train) is scaled on one of them.
+      const wanted = (consumes ?? '')
+        .split(',')
+        .map((q) => q.trim())
+        .filter((q) => q !== '')
+        .map((q) => keys.toKey(q, 'wait'));
+      if (t.metadata.listName === undefined || !wanted.includes(t.metadata.listName))
         problems.push(
-          `ScaledObject ${so.name}: reads list ${t.metadata.listName}; ${so.target} consumes ${consumes ?? 'no queue'} (${wanted ?? '-'})`,
+          `ScaledObject ${so.name}: reads list ${t.metadata.listName}; ${so.target} consumes ${consumes ?? 'no queue'} (${wanted.join(' or ') || '-'})`,
         );
       if (!(Number(t.metadata.listLength) >= 1))
         problems.push(`ScaledObject ${so.name}: listLength ${t.metadata.listLength} is not a positive count`);

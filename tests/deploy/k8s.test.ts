@@ -113,14 +113,16 @@ describe('infra/k8s', () => {
     ]);
   });
 
-  it('scales the sampler, the orchestrator and the cycle service on their queues, the sampler on GPUs', () => {
+  it('scales the sampler, the orchestrator, the cycle service and the trainer on their queues, sampler and trainer on GPUs', () => {
     const model = readK8s(FILES, BUILD_TARGETS);
     expect(model.scaledObjects.map((s) => [s.target, s.triggers[0]?.metadata.listName]).sort()).toEqual([
       ['cycler', `bull:${QueueName.cycle}:wait`],
       ['orchestrator', `bull:${QueueName.assimilate}:wait`],
       ['sampler', `bull:${QueueName.sample}:wait`],
+      ['trainer', `bull:${QueueName.train}:wait`],
     ]);
     expect(model.containers.get('sampler')?.limits['nvidia.com/gpu']).toBe('1');
+    expect(model.containers.get('trainer')?.limits['nvidia.com/gpu']).toBe('1');
   });
 });
 

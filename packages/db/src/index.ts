@@ -32,6 +32,7 @@ export type {
   Dataset,
   Evaluation,
   Job,
+  ModelEvent,
   ModelVersion,
   ObservationBatch,
   PreferenceSet,

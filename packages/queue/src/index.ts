@@ -24,3 +24,12 @@ export {
   startRedisServer,
 } from './local-redis.js';
 export type { LocalRedis, LocalRedisOptions } from './local-redis.js';
+export {
+  ALIGN_JOB_VERSION,
+  AlignStage,
+  alignFlow,
+  alignJobData,
+  alignJobId,
+  parseAlignJobData,
+} from './align-job.js';
+export type { AlignJobData } from './align-job.js';

@@ -30,11 +30,13 @@ import { registerCycleGauges } from './cycle-metrics.js';
 import { registerMetrics } from './metrics.js';
 import { platformQueues } from './platform-queues.js';
 import { frameworkErrors, registerProblemHandlers } from './problem.js';
+import { registerAlignmentRoutes } from './routes/alignments.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
 import { registerCycleRoutes } from './routes/cycles.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { registerModelRoutes } from './routes/models.js';
 import { registerQueueBoard } from './routes/queue-board.js';
 import { registerResultRoutes } from './routes/results.js';
 
@@ -155,6 +157,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   registerAssimilationRoutes(app, deps, limits);
   registerCycleRoutes(app, deps, queues.byName(QueueName.cycle), limits);
   registerCycleGauges(metrics.registry, deps.db, deps.logger);
+  registerAlignmentRoutes(app, deps, queues.byName(QueueName.align), limits);
+  registerModelRoutes(app, deps);
   registerResultRoutes(app, deps);
   registerDatasetRoutes(app, deps);
   await registerQueueBoard(app, deps.db, queues.all);

@@ -23,6 +23,7 @@ export const SERVICE_NAMES = [
   'reward',
   'orchestrator',
   'cycler',
+  'trainer',
   'gateway',
 ] as const;
 /** One of {@link SERVICE_NAMES}. */

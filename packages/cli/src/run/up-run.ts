@@ -1,6 +1,6 @@
 /**
  * `alignda up` as a CLI run: the whole platform on this machine, every service its own child process (ingest,
- * encoder, sampler, forecast, reward, orchestrator, cycler, gateway), wired through environment variables, supervised
+ * encoder, sampler, forecast, reward, orchestrator, cycler, trainer, gateway), wired through environment variables, supervised
  * (supervisor.ts: an unexpected exit is restarted with a growing delay), and stopped together on Ctrl-C / SIGTERM. Redis comes from
  * REDIS_URL or, when nothing answers there, a `redis-server` started for the run; the registry is migrated once
  * before the services start, and a synthetic world's nature run generated once (not by five services at a time).

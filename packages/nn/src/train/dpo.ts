@@ -94,6 +94,8 @@ export interface TrainDpoOptions {
   /** @defaultValue 50 */
   readonly evalEverySteps?: number;
   readonly checkpointPath?: string;
+  /** Steps between checkpoints (and one at the end): a killed run resumes from the last. @defaultValue 200 (trainModel's) */
+  readonly checkpointEverySteps?: number;
   readonly resume?: boolean | 'if-exists';
   readonly signal?: AbortSignal;
   readonly runtime?: RuntimeOptions;
@@ -233,6 +235,9 @@ export async function trainDpo(options: TrainDpoOptions): Promise<TrainDpoResult
     fetch: [DPO_OUTPUTS.margin],
     evalEverySteps: options.evalEverySteps ?? 50,
     ...(options.checkpointPath === undefined ? {} : { checkpointPath: options.checkpointPath }),
+    ...(options.checkpointEverySteps === undefined
+      ? {}
+      : { checkpointEverySteps: options.checkpointEverySteps }),
     ...(options.resume === undefined ? {} : { resume: options.resume }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     onProgress: (step, loss, _lr, info) => {

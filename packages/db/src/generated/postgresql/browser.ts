@@ -69,6 +69,11 @@ export type PreferenceSet = Prisma.PreferenceSetModel
  */
 export type Evaluation = Prisma.EvaluationModel
 /**
+ * Model ModelEvent
+ * A promotion or a rollback of a model version, with who and when: the record of the registry's active versions.
+ */
+export type ModelEvent = Prisma.ModelEventModel
+/**
  * Model ApiKey
  * An API key of the HTTP gateway. Only the SHA-256 of the token is stored: the token is shown once, when
  * the key is created, and cannot be recovered.

@@ -407,6 +407,7 @@ export const ModelName = {
   AlignmentRun: 'AlignmentRun',
   PreferenceSet: 'PreferenceSet',
   Evaluation: 'Evaluation',
+  ModelEvent: 'ModelEvent',
   ApiKey: 'ApiKey'
 } as const
 
@@ -423,7 +424,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "dataset" | "observationBatch" | "job" | "modelVersion" | "analysis" | "cycle" | "cycleStep" | "alignmentRun" | "preferenceSet" | "evaluation" | "apiKey"
+    modelProps: "dataset" | "observationBatch" | "job" | "modelVersion" | "analysis" | "cycle" | "cycleStep" | "alignmentRun" | "preferenceSet" | "evaluation" | "modelEvent" | "apiKey"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1167,6 +1168,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    ModelEvent: {
+      payload: Prisma.$ModelEventPayload<ExtArgs>
+      fields: Prisma.ModelEventFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ModelEventFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ModelEventFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        findFirst: {
+          args: Prisma.ModelEventFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ModelEventFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        findMany: {
+          args: Prisma.ModelEventFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>[]
+        }
+        create: {
+          args: Prisma.ModelEventCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        createMany: {
+          args: Prisma.ModelEventCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ModelEventCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>[]
+        }
+        delete: {
+          args: Prisma.ModelEventDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        update: {
+          args: Prisma.ModelEventUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        deleteMany: {
+          args: Prisma.ModelEventDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ModelEventUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ModelEventUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>[]
+        }
+        upsert: {
+          args: Prisma.ModelEventUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ModelEventPayload>
+        }
+        aggregate: {
+          args: Prisma.ModelEventAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateModelEvent>
+        }
+        groupBy: {
+          args: Prisma.ModelEventGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ModelEventGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ModelEventCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ModelEventCountAggregateOutputType> | number
+        }
+      }
+    }
     ApiKey: {
       payload: Prisma.$ApiKeyPayload<ExtArgs>
       fields: Prisma.ApiKeyFieldRefs
@@ -1334,6 +1409,7 @@ export const ModelVersionScalarFieldEnum = {
   status: 'status',
   artifactPaths: 'artifactPaths',
   metrics: 'metrics',
+  background: 'background',
   createdAt: 'createdAt',
   promotedAt: 'promotedAt',
   retiredAt: 'retiredAt'
@@ -1438,12 +1514,27 @@ export const EvaluationScalarFieldEnum = {
   alignmentRunId: 'alignmentRunId',
   periodStart: 'periodStart',
   periodEnd: 'periodEnd',
+  period: 'period',
   metrics: 'metrics',
   passed: 'passed',
   createdAt: 'createdAt'
 } as const
 
 export type EvaluationScalarFieldEnum = (typeof EvaluationScalarFieldEnum)[keyof typeof EvaluationScalarFieldEnum]
+
+
+export const ModelEventScalarFieldEnum = {
+  id: 'id',
+  modelVersionId: 'modelVersionId',
+  action: 'action',
+  actorKeyId: 'actorKeyId',
+  actor: 'actor',
+  previousActiveId: 'previousActiveId',
+  evaluationId: 'evaluationId',
+  createdAt: 'createdAt'
+} as const
+
+export type ModelEventScalarFieldEnum = (typeof ModelEventScalarFieldEnum)[keyof typeof ModelEventScalarFieldEnum]
 
 
 export const ApiKeyScalarFieldEnum = {
@@ -1743,6 +1834,7 @@ export type GlobalOmitConfig = {
   alignmentRun?: Prisma.AlignmentRunOmit
   preferenceSet?: Prisma.PreferenceSetOmit
   evaluation?: Prisma.EvaluationOmit
+  modelEvent?: Prisma.ModelEventOmit
   apiKey?: Prisma.ApiKeyOmit
 }
 

@@ -61,6 +61,7 @@ export const ModelName = {
   AlignmentRun: 'AlignmentRun',
   PreferenceSet: 'PreferenceSet',
   Evaluation: 'Evaluation',
+  ModelEvent: 'ModelEvent',
   ApiKey: 'ApiKey'
 } as const
 
@@ -134,6 +135,7 @@ export const ModelVersionScalarFieldEnum = {
   status: 'status',
   artifactPaths: 'artifactPaths',
   metrics: 'metrics',
+  background: 'background',
   createdAt: 'createdAt',
   promotedAt: 'promotedAt',
   retiredAt: 'retiredAt'
@@ -238,12 +240,27 @@ export const EvaluationScalarFieldEnum = {
   alignmentRunId: 'alignmentRunId',
   periodStart: 'periodStart',
   periodEnd: 'periodEnd',
+  period: 'period',
   metrics: 'metrics',
   passed: 'passed',
   createdAt: 'createdAt'
 } as const
 
 export type EvaluationScalarFieldEnum = (typeof EvaluationScalarFieldEnum)[keyof typeof EvaluationScalarFieldEnum]
+
+
+export const ModelEventScalarFieldEnum = {
+  id: 'id',
+  modelVersionId: 'modelVersionId',
+  action: 'action',
+  actorKeyId: 'actorKeyId',
+  actor: 'actor',
+  previousActiveId: 'previousActiveId',
+  evaluationId: 'evaluationId',
+  createdAt: 'createdAt'
+} as const
+
+export type ModelEventScalarFieldEnum = (typeof ModelEventScalarFieldEnum)[keyof typeof ModelEventScalarFieldEnum]
 
 
 export const ApiKeyScalarFieldEnum = {

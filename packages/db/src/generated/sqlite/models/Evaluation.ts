@@ -31,6 +31,7 @@ export type EvaluationMinAggregateOutputType = {
   alignmentRunId: string | null
   periodStart: Date | null
   periodEnd: Date | null
+  period: string | null
   passed: boolean | null
   createdAt: Date | null
 }
@@ -42,6 +43,7 @@ export type EvaluationMaxAggregateOutputType = {
   alignmentRunId: string | null
   periodStart: Date | null
   periodEnd: Date | null
+  period: string | null
   passed: boolean | null
   createdAt: Date | null
 }
@@ -53,6 +55,7 @@ export type EvaluationCountAggregateOutputType = {
   alignmentRunId: number
   periodStart: number
   periodEnd: number
+  period: number
   metrics: number
   passed: number
   createdAt: number
@@ -67,6 +70,7 @@ export type EvaluationMinAggregateInputType = {
   alignmentRunId?: true
   periodStart?: true
   periodEnd?: true
+  period?: true
   passed?: true
   createdAt?: true
 }
@@ -78,6 +82,7 @@ export type EvaluationMaxAggregateInputType = {
   alignmentRunId?: true
   periodStart?: true
   periodEnd?: true
+  period?: true
   passed?: true
   createdAt?: true
 }
@@ -89,6 +94,7 @@ export type EvaluationCountAggregateInputType = {
   alignmentRunId?: true
   periodStart?: true
   periodEnd?: true
+  period?: true
   metrics?: true
   passed?: true
   createdAt?: true
@@ -174,6 +180,7 @@ export type EvaluationGroupByOutputType = {
   alignmentRunId: string | null
   periodStart: Date
   periodEnd: Date
+  period: string | null
   metrics: runtime.JsonValue
   passed: boolean | null
   createdAt: Date
@@ -207,6 +214,7 @@ export type EvaluationWhereInput = {
   alignmentRunId?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   periodStart?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
   periodEnd?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
+  period?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   metrics?: Prisma.JsonFilter<"Evaluation">
   passed?: Prisma.BoolNullableFilter<"Evaluation"> | boolean | null
   createdAt?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
@@ -222,6 +230,7 @@ export type EvaluationOrderByWithRelationInput = {
   alignmentRunId?: Prisma.SortOrderInput | Prisma.SortOrder
   periodStart?: Prisma.SortOrder
   periodEnd?: Prisma.SortOrder
+  period?: Prisma.SortOrderInput | Prisma.SortOrder
   metrics?: Prisma.SortOrder
   passed?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
@@ -240,6 +249,7 @@ export type EvaluationWhereUniqueInput = Prisma.AtLeast<{
   alignmentRunId?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   periodStart?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
   periodEnd?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
+  period?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   metrics?: Prisma.JsonFilter<"Evaluation">
   passed?: Prisma.BoolNullableFilter<"Evaluation"> | boolean | null
   createdAt?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
@@ -255,6 +265,7 @@ export type EvaluationOrderByWithAggregationInput = {
   alignmentRunId?: Prisma.SortOrderInput | Prisma.SortOrder
   periodStart?: Prisma.SortOrder
   periodEnd?: Prisma.SortOrder
+  period?: Prisma.SortOrderInput | Prisma.SortOrder
   metrics?: Prisma.SortOrder
   passed?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
@@ -273,6 +284,7 @@ export type EvaluationScalarWhereWithAggregatesInput = {
   alignmentRunId?: Prisma.StringNullableWithAggregatesFilter<"Evaluation"> | string | null
   periodStart?: Prisma.DateTimeWithAggregatesFilter<"Evaluation"> | Date | string
   periodEnd?: Prisma.DateTimeWithAggregatesFilter<"Evaluation"> | Date | string
+  period?: Prisma.StringNullableWithAggregatesFilter<"Evaluation"> | string | null
   metrics?: Prisma.JsonWithAggregatesFilter<"Evaluation">
   passed?: Prisma.BoolNullableWithAggregatesFilter<"Evaluation"> | boolean | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Evaluation"> | Date | string
@@ -282,6 +294,7 @@ export type EvaluationCreateInput = {
   id?: string
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -297,6 +310,7 @@ export type EvaluationUncheckedCreateInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -306,6 +320,7 @@ export type EvaluationUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -321,6 +336,7 @@ export type EvaluationUncheckedUpdateInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -333,6 +349,7 @@ export type EvaluationCreateManyInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -342,6 +359,7 @@ export type EvaluationUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -354,6 +372,7 @@ export type EvaluationUncheckedUpdateManyInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -376,6 +395,7 @@ export type EvaluationCountOrderByAggregateInput = {
   alignmentRunId?: Prisma.SortOrder
   periodStart?: Prisma.SortOrder
   periodEnd?: Prisma.SortOrder
+  period?: Prisma.SortOrder
   metrics?: Prisma.SortOrder
   passed?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
@@ -388,6 +408,7 @@ export type EvaluationMaxOrderByAggregateInput = {
   alignmentRunId?: Prisma.SortOrder
   periodStart?: Prisma.SortOrder
   periodEnd?: Prisma.SortOrder
+  period?: Prisma.SortOrder
   passed?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -399,6 +420,7 @@ export type EvaluationMinOrderByAggregateInput = {
   alignmentRunId?: Prisma.SortOrder
   periodStart?: Prisma.SortOrder
   periodEnd?: Prisma.SortOrder
+  period?: Prisma.SortOrder
   passed?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
@@ -537,6 +559,7 @@ export type EvaluationCreateWithoutModelVersionInput = {
   id?: string
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -550,6 +573,7 @@ export type EvaluationUncheckedCreateWithoutModelVersionInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -568,6 +592,7 @@ export type EvaluationCreateWithoutReferenceModelVersionInput = {
   id?: string
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -581,6 +606,7 @@ export type EvaluationUncheckedCreateWithoutReferenceModelVersionInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -621,6 +647,7 @@ export type EvaluationScalarWhereInput = {
   alignmentRunId?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   periodStart?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
   periodEnd?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
+  period?: Prisma.StringNullableFilter<"Evaluation"> | string | null
   metrics?: Prisma.JsonFilter<"Evaluation">
   passed?: Prisma.BoolNullableFilter<"Evaluation"> | boolean | null
   createdAt?: Prisma.DateTimeFilter<"Evaluation"> | Date | string
@@ -646,6 +673,7 @@ export type EvaluationCreateWithoutAlignmentRunInput = {
   id?: string
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -659,6 +687,7 @@ export type EvaluationUncheckedCreateWithoutAlignmentRunInput = {
   referenceModelVersionId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -695,6 +724,7 @@ export type EvaluationCreateManyModelVersionInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -706,6 +736,7 @@ export type EvaluationCreateManyReferenceModelVersionInput = {
   alignmentRunId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -715,6 +746,7 @@ export type EvaluationUpdateWithoutModelVersionInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -728,6 +760,7 @@ export type EvaluationUncheckedUpdateWithoutModelVersionInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -739,6 +772,7 @@ export type EvaluationUncheckedUpdateManyWithoutModelVersionInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -748,6 +782,7 @@ export type EvaluationUpdateWithoutReferenceModelVersionInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -761,6 +796,7 @@ export type EvaluationUncheckedUpdateWithoutReferenceModelVersionInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -772,6 +808,7 @@ export type EvaluationUncheckedUpdateManyWithoutReferenceModelVersionInput = {
   alignmentRunId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -783,6 +820,7 @@ export type EvaluationCreateManyAlignmentRunInput = {
   referenceModelVersionId?: string | null
   periodStart: Date | string
   periodEnd: Date | string
+  period?: string | null
   metrics: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: boolean | null
   createdAt?: Date | string
@@ -792,6 +830,7 @@ export type EvaluationUpdateWithoutAlignmentRunInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -805,6 +844,7 @@ export type EvaluationUncheckedUpdateWithoutAlignmentRunInput = {
   referenceModelVersionId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -816,6 +856,7 @@ export type EvaluationUncheckedUpdateManyWithoutAlignmentRunInput = {
   referenceModelVersionId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   periodStart?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   periodEnd?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  period?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   metrics?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   passed?: Prisma.NullableBoolFieldUpdateOperationsInput | boolean | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -830,6 +871,7 @@ export type EvaluationSelect<ExtArgs extends runtime.Types.Extensions.InternalAr
   alignmentRunId?: boolean
   periodStart?: boolean
   periodEnd?: boolean
+  period?: boolean
   metrics?: boolean
   passed?: boolean
   createdAt?: boolean
@@ -845,6 +887,7 @@ export type EvaluationSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ex
   alignmentRunId?: boolean
   periodStart?: boolean
   periodEnd?: boolean
+  period?: boolean
   metrics?: boolean
   passed?: boolean
   createdAt?: boolean
@@ -860,6 +903,7 @@ export type EvaluationSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ex
   alignmentRunId?: boolean
   periodStart?: boolean
   periodEnd?: boolean
+  period?: boolean
   metrics?: boolean
   passed?: boolean
   createdAt?: boolean
@@ -875,12 +919,13 @@ export type EvaluationSelectScalar = {
   alignmentRunId?: boolean
   periodStart?: boolean
   periodEnd?: boolean
+  period?: boolean
   metrics?: boolean
   passed?: boolean
   createdAt?: boolean
 }
 
-export type EvaluationOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "modelVersionId" | "referenceModelVersionId" | "alignmentRunId" | "periodStart" | "periodEnd" | "metrics" | "passed" | "createdAt", ExtArgs["result"]["evaluation"]>
+export type EvaluationOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "modelVersionId" | "referenceModelVersionId" | "alignmentRunId" | "periodStart" | "periodEnd" | "period" | "metrics" | "passed" | "createdAt", ExtArgs["result"]["evaluation"]>
 export type EvaluationInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   modelVersion?: boolean | Prisma.ModelVersionDefaultArgs<ExtArgs>
   referenceModelVersion?: boolean | Prisma.Evaluation$referenceModelVersionArgs<ExtArgs>
@@ -911,6 +956,11 @@ export type $EvaluationPayload<ExtArgs extends runtime.Types.Extensions.Internal
     alignmentRunId: string | null
     periodStart: Date
     periodEnd: Date
+    /**
+     * The period the cases came from: "alignment" (a promotion gate) or "test" (a report). Only an alignment-period
+     * evaluation can promote. Null on rows written before migration 0006.
+     */
+    period: string | null
     /**
      * Scores per metric and channel (JSON).
      */
@@ -1352,6 +1402,7 @@ export interface EvaluationFieldRefs {
   readonly alignmentRunId: Prisma.FieldRef<"Evaluation", 'String'>
   readonly periodStart: Prisma.FieldRef<"Evaluation", 'DateTime'>
   readonly periodEnd: Prisma.FieldRef<"Evaluation", 'DateTime'>
+  readonly period: Prisma.FieldRef<"Evaluation", 'String'>
   readonly metrics: Prisma.FieldRef<"Evaluation", 'Json'>
   readonly passed: Prisma.FieldRef<"Evaluation", 'Boolean'>
   readonly createdAt: Prisma.FieldRef<"Evaluation", 'DateTime'>

@@ -30,6 +30,7 @@ export type ModelVersionMinAggregateOutputType = {
   name: string | null
   parentId: string | null
   status: $Enums.ModelStatus | null
+  background: string | null
   createdAt: Date | null
   promotedAt: Date | null
   retiredAt: Date | null
@@ -41,6 +42,7 @@ export type ModelVersionMaxAggregateOutputType = {
   name: string | null
   parentId: string | null
   status: $Enums.ModelStatus | null
+  background: string | null
   createdAt: Date | null
   promotedAt: Date | null
   retiredAt: Date | null
@@ -54,6 +56,7 @@ export type ModelVersionCountAggregateOutputType = {
   status: number
   artifactPaths: number
   metrics: number
+  background: number
   createdAt: number
   promotedAt: number
   retiredAt: number
@@ -67,6 +70,7 @@ export type ModelVersionMinAggregateInputType = {
   name?: true
   parentId?: true
   status?: true
+  background?: true
   createdAt?: true
   promotedAt?: true
   retiredAt?: true
@@ -78,6 +82,7 @@ export type ModelVersionMaxAggregateInputType = {
   name?: true
   parentId?: true
   status?: true
+  background?: true
   createdAt?: true
   promotedAt?: true
   retiredAt?: true
@@ -91,6 +96,7 @@ export type ModelVersionCountAggregateInputType = {
   status?: true
   artifactPaths?: true
   metrics?: true
+  background?: true
   createdAt?: true
   promotedAt?: true
   retiredAt?: true
@@ -177,6 +183,7 @@ export type ModelVersionGroupByOutputType = {
   status: $Enums.ModelStatus
   artifactPaths: runtime.JsonValue
   metrics: runtime.JsonValue | null
+  background: string | null
   createdAt: Date
   promotedAt: Date | null
   retiredAt: Date | null
@@ -211,11 +218,13 @@ export type ModelVersionWhereInput = {
   status?: Prisma.EnumModelStatusFilter<"ModelVersion"> | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonFilter<"ModelVersion">
   metrics?: Prisma.JsonNullableFilter<"ModelVersion">
+  background?: Prisma.StringNullableFilter<"ModelVersion"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ModelVersion"> | Date | string
   promotedAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
   retiredAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
   parent?: Prisma.XOR<Prisma.ModelVersionNullableScalarRelationFilter, Prisma.ModelVersionWhereInput> | null
   children?: Prisma.ModelVersionListRelationFilter
+  events?: Prisma.ModelEventListRelationFilter
   analyses?: Prisma.AnalysisListRelationFilter
   cycles?: Prisma.CycleListRelationFilter
   alignmentBases?: Prisma.AlignmentRunListRelationFilter
@@ -232,11 +241,13 @@ export type ModelVersionOrderByWithRelationInput = {
   status?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   metrics?: Prisma.SortOrderInput | Prisma.SortOrder
+  background?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   promotedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   retiredAt?: Prisma.SortOrderInput | Prisma.SortOrder
   parent?: Prisma.ModelVersionOrderByWithRelationInput
   children?: Prisma.ModelVersionOrderByRelationAggregateInput
+  events?: Prisma.ModelEventOrderByRelationAggregateInput
   analyses?: Prisma.AnalysisOrderByRelationAggregateInput
   cycles?: Prisma.CycleOrderByRelationAggregateInput
   alignmentBases?: Prisma.AlignmentRunOrderByRelationAggregateInput
@@ -257,11 +268,13 @@ export type ModelVersionWhereUniqueInput = Prisma.AtLeast<{
   status?: Prisma.EnumModelStatusFilter<"ModelVersion"> | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonFilter<"ModelVersion">
   metrics?: Prisma.JsonNullableFilter<"ModelVersion">
+  background?: Prisma.StringNullableFilter<"ModelVersion"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ModelVersion"> | Date | string
   promotedAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
   retiredAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
   parent?: Prisma.XOR<Prisma.ModelVersionNullableScalarRelationFilter, Prisma.ModelVersionWhereInput> | null
   children?: Prisma.ModelVersionListRelationFilter
+  events?: Prisma.ModelEventListRelationFilter
   analyses?: Prisma.AnalysisListRelationFilter
   cycles?: Prisma.CycleListRelationFilter
   alignmentBases?: Prisma.AlignmentRunListRelationFilter
@@ -278,6 +291,7 @@ export type ModelVersionOrderByWithAggregationInput = {
   status?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   metrics?: Prisma.SortOrderInput | Prisma.SortOrder
+  background?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   promotedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   retiredAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -297,6 +311,7 @@ export type ModelVersionScalarWhereWithAggregatesInput = {
   status?: Prisma.EnumModelStatusWithAggregatesFilter<"ModelVersion"> | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonWithAggregatesFilter<"ModelVersion">
   metrics?: Prisma.JsonNullableWithAggregatesFilter<"ModelVersion">
+  background?: Prisma.StringNullableWithAggregatesFilter<"ModelVersion"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"ModelVersion"> | Date | string
   promotedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ModelVersion"> | Date | string | null
   retiredAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ModelVersion"> | Date | string | null
@@ -309,11 +324,13 @@ export type ModelVersionCreateInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -330,10 +347,12 @@ export type ModelVersionUncheckedCreateInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -349,11 +368,13 @@ export type ModelVersionUpdateInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -370,10 +391,12 @@ export type ModelVersionUncheckedUpdateInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
@@ -390,6 +413,7 @@ export type ModelVersionCreateManyInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
@@ -402,6 +426,7 @@ export type ModelVersionUpdateManyMutationInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -415,6 +440,7 @@ export type ModelVersionUncheckedUpdateManyInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -448,6 +474,7 @@ export type ModelVersionCountOrderByAggregateInput = {
   status?: Prisma.SortOrder
   artifactPaths?: Prisma.SortOrder
   metrics?: Prisma.SortOrder
+  background?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   promotedAt?: Prisma.SortOrder
   retiredAt?: Prisma.SortOrder
@@ -459,6 +486,7 @@ export type ModelVersionMaxOrderByAggregateInput = {
   name?: Prisma.SortOrder
   parentId?: Prisma.SortOrder
   status?: Prisma.SortOrder
+  background?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   promotedAt?: Prisma.SortOrder
   retiredAt?: Prisma.SortOrder
@@ -470,6 +498,7 @@ export type ModelVersionMinOrderByAggregateInput = {
   name?: Prisma.SortOrder
   parentId?: Prisma.SortOrder
   status?: Prisma.SortOrder
+  background?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   promotedAt?: Prisma.SortOrder
   retiredAt?: Prisma.SortOrder
@@ -634,6 +663,20 @@ export type ModelVersionUpdateOneWithoutReferenceEvaluationsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.ModelVersionUpdateToOneWithWhereWithoutReferenceEvaluationsInput, Prisma.ModelVersionUpdateWithoutReferenceEvaluationsInput>, Prisma.ModelVersionUncheckedUpdateWithoutReferenceEvaluationsInput>
 }
 
+export type ModelVersionCreateNestedOneWithoutEventsInput = {
+  create?: Prisma.XOR<Prisma.ModelVersionCreateWithoutEventsInput, Prisma.ModelVersionUncheckedCreateWithoutEventsInput>
+  connectOrCreate?: Prisma.ModelVersionCreateOrConnectWithoutEventsInput
+  connect?: Prisma.ModelVersionWhereUniqueInput
+}
+
+export type ModelVersionUpdateOneRequiredWithoutEventsNestedInput = {
+  create?: Prisma.XOR<Prisma.ModelVersionCreateWithoutEventsInput, Prisma.ModelVersionUncheckedCreateWithoutEventsInput>
+  connectOrCreate?: Prisma.ModelVersionCreateOrConnectWithoutEventsInput
+  upsert?: Prisma.ModelVersionUpsertWithoutEventsInput
+  connect?: Prisma.ModelVersionWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ModelVersionUpdateToOneWithWhereWithoutEventsInput, Prisma.ModelVersionUpdateWithoutEventsInput>, Prisma.ModelVersionUncheckedUpdateWithoutEventsInput>
+}
+
 export type ModelVersionCreateWithoutChildrenInput = {
   id?: string
   kind: string
@@ -641,10 +684,12 @@ export type ModelVersionCreateWithoutChildrenInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -661,9 +706,11 @@ export type ModelVersionUncheckedCreateWithoutChildrenInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -684,10 +731,12 @@ export type ModelVersionCreateWithoutParentInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -703,10 +752,12 @@ export type ModelVersionUncheckedCreateWithoutParentInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -742,10 +793,12 @@ export type ModelVersionUpdateWithoutChildrenInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -762,9 +815,11 @@ export type ModelVersionUncheckedUpdateWithoutChildrenInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
@@ -800,6 +855,7 @@ export type ModelVersionScalarWhereInput = {
   status?: Prisma.EnumModelStatusFilter<"ModelVersion"> | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonFilter<"ModelVersion">
   metrics?: Prisma.JsonNullableFilter<"ModelVersion">
+  background?: Prisma.StringNullableFilter<"ModelVersion"> | string | null
   createdAt?: Prisma.DateTimeFilter<"ModelVersion"> | Date | string
   promotedAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
   retiredAt?: Prisma.DateTimeNullableFilter<"ModelVersion"> | Date | string | null
@@ -812,11 +868,13 @@ export type ModelVersionCreateWithoutAnalysesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
   alignmentResults?: Prisma.AlignmentRunCreateNestedManyWithoutResultModelVersionInput
@@ -832,10 +890,12 @@ export type ModelVersionUncheckedCreateWithoutAnalysesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
   alignmentResults?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutResultModelVersionInput
@@ -866,11 +926,13 @@ export type ModelVersionUpdateWithoutAnalysesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUpdateManyWithoutResultModelVersionNestedInput
@@ -886,10 +948,12 @@ export type ModelVersionUncheckedUpdateWithoutAnalysesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUncheckedUpdateManyWithoutResultModelVersionNestedInput
@@ -904,11 +968,13 @@ export type ModelVersionCreateWithoutCyclesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
   alignmentResults?: Prisma.AlignmentRunCreateNestedManyWithoutResultModelVersionInput
@@ -924,10 +990,12 @@ export type ModelVersionUncheckedCreateWithoutCyclesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
   alignmentResults?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutResultModelVersionInput
@@ -958,11 +1026,13 @@ export type ModelVersionUpdateWithoutCyclesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUpdateManyWithoutResultModelVersionNestedInput
@@ -978,10 +1048,12 @@ export type ModelVersionUncheckedUpdateWithoutCyclesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUncheckedUpdateManyWithoutResultModelVersionNestedInput
@@ -996,11 +1068,13 @@ export type ModelVersionCreateWithoutAlignmentBasesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentResults?: Prisma.AlignmentRunCreateNestedManyWithoutResultModelVersionInput
@@ -1016,10 +1090,12 @@ export type ModelVersionUncheckedCreateWithoutAlignmentBasesInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentResults?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutResultModelVersionInput
@@ -1039,11 +1115,13 @@ export type ModelVersionCreateWithoutAlignmentResultsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -1059,10 +1137,12 @@ export type ModelVersionUncheckedCreateWithoutAlignmentResultsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -1093,11 +1173,13 @@ export type ModelVersionUpdateWithoutAlignmentBasesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUpdateManyWithoutResultModelVersionNestedInput
@@ -1113,10 +1195,12 @@ export type ModelVersionUncheckedUpdateWithoutAlignmentBasesInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUncheckedUpdateManyWithoutResultModelVersionNestedInput
@@ -1142,11 +1226,13 @@ export type ModelVersionUpdateWithoutAlignmentResultsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -1162,10 +1248,12 @@ export type ModelVersionUncheckedUpdateWithoutAlignmentResultsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
@@ -1180,11 +1268,13 @@ export type ModelVersionCreateWithoutEvaluationsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -1200,10 +1290,12 @@ export type ModelVersionUncheckedCreateWithoutEvaluationsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -1223,11 +1315,13 @@ export type ModelVersionCreateWithoutReferenceEvaluationsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
   children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
@@ -1243,10 +1337,12 @@ export type ModelVersionUncheckedCreateWithoutReferenceEvaluationsInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
   children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  events?: Prisma.ModelEventUncheckedCreateNestedManyWithoutModelVersionInput
   analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
   cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
   alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
@@ -1277,11 +1373,13 @@ export type ModelVersionUpdateWithoutEvaluationsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -1297,10 +1395,12 @@ export type ModelVersionUncheckedUpdateWithoutEvaluationsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
@@ -1326,11 +1426,13 @@ export type ModelVersionUpdateWithoutReferenceEvaluationsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -1346,6 +1448,107 @@ export type ModelVersionUncheckedUpdateWithoutReferenceEvaluationsInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
+  analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
+  cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
+  alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
+  alignmentResults?: Prisma.AlignmentRunUncheckedUpdateManyWithoutResultModelVersionNestedInput
+  evaluations?: Prisma.EvaluationUncheckedUpdateManyWithoutModelVersionNestedInput
+}
+
+export type ModelVersionCreateWithoutEventsInput = {
+  id?: string
+  kind: string
+  name: string
+  status?: $Enums.ModelStatus
+  artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
+  createdAt?: Date | string
+  promotedAt?: Date | string | null
+  retiredAt?: Date | string | null
+  parent?: Prisma.ModelVersionCreateNestedOneWithoutChildrenInput
+  children?: Prisma.ModelVersionCreateNestedManyWithoutParentInput
+  analyses?: Prisma.AnalysisCreateNestedManyWithoutModelVersionInput
+  cycles?: Prisma.CycleCreateNestedManyWithoutModelVersionInput
+  alignmentBases?: Prisma.AlignmentRunCreateNestedManyWithoutBaseModelVersionInput
+  alignmentResults?: Prisma.AlignmentRunCreateNestedManyWithoutResultModelVersionInput
+  evaluations?: Prisma.EvaluationCreateNestedManyWithoutModelVersionInput
+  referenceEvaluations?: Prisma.EvaluationCreateNestedManyWithoutReferenceModelVersionInput
+}
+
+export type ModelVersionUncheckedCreateWithoutEventsInput = {
+  id?: string
+  kind: string
+  name: string
+  parentId?: string | null
+  status?: $Enums.ModelStatus
+  artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
+  createdAt?: Date | string
+  promotedAt?: Date | string | null
+  retiredAt?: Date | string | null
+  children?: Prisma.ModelVersionUncheckedCreateNestedManyWithoutParentInput
+  analyses?: Prisma.AnalysisUncheckedCreateNestedManyWithoutModelVersionInput
+  cycles?: Prisma.CycleUncheckedCreateNestedManyWithoutModelVersionInput
+  alignmentBases?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutBaseModelVersionInput
+  alignmentResults?: Prisma.AlignmentRunUncheckedCreateNestedManyWithoutResultModelVersionInput
+  evaluations?: Prisma.EvaluationUncheckedCreateNestedManyWithoutModelVersionInput
+  referenceEvaluations?: Prisma.EvaluationUncheckedCreateNestedManyWithoutReferenceModelVersionInput
+}
+
+export type ModelVersionCreateOrConnectWithoutEventsInput = {
+  where: Prisma.ModelVersionWhereUniqueInput
+  create: Prisma.XOR<Prisma.ModelVersionCreateWithoutEventsInput, Prisma.ModelVersionUncheckedCreateWithoutEventsInput>
+}
+
+export type ModelVersionUpsertWithoutEventsInput = {
+  update: Prisma.XOR<Prisma.ModelVersionUpdateWithoutEventsInput, Prisma.ModelVersionUncheckedUpdateWithoutEventsInput>
+  create: Prisma.XOR<Prisma.ModelVersionCreateWithoutEventsInput, Prisma.ModelVersionUncheckedCreateWithoutEventsInput>
+  where?: Prisma.ModelVersionWhereInput
+}
+
+export type ModelVersionUpdateToOneWithWhereWithoutEventsInput = {
+  where?: Prisma.ModelVersionWhereInput
+  data: Prisma.XOR<Prisma.ModelVersionUpdateWithoutEventsInput, Prisma.ModelVersionUncheckedUpdateWithoutEventsInput>
+}
+
+export type ModelVersionUpdateWithoutEventsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
+  artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  parent?: Prisma.ModelVersionUpdateOneWithoutChildrenNestedInput
+  children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
+  cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
+  alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
+  alignmentResults?: Prisma.AlignmentRunUpdateManyWithoutResultModelVersionNestedInput
+  evaluations?: Prisma.EvaluationUpdateManyWithoutModelVersionNestedInput
+  referenceEvaluations?: Prisma.EvaluationUpdateManyWithoutReferenceModelVersionNestedInput
+}
+
+export type ModelVersionUncheckedUpdateWithoutEventsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  kind?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  parentId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
+  artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1355,6 +1558,7 @@ export type ModelVersionUncheckedUpdateWithoutReferenceEvaluationsInput = {
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
   alignmentResults?: Prisma.AlignmentRunUncheckedUpdateManyWithoutResultModelVersionNestedInput
   evaluations?: Prisma.EvaluationUncheckedUpdateManyWithoutModelVersionNestedInput
+  referenceEvaluations?: Prisma.EvaluationUncheckedUpdateManyWithoutReferenceModelVersionNestedInput
 }
 
 export type ModelVersionCreateManyParentInput = {
@@ -1364,6 +1568,7 @@ export type ModelVersionCreateManyParentInput = {
   status?: $Enums.ModelStatus
   artifactPaths: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: string | null
   createdAt?: Date | string
   promotedAt?: Date | string | null
   retiredAt?: Date | string | null
@@ -1376,10 +1581,12 @@ export type ModelVersionUpdateWithoutParentInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUpdateManyWithoutBaseModelVersionNestedInput
@@ -1395,10 +1602,12 @@ export type ModelVersionUncheckedUpdateWithoutParentInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   children?: Prisma.ModelVersionUncheckedUpdateManyWithoutParentNestedInput
+  events?: Prisma.ModelEventUncheckedUpdateManyWithoutModelVersionNestedInput
   analyses?: Prisma.AnalysisUncheckedUpdateManyWithoutModelVersionNestedInput
   cycles?: Prisma.CycleUncheckedUpdateManyWithoutModelVersionNestedInput
   alignmentBases?: Prisma.AlignmentRunUncheckedUpdateManyWithoutBaseModelVersionNestedInput
@@ -1414,6 +1623,7 @@ export type ModelVersionUncheckedUpdateManyWithoutParentInput = {
   status?: Prisma.EnumModelStatusFieldUpdateOperationsInput | $Enums.ModelStatus
   artifactPaths?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   metrics?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  background?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   promotedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retiredAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1426,6 +1636,7 @@ export type ModelVersionUncheckedUpdateManyWithoutParentInput = {
 
 export type ModelVersionCountOutputType = {
   children: number
+  events: number
   analyses: number
   cycles: number
   alignmentBases: number
@@ -1436,6 +1647,7 @@ export type ModelVersionCountOutputType = {
 
 export type ModelVersionCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   children?: boolean | ModelVersionCountOutputTypeCountChildrenArgs
+  events?: boolean | ModelVersionCountOutputTypeCountEventsArgs
   analyses?: boolean | ModelVersionCountOutputTypeCountAnalysesArgs
   cycles?: boolean | ModelVersionCountOutputTypeCountCyclesArgs
   alignmentBases?: boolean | ModelVersionCountOutputTypeCountAlignmentBasesArgs
@@ -1459,6 +1671,13 @@ export type ModelVersionCountOutputTypeDefaultArgs<ExtArgs extends runtime.Types
  */
 export type ModelVersionCountOutputTypeCountChildrenArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   where?: Prisma.ModelVersionWhereInput
+}
+
+/**
+ * ModelVersionCountOutputType without action
+ */
+export type ModelVersionCountOutputTypeCountEventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.ModelEventWhereInput
 }
 
 /**
@@ -1512,11 +1731,13 @@ export type ModelVersionSelect<ExtArgs extends runtime.Types.Extensions.Internal
   status?: boolean
   artifactPaths?: boolean
   metrics?: boolean
+  background?: boolean
   createdAt?: boolean
   promotedAt?: boolean
   retiredAt?: boolean
   parent?: boolean | Prisma.ModelVersion$parentArgs<ExtArgs>
   children?: boolean | Prisma.ModelVersion$childrenArgs<ExtArgs>
+  events?: boolean | Prisma.ModelVersion$eventsArgs<ExtArgs>
   analyses?: boolean | Prisma.ModelVersion$analysesArgs<ExtArgs>
   cycles?: boolean | Prisma.ModelVersion$cyclesArgs<ExtArgs>
   alignmentBases?: boolean | Prisma.ModelVersion$alignmentBasesArgs<ExtArgs>
@@ -1534,6 +1755,7 @@ export type ModelVersionSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   status?: boolean
   artifactPaths?: boolean
   metrics?: boolean
+  background?: boolean
   createdAt?: boolean
   promotedAt?: boolean
   retiredAt?: boolean
@@ -1548,6 +1770,7 @@ export type ModelVersionSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   status?: boolean
   artifactPaths?: boolean
   metrics?: boolean
+  background?: boolean
   createdAt?: boolean
   promotedAt?: boolean
   retiredAt?: boolean
@@ -1562,15 +1785,17 @@ export type ModelVersionSelectScalar = {
   status?: boolean
   artifactPaths?: boolean
   metrics?: boolean
+  background?: boolean
   createdAt?: boolean
   promotedAt?: boolean
   retiredAt?: boolean
 }
 
-export type ModelVersionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "kind" | "name" | "parentId" | "status" | "artifactPaths" | "metrics" | "createdAt" | "promotedAt" | "retiredAt", ExtArgs["result"]["modelVersion"]>
+export type ModelVersionOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "kind" | "name" | "parentId" | "status" | "artifactPaths" | "metrics" | "background" | "createdAt" | "promotedAt" | "retiredAt", ExtArgs["result"]["modelVersion"]>
 export type ModelVersionInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   parent?: boolean | Prisma.ModelVersion$parentArgs<ExtArgs>
   children?: boolean | Prisma.ModelVersion$childrenArgs<ExtArgs>
+  events?: boolean | Prisma.ModelVersion$eventsArgs<ExtArgs>
   analyses?: boolean | Prisma.ModelVersion$analysesArgs<ExtArgs>
   cycles?: boolean | Prisma.ModelVersion$cyclesArgs<ExtArgs>
   alignmentBases?: boolean | Prisma.ModelVersion$alignmentBasesArgs<ExtArgs>
@@ -1591,6 +1816,7 @@ export type $ModelVersionPayload<ExtArgs extends runtime.Types.Extensions.Intern
   objects: {
     parent: Prisma.$ModelVersionPayload<ExtArgs> | null
     children: Prisma.$ModelVersionPayload<ExtArgs>[]
+    events: Prisma.$ModelEventPayload<ExtArgs>[]
     analyses: Prisma.$AnalysisPayload<ExtArgs>[]
     cycles: Prisma.$CyclePayload<ExtArgs>[]
     alignmentBases: Prisma.$AlignmentRunPayload<ExtArgs>[]
@@ -1621,6 +1847,12 @@ export type $ModelVersionPayload<ExtArgs extends runtime.Types.Extensions.Intern
      * Training / evaluation metrics (JSON).
      */
     metrics: runtime.JsonValue | null
+    /**
+     * The kind of backgrounds the score network (the prior) was trained on, from its model folder's manifest:
+     * "model" or "emulator". Using the version with another kind is refused unless forced. Null on rows written
+     * before migration 0006.
+     */
+    background: string | null
     createdAt: Date
     promotedAt: Date | null
     retiredAt: Date | null
@@ -2020,6 +2252,7 @@ export interface Prisma__ModelVersionClient<T, Null = never, ExtArgs extends run
   readonly [Symbol.toStringTag]: "PrismaPromise"
   parent<T extends Prisma.ModelVersion$parentArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$parentArgs<ExtArgs>>): Prisma.Prisma__ModelVersionClient<runtime.Types.Result.GetResult<Prisma.$ModelVersionPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   children<T extends Prisma.ModelVersion$childrenArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$childrenArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ModelVersionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  events<T extends Prisma.ModelVersion$eventsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$eventsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ModelEventPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   analyses<T extends Prisma.ModelVersion$analysesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$analysesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AnalysisPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   cycles<T extends Prisma.ModelVersion$cyclesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$cyclesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CyclePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   alignmentBases<T extends Prisma.ModelVersion$alignmentBasesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelVersion$alignmentBasesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AlignmentRunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
@@ -2062,6 +2295,7 @@ export interface ModelVersionFieldRefs {
   readonly status: Prisma.FieldRef<"ModelVersion", 'ModelStatus'>
   readonly artifactPaths: Prisma.FieldRef<"ModelVersion", 'Json'>
   readonly metrics: Prisma.FieldRef<"ModelVersion", 'Json'>
+  readonly background: Prisma.FieldRef<"ModelVersion", 'String'>
   readonly createdAt: Prisma.FieldRef<"ModelVersion", 'DateTime'>
   readonly promotedAt: Prisma.FieldRef<"ModelVersion", 'DateTime'>
   readonly retiredAt: Prisma.FieldRef<"ModelVersion", 'DateTime'>
@@ -2504,6 +2738,30 @@ export type ModelVersion$childrenArgs<ExtArgs extends runtime.Types.Extensions.I
   take?: number
   skip?: number
   distinct?: Prisma.ModelVersionScalarFieldEnum | Prisma.ModelVersionScalarFieldEnum[]
+}
+
+/**
+ * ModelVersion.events
+ */
+export type ModelVersion$eventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the ModelEvent
+   */
+  select?: Prisma.ModelEventSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the ModelEvent
+   */
+  omit?: Prisma.ModelEventOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.ModelEventInclude<ExtArgs> | null
+  where?: Prisma.ModelEventWhereInput
+  orderBy?: Prisma.ModelEventOrderByWithRelationInput | Prisma.ModelEventOrderByWithRelationInput[]
+  cursor?: Prisma.ModelEventWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.ModelEventScalarFieldEnum | Prisma.ModelEventScalarFieldEnum[]
 }
 
 /**
