@@ -76,6 +76,34 @@ describe.skipIf(problem !== null)(`the alignment flow${SKIP}`, () => {
   let baseId: string;
   const queues: Queue[] = [];
 
+  /** A trainer on the gateway's queues, taking jobs. */
+  const startTrainer = async (): Promise<Trainer> => {
+    const { connection, prefix } = gw.queue.opts;
+    const t = buildTrainer({
+      db: gw.db,
+      connection,
+      ...(prefix === undefined ? {} : { prefix }),
+      logger: createLogger({ service: 'trainer', level: 'silent' }),
+      homeDir: gw.homeDir,
+      inputs: () => Promise.resolve({ models, manifest, source }),
+    });
+    await t.run();
+    return t;
+  };
+
+  /** Reads the run until `done` says so or `ms` pass. */
+  const waitFor = async (id: string, done: (view: Record<string, unknown>) => boolean, ms: number) => {
+    let view = await call('GET', `/v1/alignments/${id}`, undefined, gw.tokens.read);
+    const deadline = Date.now() + ms;
+    while (!done(view.body) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      view = await call('GET', `/v1/alignments/${id}`, undefined, gw.tokens.read);
+    }
+    return view;
+  };
+  const finished = (v: Record<string, unknown>): boolean =>
+    ['succeeded', 'failed'].includes(v.state as string);
+
   const call = async (method: string, url: string, body?: unknown, token?: string): Promise<Answer> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token ?? gw.tokens.submit}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -110,16 +138,8 @@ describe.skipIf(problem !== null)(`the alignment flow${SKIP}`, () => {
       },
     });
     baseId = base.id;
+    trainer = await startTrainer();
     const { connection, prefix } = gw.queue.opts;
-    trainer = buildTrainer({
-      db: gw.db,
-      connection,
-      ...(prefix === undefined ? {} : { prefix }),
-      logger: createLogger({ service: 'trainer', level: 'silent' }),
-      homeDir: gw.homeDir,
-      inputs: () => Promise.resolve({ models, manifest, source }),
-    });
-    await trainer.run();
     for (const name of [QueueName.align, QueueName.train])
       queues.push(new Queue(name, { connection, ...(prefix === undefined ? {} : { prefix }) }));
   }, 120_000);
@@ -138,12 +158,7 @@ describe.skipIf(problem !== null)(`the alignment flow${SKIP}`, () => {
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const id = res.body.id as string;
     expect(res.body.url).toBe(`/v1/alignments/${id}`);
-    let view: Answer = await call('GET', `/v1/alignments/${id}`, undefined, gw.tokens.read);
-    const deadline = Date.now() + 85_000;
-    while (!['succeeded', 'failed'].includes(view.body.state as string) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      view = await call('GET', `/v1/alignments/${id}`, undefined, gw.tokens.read);
-    }
+    const view = await waitFor(id, finished, 85_000);
     if (process.env.ALIGNDA_ALIGNMENT_REPORT !== undefined)
       writeFileSync(process.env.ALIGNDA_ALIGNMENT_REPORT, `${JSON.stringify(view.body, null, 2)}\n`);
     expect(view.body.state, JSON.stringify(view.body.error)).toBe('succeeded');
@@ -187,6 +202,27 @@ describe.skipIf(problem !== null)(`the alignment flow${SKIP}`, () => {
       referenceModelVersionId: baseId,
     });
   }, 90_000);
+
+  it('resumes DPO from its checkpoint when the trainer stops mid-run and another takes the job', async () => {
+    const res = await call('POST', '/v1/alignments', {
+      model: baseId,
+      ...TINY,
+      dpoSteps: 12,
+      checkpointEvery: 2,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    // Stopped a third of the way through DPO (the train stage spans progress 0.4 to 0.85).
+    const mid = await waitFor(id, (v) => finished(v) || (v.progress as number) >= 0.4 + 0.45 / 3, 60_000);
+    expect(mid.body.stage).toMatch(/^train: DPO/);
+    await trainer.close(0);
+    trainer = await startTrainer();
+    const view = await waitFor(id, finished, 80_000);
+    expect(view.body.state, JSON.stringify(view.body.error)).toBe('succeeded');
+    const dpo = view.body.dpo as { steps: number; resumedFrom: number };
+    expect(dpo.steps).toBe(12);
+    expect(dpo.resumedFrom).toBeGreaterThanOrEqual(2);
+  }, 150_000);
 
   it('promotes only when the gate holds (409 with the interval otherwise), records it, and demotes back', async () => {
     const reference = await gw.db.modelVersion.create({
