@@ -215,6 +215,25 @@ describe.skipIf(redisProblem !== null)(
       expect(first?.analysisRmse).toBe(json(reference.series['3dvar']?.[0])?.analysisRmse);
     }, 120_000);
 
+    it('fails UNAVAILABLE a cycle whose step the queue gives up without running it (its workers died too often)', async () => {
+      const id = await createCycle({ ...SETTINGS, cycles: 2 });
+      await enqueue(id, 0, 'r5', 300);
+      // What BullMQ's stalled-job check (moveStalledJobsToWait) leaves on a step stalled past maxStalledCount: the
+      // next worker to take it fails it without running it. Left running, the cycle would wait for ever.
+      await connection.hset(
+        `${prefix}:${QueueName.cycle}:${cycleStepJobId(id, 0)}`,
+        'defa',
+        'job stalled more than allowable limit',
+      );
+      expect(await waitFor(id, ['succeeded', 'failed'], 30_000)).toBe('failed');
+      const cycle = await db.cycle.findUniqueOrThrow({ where: { id } });
+      expect((cycle.stats as { error?: { code: string; message: string } }).error).toEqual({
+        code: 'UNAVAILABLE',
+        message: 'the queue gave step 0 up: job stalled more than allowable limit',
+      });
+      expect(await steps(id)).toEqual([]);
+    }, 60_000);
+
     it('fails the cycle and its step with the pipeline code when the pipeline refuses it', async () => {
       // A latent method without trained models: FAILED_PRECONDITION from the pipeline.
       const id = await createCycle({ ...SETTINGS, methods: ['dps'], latentPrior: 'reuse-48h', cycles: 2 });

@@ -25,7 +25,10 @@ export const PROGRESS_INTERVAL_MS = 500;
 export interface CyclerSettings {
   /** Steps one process runs at once. @defaultValue 1 (a step is CPU-bound; scale with replicas) */
   readonly concurrency?: number;
-  /** Runs of a step before an infrastructure failure is final. @defaultValue 5 */
+  /**
+   * Runs of a step before an infrastructure failure is final; also how many times a step may be left behind by a
+   * worker that died (BullMQ's `maxStalledCount`; past it the step and its cycle fail UNAVAILABLE). @defaultValue 5
+   */
   readonly attempts?: number;
   /**
    * How long a step's lock lasts without renewal, ms: a worker that dies leaves its step to another after this.
@@ -114,8 +117,35 @@ export function buildCycler(deps: CyclerDeps): Cycler {
     // cycle was paused is queued again by the resume).
     removeOnComplete: { count: 0 },
     removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+    // BullMQ's default (1) fails a step whose worker died twice, though a rerun of a step is harmless (its state is kept).
+    maxStalledCount: attempts,
   });
   worker.on('error', (err) => logger.warn({ err }, 'worker error'));
+  // A step BullMQ fails without running it (left behind by dead workers more than maxStalledCount times) fails its
+  // cycle: left running, the cycle would wait for ever for a step no queue holds. The processor's own failures have
+  // failed the cycle already.
+  worker.on('failed', (job, err) => {
+    if (
+      job === undefined ||
+      !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))
+    )
+      return;
+    let data;
+    try {
+      data = parseCycleJobData(job.data);
+    } catch {
+      return; // a payload the processor refused: it failed the cycle itself
+    }
+    const { cycleId, step } = data;
+    db.cycle
+      .findUnique({ where: { id: cycleId }, select: { status: true } })
+      .then(async (row) => {
+        if (row?.status !== 'running' && row?.status !== 'paused') return;
+        await failCycle(db, cycleId, step, 'UNAVAILABLE', `the queue gave step ${step} up: ${err.message}`);
+        logger.warn({ cycleId, step, reason: err.message }, 'cycle failed: the queue gave its step up');
+      })
+      .catch((e: unknown) => logger.warn({ err: e, cycleId }, 'failure not recorded'));
+  });
 
   return {
     worker,

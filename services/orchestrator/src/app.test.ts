@@ -337,6 +337,33 @@ describe.skipIf(redisProblem !== null)(
       expect(await db.analysis.count({ where: { jobId: id } })).toBe(0);
     }, 60_000);
 
+    it('fails UNAVAILABLE on its row a job the queue gives up without running it (its workers died too often)', async () => {
+      // A killed worker's job goes back to the queue up to `attempts` times, not BullMQ's default once.
+      expect(orchestrator.worker.opts.maxStalledCount).toBe(2);
+      const id = randomUUID();
+      await db.job.create({
+        data: { id, kind: 'assimilate', request: REQUEST, correlationId: `corr-${id}` },
+      });
+      await queue.add('assimilate', assimilateJobData(id, `corr-${id}`, REQUEST), { jobId: id, delay: 300 });
+      // What BullMQ's stalled-job check (moveStalledJobsToWait) leaves on a job stalled past maxStalledCount: the
+      // next worker to take it fails it without running it.
+      await connection.hset(
+        `${prefix}:${QueueName.assimilate}:${id}`,
+        'defa',
+        'job stalled more than allowable limit',
+      );
+      expect(await settled(id)).toBe('failed');
+      expect(calls).toEqual([]);
+      const deadline = Date.now() + 10_000;
+      while ((await db.job.findUniqueOrThrow({ where: { id } })).status === 'queued' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await db.job.findUniqueOrThrow({ where: { id } })).toMatchObject({
+        status: 'failed',
+        errorCode: 'UNAVAILABLE',
+        errorMessage: 'the queue gave the job up: job stalled more than allowable limit',
+      });
+    }, 30_000);
+
     it('fails at once, with the code and message on the row, when a service refuses the job', async () => {
       sampler.behaviour = () =>
         Promise.reject(

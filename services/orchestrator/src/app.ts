@@ -41,7 +41,12 @@ export const ABORT_REASON = {
 export interface OrchestratorSettings {
   /** Jobs one process runs at once. @defaultValue 1: the sampler is the bottleneck; scale with replicas */
   readonly concurrency?: number;
-  /** Runs of a job before an UNAVAILABLE failure is final. @defaultValue 5 (retries after 2, 4, 8 and 16 s with the default delay: time for a restarted service to load its models) */
+  /**
+   * Runs of a job before an UNAVAILABLE failure is final; also how many times a job may be left behind by a worker
+   * that died (BullMQ's `maxStalledCount`: a killed orchestrator's job goes back to the queue that many times, then
+   * fails UNAVAILABLE). @defaultValue 5 (retries after 2, 4, 8 and 16 s with the default delay: time for a restarted
+   * service to load its models)
+   */
   readonly attempts?: number;
   /** Delay before the first retry, ms; doubled for each further one. @defaultValue 2000 */
   readonly retryDelayMs?: number;
@@ -174,11 +179,30 @@ export function buildOrchestrator(deps: OrchestratorDeps): Orchestrator {
     autorun: false,
     concurrency: deps.settings?.concurrency ?? 1,
     lockDuration: deps.settings?.lockDurationMs ?? 60_000,
+    // A killed worker's job is looked for at least once a lock time (BullMQ's default is every 30 s).
+    stalledInterval: Math.min(30_000, deps.settings?.lockDurationMs ?? 60_000),
+    // BullMQ's default (1) fails a job whose worker died twice, even though a rerun is harmless (same seed, same result).
+    maxStalledCount: attempts,
     // The Job row is the record; BullMQ keeps finished jobs a while for the queue board only.
     removeOnComplete: { age: 24 * 3600, count: 1000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
   });
   worker.on('error', (err) => logger.warn({ err }, 'worker error'));
+  // A job BullMQ fails without running it (left behind by dead workers more than maxStalledCount times) must not stay
+  // queued or running in its row for ever: nothing would finish it. A row the processor has finished is left as it is.
+  worker.on('failed', (job, err) => {
+    if (
+      job === undefined ||
+      !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))
+    )
+      return;
+    const id =
+      typeof job.data === 'object' && job.data !== null ? (job.data as { jobId?: unknown }).jobId : undefined;
+    if (typeof id !== 'string') return;
+    markFailed(db, id, 'UNAVAILABLE', `the queue gave the job up: ${err.message}`).catch((e: unknown) =>
+      logger.warn({ err: e, jobId: id }, 'failure not recorded'),
+    );
+  });
 
   return {
     worker,
