@@ -13,7 +13,7 @@ import type { FuzzRequest } from '../../services/gateway/src/fuzz-requests.js';
 import type { FuzzStack } from './fuzz-stack.js';
 import { rawGrpcClient } from './fuzz-stack.js';
 import { GRPC_TARGETS, grpcCases } from './grpc-cases.js';
-import type { GrpcCase } from './grpc-cases.js';
+import type { GrpcCase } from './wire-cases.js';
 
 /** The targets: the gateway, then the gRPC services. */
 export const FUZZ_TARGETS = ['gateway', ...GRPC_TARGETS] as const;
@@ -285,9 +285,15 @@ export async function fuzzAll(
   options: Omit<FuzzTargetOptions, 'cases'> & { readonly cases: number },
 ): Promise<TargetTally[]> {
   const split = casesPerTarget(options.cases);
-  return Promise.all(
+  // Every target's run ends before this returns or throws: the caller closes the stack after it, and a target still
+  // sending then would meet its process gone.
+  const settled = await Promise.allSettled(
     FUZZ_TARGETS.map((target) => fuzzTarget(stack, target, { ...options, cases: split.get(target) ?? 0 })),
   );
+  return settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
 }
 
 /** The failures of a tally (what the figures ask to be 0). */

@@ -106,7 +106,10 @@ export async function startFuzzStack(options: FuzzStackOptions = {}): Promise<Fu
   const home = options.home ?? path.join(root, 'home');
   mkdirSync(home, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
+  // Once closing, nothing is started again (a target still sending would take its killed process for a crash).
+  let closing = false;
   const close = async (): Promise<void> => {
+    closing = true;
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   };
@@ -166,6 +169,10 @@ export async function startFuzzStack(options: FuzzStackOptions = {}): Promise<Fu
         serviceArgs(target, modelDir, forecastPort),
         { cwd: REPO, env, timeoutMs },
       );
+      if (closing) {
+        s.child.kill('SIGKILL'); // started while the stack closed: the stop loop has passed
+        return;
+      }
       grpc.set(target, s);
     };
     stops.push(async () => {
@@ -182,7 +189,9 @@ export async function startFuzzStack(options: FuzzStackOptions = {}): Promise<Fu
     let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
     const gatewayLog = path.join(root, 'gateway.log');
     const startGw = async (): Promise<void> => {
-      gateway = await startGateway(env, gatewayLog, timeoutMs);
+      const started = await startGateway(env, gatewayLog, timeoutMs);
+      if (closing) await started.stop();
+      else gateway = started;
     };
     stops.push(() => gateway?.stop() ?? Promise.resolve());
 
@@ -216,6 +225,7 @@ export async function startFuzzStack(options: FuzzStackOptions = {}): Promise<Fu
         };
       },
       async restart(target) {
+        if (closing) throw new Error(`the stack is closing: ${target} is not started again`);
         if (target === 'gateway') {
           await gateway?.stop();
           await startGw();

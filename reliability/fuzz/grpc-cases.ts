@@ -10,7 +10,6 @@ import { status } from '@grpc/grpc-js';
 import fc from 'fast-check';
 
 import {
-  Dtype,
   EncoderServiceService,
   ForecastServiceService,
   GuidanceMode,
@@ -33,30 +32,15 @@ import type {
   TensorMessage,
 } from '@alignda/rpc';
 
+import { VALID_TIME, batchFaults, fault, fieldFaults, tensorFaults } from './message-faults.js';
+import type { AllowedStatus, Fault } from './message-faults.js';
+import { oversize, rawBytes, typed } from './wire-cases.js';
+import type { GrpcCase } from './wire-cases.js';
+
 /** The gRPC services the fuzzer sends to. */
 export const GRPC_TARGETS = ['ingest', 'encoder', 'sampler', 'forecast', 'reward'] as const;
 /** One of {@link GRPC_TARGETS}. */
 export type GrpcTarget = (typeof GRPC_TARGETS)[number];
-
-/** A status besides INVALID_ARGUMENT that answers a fault correctly, and why. */
-export interface AllowedStatus {
-  readonly code: status;
-  readonly why: string;
-}
-
-/** One bad message to one rpc. */
-export interface GrpcCase {
-  /** The rpc's path, e.g. `/alignda.v1.EncoderService/Encode`. */
-  readonly path: string;
-  /** Whether the rpc streams its responses. */
-  readonly streaming: boolean;
-  /** What is wrong with the message, e.g. `Encode fields[0].tensor: negative dimension`. */
-  readonly fault: string;
-  /** The serialized message. */
-  readonly bytes: Buffer;
-  /** Codes besides INVALID_ARGUMENT that answer this fault correctly. */
-  readonly allowed: readonly AllowedStatus[];
-}
 
 /** What the cases are built on: the layout the services serve (the encoder's DescribeModel) and the source's name. */
 export interface GrpcFuzzLayout {
@@ -64,9 +48,6 @@ export interface GrpcFuzzLayout {
   /** The dataset or world name the services serve, e.g. `qg`. */
   readonly datasetId: string;
 }
-
-/** A message too large for any service: one byte over packages/rpc's DEFAULT_MAX_MESSAGE_BYTES (64 MiB). */
-export const OVERSIZE_BYTES = 64 * 1024 * 1024 + 1;
 
 const NOT_FOUND_VERSION: AllowedStatus = {
   code: status.NOT_FOUND,
@@ -76,233 +57,10 @@ const NOT_FOUND_DATASET: AllowedStatus = {
   code: status.NOT_FOUND,
   why: 'an unknown dataset id names a resource that does not exist (404)',
 };
-const TOO_LARGE: AllowedStatus = {
-  code: status.RESOURCE_EXHAUSTED,
-  why: 'grpc-js refuses a message over the server limit before decoding it (413)',
-};
 const FOREIGN_AUTOENCODER: AllowedStatus = {
   code: status.FAILED_PRECONDITION,
   why: 'latents of another autoencoder than the one the score model is pinned to (412)',
 };
-
-/** A valid time within the QG world's year and any dataset's range. */
-const VALID_TIME = new Date('2000-01-10T06:00:00Z');
-
-/** A stand-in `Date` whose epoch milliseconds are `ms`, beyond what a real Date holds (ts-proto encodes getTime()). */
-function farTime(ms: number): Date {
-  const fake = Object.create(Date.prototype) as Date;
-  return Object.assign(fake, { getTime: () => ms });
-}
-
-/** A change to one part of a message, named for the report. */
-interface Fault<T> {
-  readonly fault: string;
-  readonly value: T;
-  readonly allowed?: readonly AllowedStatus[];
-}
-
-const fault = <T>(name: string, value: T, allowed: readonly AllowedStatus[] = []): Fault<T> => ({
-  fault: name,
-  value,
-  allowed,
-});
-
-/** Float32 bytes, little-endian. */
-function float32Bytes(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-/** Faults of a FLOAT32 tensor of `shape` (the valid one is `valid`). */
-function tensorFaults(valid: TensorMessage, at: string): fc.Arbitrary<Fault<TensorMessage | undefined>> {
-  const n = valid.data.byteLength / 4;
-  const shape = valid.shape;
-  const same = (s: readonly number[]): boolean =>
-    s.length === shape.length && s.every((d, i) => d === shape[i]);
-  return fc.oneof(
-    fc.constant(fault(`${at}: missing`, undefined)),
-    fc
-      .array(fc.nat({ max: 80 }), { maxLength: 5 })
-      .filter((s) => !same(s))
-      .map((s) =>
-        fault(`${at}: shape ${JSON.stringify(s)} instead of ${JSON.stringify(shape)}`, {
-          ...valid,
-          shape: s,
-        }),
-      ),
-    fc.nat({ max: Math.max(0, shape.length - 1) }).map((axis) =>
-      // A uint32 field holds no -1: an int32 -1 on the wire decodes as 2^32 - 1, which is what is sent.
-      fault(`${at}: dimension -1 (2^32 - 1 as a uint32)`, {
-        ...valid,
-        shape: shape.map((d, i) => (i === axis ? 0xffff_ffff : d)),
-      }),
-    ),
-    fc
-      .constantFrom(
-        [2 ** 31, 2 ** 31, 2 ** 31],
-        [0xffff_ffff, 0xffff_ffff],
-        [...shape.slice(1), 2 ** 30, 2 ** 30],
-      )
-      .map((s) => fault(`${at}: huge dimensions ${JSON.stringify(s)}`, { ...valid, shape: s })),
-    fc
-      .integer({ min: -64, max: 64 })
-      .filter((k) => k !== 0 && -k < valid.data.byteLength)
-      .map((k) => {
-        const data = new Uint8Array(valid.data.byteLength + k);
-        data.set(valid.data.subarray(0, Math.min(valid.data.byteLength, data.byteLength)));
-        return fault(`${at}: data ${k > 0 ? k : -k} bytes too ${k > 0 ? 'long' : 'short'}`, {
-          ...valid,
-          data,
-        });
-      }),
-    fc
-      .constantFrom(Dtype.FLOAT64, Dtype.INT32, Dtype.UINT8, Dtype.UNSPECIFIED, 99 as Dtype)
-      .map((dtype) => fault(`${at}: dtype ${Dtype[dtype] ?? dtype}`, { ...valid, dtype })),
-    fc
-      .tuple(
-        fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
-        fc.uniqueArray(fc.nat({ max: n - 1 }), { minLength: 1, maxLength: 8 }),
-      )
-      .map(([bad, where]) => {
-        const values = new Float32Array(valid.data.slice().buffer);
-        for (const i of where) values[i] = bad;
-        return fault(`${at}: ${bad} at ${where.length} element(s)`, { ...valid, data: float32Bytes(values) });
-      }),
-  );
-}
-
-/** Faults of a field of the served layout. */
-function fieldFaults(valid: FieldMessage, at: string): fc.Arbitrary<Fault<FieldMessage | undefined>> {
-  const grid = valid.grid;
-  const tensor = valid.tensor;
-  if (grid === undefined || tensor === undefined) throw new Error('the valid field has no grid or tensor');
-  const gridFaults: fc.Arbitrary<Fault<GridMessage | undefined>> = fc.oneof(
-    fc.constant(fault(`${at}.grid: missing`, undefined)),
-    fc
-      .integer({ min: -3, max: 3 })
-      .filter((k) => k !== 0 && grid.latDeg.length + k >= 0)
-      .map((k) =>
-        fault(`${at}.grid.lat_deg: ${k} entries off`, {
-          ...grid,
-          latDeg: grid.latDeg.slice(0, grid.latDeg.length + k).concat(Array<number>(Math.max(0, k)).fill(10)),
-        }),
-      ),
-    fc
-      .constantFrom(Number.NaN, Number.POSITIVE_INFINITY, 91, -1e9)
-      .map((v) => fault(`${at}.grid.lat_deg[0]: ${v}`, { ...grid, latDeg: [v, ...grid.latDeg.slice(1)] })),
-    fc.constantFrom(Number.NaN, 1e12, -5).map((v) =>
-      fault(`${at}.grid.lon_deg[1]: ${v}`, {
-        ...grid,
-        lonDeg: grid.lonDeg.map((x, i) => (i === 1 ? v : x)),
-      }),
-    ),
-    fc.constant(fault(`${at}.grid.kind: missing`, { ...grid, kind: undefined })),
-    fc.constant(
-      fault(`${at}.grid.kind: lat_lon in place of the served one`, {
-        ...grid,
-        kind:
-          grid.kind?.$case === 'latLon'
-            ? { $case: 'betaPlane' as const, value: { dxM: -1, dyM: 0, f0PerS: 0, betaPerMS: 0 } }
-            : { $case: 'latLon' as const, value: {} },
-      }),
-    ),
-  );
-  return fc.oneof(
-    {
-      weight: 4,
-      arbitrary: tensorFaults(tensor, `${at}.tensor`).map((f) => ({
-        ...f,
-        value: { ...valid, tensor: f.value },
-      })),
-    },
-    { weight: 2, arbitrary: gridFaults.map((f) => ({ ...f, value: { ...valid, grid: f.value } })) },
-    {
-      weight: 1,
-      arbitrary: fc
-        .constantFrom(
-          { channels: [], units: [] },
-          { channels: valid.channels.map((c) => `${c}_x`) },
-          { channels: [...valid.channels, 'extra'], units: [...valid.units, 'K'] },
-          { units: valid.units.map(() => 'furlong') },
-          { channels: [...valid.channels].reverse() },
-        )
-        .filter(
-          (change) =>
-            JSON.stringify(change.channels ?? valid.channels) !== JSON.stringify(valid.channels) ||
-            change.units !== undefined,
-        )
-        .map((change) => fault(`${at}: channels/units ${JSON.stringify(change)}`, { ...valid, ...change })),
-    },
-    { weight: 1, arbitrary: fc.constant(fault(`${at}: missing`, undefined)) },
-    {
-      weight: 1,
-      arbitrary: fc
-        .constantFrom(1e17, -1e17, 8.64e15 + 1000)
-        .map((ms) =>
-          fault(`${at}.valid_time: ${ms} ms, outside any date`, { ...valid, validTime: farTime(ms) }),
-        ),
-    },
-  );
-}
-
-/** Why ingest may answer a batch fault OK: the observation is flagged by its quality control, which is its job. */
-const QC_FLAGGED: AllowedStatus = {
-  code: status.OK,
-  why: "ingest's quality control flags the observation (MISSING, BAD_ERROR, OUTSIDE_GRID) and answers the batch",
-};
-
-/** Batch faults that ingest's quality control flags per observation rather than refusing the batch. */
-const QC_FAULTS: readonly Partial<ObsBatch>[] = [
-  { errorStd: [0] },
-  { errorStd: [-1] },
-  { errorStd: [Number.NaN] },
-  { values: [Number.NaN] },
-  { values: [Number.POSITIVE_INFINITY] },
-  { locations: { $case: 'gridPoints', value: { row: [1e6], col: [0] } } },
-  { locations: { $case: 'points', value: { latDeg: [Number.NaN], lonDeg: [0] } } },
-  { locations: { $case: 'points', value: { latDeg: [95], lonDeg: [0] } } },
-];
-
-/**
- * Faults of an observation batch on the served layout.
- * @param qc - whether the receiver runs quality control (ingest), which flags some faults instead of refusing them
- */
-function batchFaults(valid: ObsBatch, at: string, qc = false): fc.Arbitrary<Fault<ObsBatch | undefined>> {
-  const C = valid.channels.length;
-  return fc.oneof(
-    fc.constant(fault(`${at}: missing`, undefined)),
-    fc.constant(fault(`${at}.valid_time: missing`, { ...valid, validTime: undefined })),
-    fc
-      .constantFrom(1e17, -1e17)
-      .map((ms) =>
-        fault(`${at}.valid_time: ${ms} ms, outside any date`, { ...valid, validTime: farTime(ms) }),
-      ),
-    fc
-      .integer({ min: C, max: C + 1000 })
-      .map((i) => fault(`${at}.channel_index[0]: ${i} of ${C} channels`, { ...valid, channelIndex: [i] })),
-    fc
-      .constantFrom<Partial<ObsBatch>[]>(
-        ...QC_FAULTS,
-        { values: [] },
-        { values: [1, 2] },
-        { errorStd: [] },
-        { channelIndex: [] },
-        { qcFlags: [0, 0, 0] },
-        { ids: ['a', 'b'] },
-        { channels: [] },
-        { channels: ['no-such-channel'] },
-        { locations: undefined },
-        { locations: { $case: 'gridPoints', value: { row: [0, 1], col: [0] } } },
-        { locations: { $case: 'points', value: { latDeg: [], lonDeg: [] } } },
-      )
-      .map((change) =>
-        fault(
-          `${at}: ${JSON.stringify(change)}`,
-          { ...valid, ...change },
-          qc && QC_FAULTS.includes(change) ? [QC_FLAGGED] : [],
-        ),
-      ),
-  );
-}
 
 /** The layout's fields, batches and latents, valid. */
 function validParts(layout: GrpcFuzzLayout): { field: FieldMessage; batch: ObsBatch; latent: TensorMessage } {
@@ -336,85 +94,6 @@ const unknownVersions = fc.oneof(
   fc.constantFrom('v0', 'latest', '../models', '\u0000'),
   fc.string({ minLength: 1, maxLength: 20 }),
 );
-
-/** A typed case of one rpc: the message encoded by the generated serializer. */
-function typed<T>(
-  definition: { path: string; responseStream: boolean; requestSerialize: (value: T) => Buffer },
-  rpc: string,
-  f: Fault<T>,
-): GrpcCase {
-  return {
-    path: definition.path,
-    streaming: definition.responseStream,
-    fault: `${rpc} ${f.fault}`,
-    bytes: definition.requestSerialize(f.value),
-    allowed: f.allowed ?? [],
-  };
-}
-
-/**
- * Codes that answer random bytes correctly besides INVALID_ARGUMENT: bytes that happen to decode (a 0x00 byte ends a
- * message, so many decode as one with every field unset) make a request with an empty dataset id or model version
- * that is not the served one, or another autoencoder's hash, or, for DescribeModel, a valid request.
- */
-function decodedByChance(rpc: string): AllowedStatus[] {
-  const why = (what: string): string => `the bytes decode as a message, ${what}`;
-  return [
-    { code: status.NOT_FOUND, why: why('naming a dataset or model version that does not exist (404)') },
-    { code: status.FAILED_PRECONDITION, why: why("with another autoencoder's hash (412)") },
-    ...(rpc === 'DescribeModel'
-      ? [{ code: status.OK, why: why('asking for the served model (valid)') }]
-      : []),
-  ];
-}
-
-/** Random bytes (or a truncated valid message) sent as the serialized request of `path`. */
-function rawBytes(
-  definition: { path: string; responseStream: boolean },
-  rpc: string,
-  valid: Buffer,
-): fc.Arbitrary<GrpcCase> {
-  type Raw = { what: string; bytes: Buffer; allowed: AllowedStatus[] };
-  const random = fc.uint8Array({ minLength: 1, maxLength: 256 }).map((b): Raw => ({
-    what: `${b.length} random bytes`,
-    bytes: Buffer.from(b),
-    allowed: decodedByChance(rpc),
-  }));
-  // A cut that falls between two fields leaves a valid message with its last fields unset (proto3 has no required
-  // fields): answering it is right. Built only for a message of 2 bytes or more (an empty one has no shorter prefix).
-  const atFieldBoundary: AllowedStatus = {
-    code: status.OK,
-    why: 'the cut falls between fields: a valid message with its last, optional fields unset',
-  };
-  const cut = (): fc.Arbitrary<Raw> =>
-    fc.integer({ min: 1, max: valid.length - 1 }).map((k) => ({
-      what: `the valid message cut to ${k} of ${valid.length} bytes`,
-      bytes: valid.subarray(0, k),
-      allowed: [...decodedByChance(rpc), atFieldBoundary],
-    }));
-  return (valid.length < 2 ? random : fc.oneof(random, cut())).map(({ what, bytes, allowed }) => ({
-    path: definition.path,
-    streaming: definition.responseStream,
-    fault: `${rpc} ${what}`,
-    bytes,
-    allowed,
-  }));
-}
-
-/** An oversize message: a field whose tensor data is {@link OVERSIZE_BYTES} long. */
-function oversize(
-  definition: { path: string; responseStream: boolean },
-  rpc: string,
-): fc.Arbitrary<GrpcCase> {
-  return fc.constant(null).map(() => ({
-    path: definition.path,
-    streaming: definition.responseStream,
-    fault: `${rpc} a ${OVERSIZE_BYTES}-byte message (over the 64 MiB limit)`,
-    // Field 1 (any message's first field) as a length-delimited blob: the size check comes before decoding.
-    bytes: Buffer.concat([Buffer.from([0x0a, 0x81, 0x80, 0x80, 0x20]), Buffer.alloc(OVERSIZE_BYTES - 5)]),
-    allowed: [TOO_LARGE],
-  }));
-}
 
 /**
  * The bad messages of one service: its rpcs' valid requests each with one fault, random bytes and (rarely) an
