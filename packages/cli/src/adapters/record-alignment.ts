@@ -57,7 +57,9 @@ export async function recordAlignment(config: Config, r: AlignmentRecord): Promi
   try {
     return await db.$transaction(async (tx) => {
       const name = path.basename(r.dir);
+      // The backgrounds the prior learned from: POST /v1/alignments refuses another kind unless forced.
       const refFields = {
+        background: meta.background,
         artifactPaths: { checkpoint: rel(path.join(r.dir, MODEL_FILES.score)) },
         metrics: json({ steps: r.score.steps, config: r.score.config }),
       };
@@ -71,6 +73,7 @@ export async function recordAlignment(config: Config, r: AlignmentRecord): Promi
         const alignedName = alignedModelName(r.dir, meta.set);
         const fields = {
           parentId: reference.id,
+          background: meta.background,
           artifactPaths: { checkpoint: rel(r.result.checkpoint) },
           metrics: json({
             dpo: r.result.dpo,
