@@ -207,21 +207,26 @@ describe.skipIf(problem !== null)(`the alignment flow${SKIP}`, () => {
     const res = await call('POST', '/v1/alignments', {
       model: baseId,
       ...TINY,
-      dpoSteps: 12,
-      checkpointEvery: 2,
+      dpoSteps: 60,
+      checkpointEvery: 3,
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const id = res.body.id as string;
-    // Stopped a third of the way through DPO (the train stage spans progress 0.4 to 0.85).
-    const mid = await waitFor(id, (v) => finished(v) || (v.progress as number) >= 0.4 + 0.45 / 3, 60_000);
+    // Stopped once DPO has passed its first checkpoint (step 3 of 60; the train stage spans progress 0.4 to 0.85).
+    const mid = await waitFor(
+      id,
+      (v) => finished(v) || (v.progress as number) >= 0.4 + (0.45 * 4) / 60,
+      60_000,
+    );
     expect(mid.body.stage).toMatch(/^train: DPO/);
     await trainer.close(0);
     trainer = await startTrainer();
     const view = await waitFor(id, finished, 80_000);
     expect(view.body.state, JSON.stringify(view.body.error)).toBe('succeeded');
     const dpo = view.body.dpo as { steps: number; resumedFrom: number };
-    expect(dpo.steps).toBe(12);
-    expect(dpo.resumedFrom).toBeGreaterThanOrEqual(2);
+    expect(dpo.steps).toBe(60);
+    expect(dpo.resumedFrom).toBeGreaterThanOrEqual(3);
+    expect(dpo.resumedFrom).toBeLessThan(60);
   }, 150_000);
 
   it('promotes only when the gate holds (409 with the interval otherwise), records it, and demotes back', async () => {

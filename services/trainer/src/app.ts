@@ -35,7 +35,10 @@ const STAGE_SPAN: Readonly<Record<string, readonly [number, number]>> = {
 export interface TrainerSettings {
   /** Jobs one process runs at once on each queue: one per GPU. @defaultValue 1 */
   readonly concurrency?: number;
-  /** Runs of a stage before an infrastructure failure is final. @defaultValue 3 */
+  /**
+   * Runs of a stage before an infrastructure failure is final; also how many times a stage may be left behind by a
+   * trainer that died (BullMQ's `maxStalledCount`; past it the run fails UNAVAILABLE). @defaultValue 3
+   */
   readonly attempts?: number;
   /**
    * How long a job's lock lasts without renewal, ms: a trainer that dies leaves its job to another after this.
@@ -151,10 +154,30 @@ export function buildTrainer(deps: TrainerDeps): Trainer {
       concurrency: deps.settings?.concurrency ?? 1,
       lockDuration,
       stalledInterval: Math.min(30_000, lockDuration),
+      // BullMQ's default (1) fails a stage whose trainer died twice, though a rerun resumes from the checkpoint.
+      maxStalledCount: attempts,
       removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
     });
     w.on('error', (err) => logger.warn({ err, queue }, 'worker error'));
+    // A stage BullMQ fails without running it (left behind by dead trainers past maxStalledCount) fails its run: left
+    // running, the run would wait for ever. The processor's own final failures have failed the run already.
+    w.on('failed', (job, err) => {
+      if (
+        job === undefined ||
+        !(err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1))
+      )
+        return;
+      let runId: string;
+      try {
+        runId = parseAlignJobData(job.data).runId;
+      } catch {
+        return; // a payload the processor refused: it failed the run itself
+      }
+      failRun(db, runId, 'UNAVAILABLE', `the queue gave the ${job.name} stage up: ${err.message}`).catch(
+        (e: unknown) => logger.warn({ err: e, runId }, 'failure not recorded'),
+      );
+    });
     return w;
   };
   const workers = (deps.queues ?? ['align', 'train']).map(worker);
