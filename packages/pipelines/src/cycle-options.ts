@@ -103,8 +103,9 @@ export function resolveCycleOptions(o: CycleOptions): ResolvedCycleOptions {
   if (new Set(methods).size !== methods.length) bad(`a method is named twice in ${methods.join(', ')}`);
   const cycles = int('cycles', o.cycles ?? 120, 1);
   const intervalHours = o.intervalHours ?? 6;
-  if (!Number.isInteger(intervalHours / 6) || intervalHours <= 0)
-    bad(`intervalHours must be a positive multiple of the source's 6 h, got ${intervalHours}`);
+  // A multiple of the source's step (6 h for the QG world): checked against the source by runCycle.
+  if (!Number.isInteger(intervalHours) || intervalHours <= 0)
+    bad(`intervalHours must be a positive whole number of hours, got ${intervalHours}`);
   const forecast = o.forecast ?? 'model';
   if (!(CYCLE_FORECASTS as readonly string[]).includes(forecast))
     bad(`unknown forecast '${String(forecast)}' (known: ${CYCLE_FORECASTS.join(', ')})`);

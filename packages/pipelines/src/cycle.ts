@@ -11,7 +11,7 @@ import type { Observations } from '@alignda/da';
 import { AppError } from '@alignda/errors';
 import { fitNormStats } from '@alignda/tensor';
 import type { NormStats } from '@alignda/tensor';
-import { forecastModel } from '@alignda/world';
+import { forecastModel, sourceStepHours } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 import { denormalise, normalise } from '@alignda/tensor';
 
@@ -106,10 +106,18 @@ function check(ok: boolean, code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION', wh
  * The states a scored run needs for these options: the initial state, the cycles and the last skill forecast.
  * @throws AppError `INVALID_ARGUMENT` for bad options (as {@link runCycle})
  */
-export function cycleStatesNeeded(options: CycleOptions): number {
+export function cycleStatesNeeded(options: CycleOptions, stepHours = 6): number {
   const o = resolveCycleOptions(options);
   const skillSteps = o.skillEvery > 0 ? o.maxLeadHours / o.intervalHours : 0;
-  return o.start + (o.cycles + skillSteps) * (o.intervalHours / 6) + 1;
+  return o.start + (o.cycles + skillSteps) * (o.intervalHours / stepHours) + 1;
+}
+
+/**
+ * Where a cycle on a dataset starts: its test period (B and every tuning come from its train and alignment periods,
+ * so nothing is chosen on the states it is scored on). Undefined for a nature run (its own start, state 0).
+ */
+export function datasetCycleStart(source: DaSource): number | undefined {
+  return source.kind === 'dataset' ? source.periods.test[0] : undefined;
 }
 
 /**
@@ -123,16 +131,32 @@ export async function runCycle(
   options: CycleOptions,
   ports: CyclePorts,
 ): Promise<CycleResult> {
-  const o = resolveCycleOptions(options);
+  const datasetStart = datasetCycleStart(source);
+  const o = resolveCycleOptions(
+    datasetStart === undefined || options.start !== undefined ? options : { ...options, start: datasetStart },
+  );
   const progress = options.onProgress ?? (() => undefined);
   const { training, models, store } = ports;
   const latent = o.methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
-  check(
-    source.title !== training.title &&
-      (source.nature === undefined || source.nature.seed !== training.nature?.seed),
-    'FAILED_PRECONDITION',
-    `the scored run is the training run (${source.title}): cycle on a nature run never trained on (another seed)`,
-  );
+  if (source.kind === 'dataset') {
+    // One dataset is both runs: trained and tuned on its train and alignment periods, scored on its test period.
+    check(
+      training === source || training.title === source.title,
+      'INVALID_ARGUMENT',
+      `a cycle on the dataset ${source.name} takes its B and tuning from the same dataset's train and alignment periods`,
+    );
+    check(
+      o.start >= source.periods.test[0],
+      'INVALID_ARGUMENT',
+      `a cycle on ${source.name} must start in its test period (state ${source.periods.test[0]} on), not at state ${o.start}`,
+    );
+  } else
+    check(
+      source.title !== training.title &&
+        (source.nature === undefined || source.nature.seed !== training.nature?.seed),
+      'FAILED_PRECONDITION',
+      `the scored run is the training run (${source.title}): cycle on a nature run never trained on (another seed)`,
+    );
   check(
     models !== undefined || (!latent && o.forecast === 'model'),
     'FAILED_PRECONDITION',
@@ -148,14 +172,23 @@ export async function runCycle(
     'INVALID_ARGUMENT',
     `the scored run's states [${source.shape.join(', ')}] differ from the training run's [${training.shape.join(', ')}]`,
   );
-  const steps = o.intervalHours / 6;
+  const stepHours = sourceStepHours(source);
+  check(
+    Number.isInteger(o.intervalHours / stepHours),
+    'INVALID_ARGUMENT',
+    `intervalHours ${o.intervalHours} is not a multiple of ${source.name}'s ${stepHours} h step`,
+  );
+  const steps = o.intervalHours / stepHours;
   const skillSteps = o.skillEvery > 0 ? o.maxLeadHours / o.intervalHours : 0;
-  const need = cycleStatesNeeded(options);
+  const need = cycleStatesNeeded({ ...options, start: o.start }, stepHours);
   check(
     need <= source.count,
     'INVALID_ARGUMENT',
     `${o.cycles} cycles of ${o.intervalHours} h from state ${o.start}${skillSteps > 0 ? ` and ${o.maxLeadHours} h skill forecasts` : ''} need ${need} states; ` +
-      `${source.title} has ${source.count}: use a longer nature run (about ${Math.ceil((need / 1460) * 100) / 100} years)`,
+      `${source.title} has ${source.count}` +
+      (source.kind === 'world'
+        ? `: use a longer nature run (about ${Math.ceil((need / 1460) * 100) / 100} years)`
+        : ': fewer cycles, or a longer test period'),
   );
   const fingerprint = cycleFingerprint(o, source.title, training.title);
   const state = o.resume ? await store?.load() : undefined;

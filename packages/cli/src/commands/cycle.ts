@@ -14,7 +14,7 @@ import { runCycleCommand } from '../run/cycle-run.js';
 import type { CycleRunOptions } from '../run/cycle-run.js';
 
 /**
- * Registers `alignda cycle`: cycled assimilation on a QG nature run never trained on (packages/pipelines
+ * Registers `alignda cycle`: cycled assimilation on a QG nature run never trained on, or on a dataset's test period (packages/pipelines
  * `runCycle`): each method carries its own analysis through `--cycles` analyses `--interval` hours apart, B and the
  * tuning from the training run. Prints a table per method, writes cycle.json and a PNG of RMSE per cycle, and keeps
  * a resumable state in the output folder.
@@ -24,6 +24,10 @@ export function registerCycleCommand(program: Command): void {
     .command('cycle')
     .description('cycled assimilation (3D-Var, balanced 3D-Var, LETKF; DPS/ObsFree with trained models)')
     .addOption(new Option('--world <world>', 'synthetic world').choices(['qg']).default('qg'))
+    .option(
+      '--dataset <name>',
+      'a registered dataset instead of the world: B and tuning from its train and alignment periods, scored on its test period, emulator backgrounds',
+    )
     .option('--seed <n>', 'seed of the scored nature run (never trained on)', intArg('--seed', 0), 2)
     .option(
       '--years <y>',
@@ -47,11 +51,16 @@ export function registerCycleCommand(program: Command): void {
       DEFAULT_CYCLE_METHODS.join(','),
     )
     .option('--cycles <n>', 'analysis cycles', intArg('--cycles', 1), 120)
-    .option('--interval <hours>', 'hours between analyses (a multiple of 6)', intArg('--interval', 6), 6)
+    .option(
+      '--interval <hours>',
+      "hours between analyses, a multiple of the source's step (default: 6 on the world, one step on a dataset)",
+      intArg('--interval', 1),
+    )
     .addOption(
-      new Option('--forecast <model>', 'forecast model of the backgrounds')
-        .choices(CYCLE_FORECASTS)
-        .default('model'),
+      new Option(
+        '--forecast <model>',
+        'forecast model of the backgrounds (default: model on the world, emulator on a dataset)',
+      ).choices(CYCLE_FORECASTS),
     )
     .option('--members <n>', 'ensemble size of the LETKF and hybrid EnVar', intArg('--members', 2, 256), 16)
     .option(

@@ -29,7 +29,7 @@ import type {
   CycleResult,
   Preset,
 } from '@alignda/pipelines';
-import { openSource } from '@alignda/world';
+import { openSource, sourceStepHours } from '@alignda/world';
 
 import { fileCycleStore } from '../adapters/cycle-store.js';
 import { formatTable } from '../format.js';
@@ -40,6 +40,8 @@ import { modelDir } from './train-run.js';
 /** Options of `alignda cycle`. */
 export interface CycleRunOptions {
   world: string;
+  /** A registered dataset instead of the world: one run for B, tuning (train, alignment periods) and scoring (test). */
+  dataset?: string;
   seed: number;
   years?: number;
   trainSeed: number;
@@ -47,8 +49,10 @@ export interface CycleRunOptions {
   /** Comma-separated method names. */
   methods: string;
   cycles: number;
-  interval: number;
-  forecast: CycleForecast;
+  /** Hours between analyses. @defaultValue 6 on the world, the dataset's step on a dataset */
+  interval?: number;
+  /** @defaultValue 'model' on the world, 'emulator' on a dataset */
+  forecast?: CycleForecast;
   members: number;
   latentMembers: number;
   latentPrior?: CycleLatentPrior;
@@ -148,11 +152,16 @@ function parseTuning(json: string): CycleRequest['tuning'] {
 /** Runs `alignda cycle`. */
 export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutcome> {
   const config = loadConfig();
-  if (opts.seed === opts.trainSeed)
+  const onDataset = opts.dataset !== undefined;
+  if (!onDataset && opts.seed === opts.trainSeed)
     throw new AppError(
       'INVALID_ARGUMENT',
       `--seed ${opts.seed} is the training run's seed: cycle on a nature run never trained on (e.g. --seed 2)`,
     );
+  const forecast: CycleForecast = opts.forecast ?? (onDataset ? 'emulator' : 'model');
+  // A dataset is opened first (a registry read): its step is the default interval.
+  const dataset =
+    opts.dataset === undefined ? undefined : await openSource(config, { dataset: opts.dataset, seed: opts.seed, years: 1 });
   const methods = opts.methods
     .split(',')
     .map((m) => m.trim())
@@ -161,8 +170,8 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
   const options: CycleOptions = cycleOptionsOf({
     methods: methods as CycleMethod[],
     cycles: opts.cycles,
-    intervalHours: opts.interval,
-    forecast: opts.forecast,
+    intervalHours: opts.interval ?? (dataset === undefined ? 6 : sourceStepHours(dataset)),
+    forecast,
     members: opts.members,
     latentMembers: opts.latentMembers,
     ...(opts.latentPrior === undefined ? {} : { latentPrior: opts.latentPrior }),
@@ -177,7 +186,10 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
   // Checks every option (AppError INVALID_ARGUMENT) before anything is generated or written.
   const shortest = cycleSourceYears(options);
   const years = opts.years ?? shortest;
-  const out = path.resolve(opts.out ?? path.join(config.homeDir, 'cycle', `qg-s${opts.seed}`));
+  const sourceName = opts.dataset ?? opts.world;
+  const out = path.resolve(
+    opts.out ?? path.join(config.homeDir, 'cycle', onDataset ? sourceName : `qg-s${opts.seed}`),
+  );
   const store = fileCycleStore(out);
   if (!opts.resume && store.exists())
     throw new AppError(
@@ -187,27 +199,33 @@ export async function runCycleCommand(opts: CycleRunOptions): Promise<CycleOutco
   const latent = methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
   let models: LatentModels | undefined;
   let priorBackground: string | undefined;
-  if (latent || opts.forecast === 'emulator') {
-    const dir = path.resolve(
-      opts.modelDir ?? modelDir(config.homeDir, opts.world, opts.preset, opts.forecast),
-    );
+  if (latent || forecast === 'emulator') {
+    const dir = path.resolve(opts.modelDir ?? modelDir(config.homeDir, sourceName, opts.preset, forecast));
     const modelStore = fileModelStore(dir);
     models = await modelStore.loadAll();
     priorBackground = (await modelStore.readManifest())?.background ?? 'emulator';
   }
   const progress = createProgress();
   const onProgress = (s: string, f: number): void => progress.update(s, f);
-  const training = await openSource(config, {
-    world: opts.world,
-    seed: opts.trainSeed,
-    years: TRAIN_PRESETS[opts.preset].years,
-    onProgress,
-  });
-  const source = await openSource(config, { world: opts.world, seed: opts.seed, years, onProgress });
+  // On a dataset one run is both: B and tuning from its train and alignment periods, the scores from its test period.
+  const training =
+    dataset ??
+    (await openSource(config, {
+      world: opts.world,
+      seed: opts.trainSeed,
+      years: TRAIN_PRESETS[opts.preset].years,
+      onProgress,
+    }));
+  const source =
+    dataset ?? (await openSource(config, { world: opts.world, seed: opts.seed, years, onProgress }));
   progress.stop();
-  console.log(`scored: ${source.title} (${source.count} states); B and tuning: ${training.title}`);
   console.log(
-    `${opts.cycles} cycles of ${opts.interval} h, methods ${methods.join(', ')}, forecast ${opts.forecast}${opts.resume ? ', resuming' : ''}`,
+    onDataset
+      ? `scored: ${source.title}, test period (${source.periods.test[1] - source.periods.test[0]} states); B and tuning: its train and alignment periods`
+      : `scored: ${source.title} (${source.count} states); B and tuning: ${training.title}`,
+  );
+  console.log(
+    `${opts.cycles} cycles of ${options.intervalHours ?? 6} h, methods ${methods.join(', ')}, forecast ${forecast}${opts.resume ? ', resuming' : ''}`,
   );
   const t0 = performance.now();
   const res = await runCycle(

@@ -149,7 +149,7 @@ describe('alignda dataset add / list / show', () => {
     expect([e.name, e.stepHours, e.timeRange?.count]).toEqual(['example', 24, 730]);
   });
 
-  it('opens the added dataset as a source 24 h apart and trains the ci models on it (2 steps each) and evaluates them with alignda eval', async () => {
+  it('opens the added dataset as a source 24 h apart, trains the ci models on it (2 steps each), evaluates them with alignda eval and cycles on its test period with alignda cycle', async () => {
     const file = await runDatasetExample(path.join(config.dataDir, 'example'), 'example', print);
     await runDatasetAdd(file, {}, print, config);
     const src = await openSource(config, { dataset: 'example', seed: 1, years: 1 });
@@ -186,5 +186,50 @@ describe('alignda dataset add / list / show', () => {
     expect(ev.stdout).toMatch(/^\s+DPS \/ background\s+\d+\.\d{3}/m);
     expect(ev.stdout).toMatch(/^\s+192 h forecast MSE\s/m);
     expect(ev.stdout).toContain('cases where the 192 h forecast from DPS beats the one from the background');
-  }, 150_000);
+
+    // And cycled by the command a user runs: B and tuning from the train and alignment periods, scored on the test
+    // period, 24 h emulator backgrounds (a few cycles, one tuning candidate each: ~10 s).
+    const cycleOut = path.join(root, 'cycle');
+    const cy = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'packages/cli/src/main.ts'), 'cycle', '--dataset', 'example']
+        .concat(['--preset', 'ci', '--methods', '3dvar,letkf', '--cycles', '4', '--members', '4'])
+        .concat(['--skill-every', '0', '--out', cycleOut, '--tuning'])
+        .concat([
+          JSON.stringify({
+            pairs48: 8,
+            offlineCycles: 6,
+            offlineBurnIn: 2,
+            tuneCycles: 4,
+            lengthScalesKm: [1000],
+            inflations: [1],
+            rtps: [0.5],
+            halfWidthsKm: [4000],
+          }),
+        ]),
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ALIGNDA_HOME: config.homeDir, ALIGNDA_DATA_DIR: config.dataDir },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(cy.status, cy.stderr).toBe(0);
+    expect(cy.stdout).toContain('B and tuning: its train and alignment periods');
+    expect(cy.stdout).toContain('4 cycles of 24 h, methods 3dvar, letkf, forecast emulator');
+    const cycled = JSON.parse(await readFile(path.join(cycleOut, 'cycle.json'), 'utf8')) as {
+      intervalHours: number;
+      series: Record<string, { stateIndex: number; time: string; analysisRmse: number }[]>;
+    };
+    expect(cycled.intervalHours).toBe(24);
+    // Scored on the test period only (it starts at state 366, 2001-01-01), one day apart.
+    expect(cycled.series['3dvar']?.map((r) => [r.stateIndex, r.time.slice(0, 10)])).toEqual([
+      [367, '2001-01-02'],
+      [368, '2001-01-03'],
+      [369, '2001-01-04'],
+      [370, '2001-01-05'],
+    ]);
+    for (const m of ['3dvar', 'letkf'])
+      for (const r of cycled.series[m] ?? []) expect(Number.isFinite(r.analysisRmse), m).toBe(true);
+  }, 240_000);
 });
