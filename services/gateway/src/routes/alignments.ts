@@ -60,6 +60,8 @@ export const alignmentViewSchema = z
       .object({
         step: z.number().int().optional(),
         steps: z.number().int().optional(),
+        beta: z.number().optional(),
+        pairsPerStep: z.number().int().optional(),
         resumedFrom: z.number().int().optional(),
         heldOut: z.object({ before: dpoMetrics, after: dpoMetrics }).nullable().optional(),
       })
