@@ -70,6 +70,24 @@ export const cycleRequestSchema = z.strictObject({
   /** Seed of every random draw (observations, initial state, ensembles). */
   sampleSeed: seed.default(7),
   pace: z.enum(CYCLE_PACES).default('simulated'),
+  /** The state of the scored run the cycle starts from (its first analysis is one interval later). */
+  start: z.number().int().min(0).max(10_000_000).default(0),
+  /**
+   * Set on the streams of a reanalysis (POST /v1/reanalyses): from state `keepFrom` on, each step's analysis of the
+   * first method is written into the reanalysis' Zarr store at time index (state - storeStart) / stepsPerInterval.
+   */
+  reanalysis: z
+    .strictObject({
+      id: z.uuid(),
+      stream: z.number().int().min(0),
+      keepFrom: z.number().int().min(0),
+      storeStart: z.number().int().min(0),
+      /** Times in the store: states storeStart, storeStart + one interval, ... */
+      storeLength: z.number().int().min(1),
+    })
+    .optional(),
+  /** Years of the scored nature run to open. @defaultValue just enough for this cycle ({@link cycleSourceYears}) */
+  sourceYears: z.number().positive().max(1000).optional(),
   /**
    * The baselines' tuning grids and the setup's sizes (docs/METHOD.md section 7: every method tuned on the training
    * run's alignment period). Absent fields keep the pipeline's defaults, those of `alignda cycle`.
@@ -100,7 +118,11 @@ export type CycleRequest = z.output<typeof cycleRequestSchema>;
 export type CycleRequestInput = z.input<typeof cycleRequestSchema>;
 
 /** The pipeline's options for a request (what `alignda cycle` builds from its flags). */
-export function cycleOptionsOf(r: Omit<CycleRequest, 'name' | 'world' | 'preset' | 'pace'>): CycleOptions {
+export function cycleOptionsOf(
+  r: Omit<CycleRequest, 'name' | 'world' | 'preset' | 'pace' | 'start' | 'reanalysis'> & {
+    readonly start?: number;
+  },
+): CycleOptions {
   return {
     methods: r.methods,
     cycles: r.cycles,
@@ -113,6 +135,7 @@ export function cycleOptionsOf(r: Omit<CycleRequest, 'name' | 'world' | 'preset'
     noiseStd: r.noise,
     skillEvery: r.skillEvery,
     seed: r.sampleSeed,
+    ...(r.start === undefined || r.start === 0 ? {} : { start: r.start }),
     ...r.tuning,
   };
 }

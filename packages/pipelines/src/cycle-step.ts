@@ -199,6 +199,22 @@ export function diffStats(obs: Observations, x: Float32Array): { mean: number; r
   return { mean: s / P, rms: Math.sqrt(s2 / P) };
 }
 
+/**
+ * The analysis a carried state stands for, normalised [C, H, W]: its own, or the mean of its ensemble (the LETKF
+ * carries only its members); undefined for a stopped method.
+ */
+export function carriedAnalysis(c: CarriedState | undefined): Float32Array | undefined {
+  if (c === undefined || c.stopped === true) return undefined;
+  if (c.analysis !== undefined) return c.analysis;
+  if (c.ensemble === undefined || c.members === undefined || c.members < 1) return undefined;
+  const M = c.members;
+  const n = c.ensemble.length / M;
+  const mean = new Float32Array(n);
+  for (let m = 0; m < M; m++)
+    for (let k = 0; k < n; k++) mean[k] = (mean[k] as number) + (c.ensemble[m * n + k] as number) / M;
+  return mean;
+}
+
 /** RMSE of `a` against `b` over all values. */
 export function rmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;

@@ -119,6 +119,9 @@ export {
 export type { L96EnsembleSettings, L96Score, L96Twin } from './l96-twin.js';
 export { cycleStatesNeeded, runCycle } from './cycle.js';
 export { cycleStoreOn } from './cycle-store.js';
+export { carriedAnalysis } from './cycle-step.js';
+export { reanalysisRequestSchema, reanalysisStreams } from './reanalysis-request.js';
+export type { ReanalysisRequest } from './reanalysis-request.js';
 export {
   CYCLE_PACES,
   MAX_CYCLE_STEPS,

@@ -25,6 +25,8 @@ export { colormapRgb, colormapStops } from './render/colormap.js';
 export type { ColormapName, Rgb } from './render/colormap.js';
 export type { Raster } from './render/rasterise.js';
 export { snapshotDir } from './store/snapshot-dir.js';
+export { createZarrTimeStore, writeZarrTime } from './format/zarr-time-store.js';
+export type { ZarrTimeStoreSpec } from './format/zarr-time-store.js';
 export type { SnapshotFiles } from './store/snapshot-dir.js';
 export { cfTimesToEpochMs } from './dataset/cf-time.js';
 export { centredPlacement, placementMask, placeMap, placeAxis } from './dataset/pad-crop.js';

@@ -6,7 +6,7 @@
  * numbers; a pipeline refusal fails the cycle with its code.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -17,13 +17,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatasetRow, openDatabase } from '@alignda/db';
 import type { Db } from '@alignda/db';
 import { createLogger } from '@alignda/log';
-import { cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
+import {
+  cycleOptionsOf,
+  parseCycleRequest,
+  reanalysisRequestSchema,
+  reanalysisStreams,
+  runCycle,
+} from '@alignda/pipelines';
 import type { CycleRecord, CycleRequestInput, CycleResult } from '@alignda/pipelines';
 import { CYCLE_JOB_NAME, QueueName, cycleJobData, cycleStepJobId, probeRedis } from '@alignda/queue';
-import { qgSource } from '@alignda/world';
+import { normalise } from '@alignda/tensor';
+import { createZarrTimeStore, qgSource, writeZarrTime } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
-import { cycleStore } from './adapters/cycle-inputs.js';
+import { cycleStore, reanalysisStoreDir } from './adapters/cycle-inputs.js';
 import { buildCycler } from './app.js';
 import type { Cycler } from './app.js';
 import type { StepStats } from './step.js';
@@ -142,6 +149,10 @@ describe.skipIf(redisProblem !== null)(
         enqueue,
         inputs: () => Promise.resolve({ source: scored, training }),
         store: (id) => cycleStore(dir, id),
+        writeAnalysis: (id, spec, t, field) => {
+          createZarrTimeStore(reanalysisStoreDir(dir, id), spec);
+          writeZarrTime(reanalysisStoreDir(dir, id), t, field);
+        },
       });
       await cycler.run();
     }, 240_000);
@@ -233,6 +244,82 @@ describe.skipIf(redisProblem !== null)(
       });
       expect(await steps(id)).toEqual([]);
     }, 60_000);
+
+    it('reanalyses a range with two streams (spin-up discarded) into one Zarr store: every time written, each the analysis its step scored', async () => {
+      const id = randomUUID();
+      const request = reanalysisRequestSchema.parse({
+        from: 3,
+        steps: 6,
+        streams: 2,
+        spinUp: 2,
+        method: 'letkf',
+        members: 8,
+        tuning: SETTINGS.tuning,
+      });
+      const streams = reanalysisStreams(id, 'ra', request);
+      // Stream 0 keeps states 3..5 from a start at 0; stream 1 keeps 6..8 from a start at 3 (2 steps of spin-up).
+      expect(streams.map((s) => [s.start, s.cycles, s.reanalysis?.keepFrom])).toEqual([
+        [0, 5, 3],
+        [3, 5, 6],
+      ]);
+      const ids = streams.map(() => randomUUID());
+      await db.job.create({
+        data: { id, kind: 'reanalysis', status: 'running', request: { steps: 6, streams: ids } },
+      });
+      for (const [k, s] of streams.entries())
+        await db.cycle.create({
+          data: {
+            id: ids[k] ?? '',
+            name: s.name ?? `ra-${k}`,
+            datasetId,
+            status: 'running',
+            intervalMinutes: 360,
+            startTime: new Date('2001-01-01T00:00Z'),
+            nextValidTime: new Date('2001-01-01T06:00Z'),
+            settings: json(s),
+          },
+        });
+      for (const cid of ids) await enqueue(cid, 0, 'ra', 0);
+      const until = Date.now() + 150_000;
+      let job = await db.job.findUniqueOrThrow({ where: { id } });
+      while (job.status === 'running' && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        job = await db.job.findUniqueOrThrow({ where: { id } });
+      }
+      expect(job.status, job.errorMessage ?? '').toBe('succeeded');
+      const store = reanalysisStoreDir(dir, id);
+      const meta = JSON.parse(readFileSync(`${store}/.zmetadata`, 'utf8')) as {
+        metadata: Record<string, { shape?: number[]; units?: string }>;
+      };
+      expect(meta.metadata['analysis/.zarray']?.shape).toEqual([6, ...scored.shape]);
+      expect(meta.metadata['time/.zattrs']?.units).toMatch(/^hours since 2001-01-01 00:00:00$/);
+      const times = new Float64Array(Uint8Array.from(readFileSync(`${store}/time/0`)).buffer);
+      expect([...times]).toEqual([18, 24, 30, 36, 42, 48]);
+      // Each time holds the analysis its stream scored: its RMSE against the truth (normalised) is the step's.
+      let checked = 0;
+      for (const [k, cid] of ids.entries()) {
+        const state = await cycleStore(dir, cid).load();
+        const norm = state?.setup.norm;
+        expect(norm).toBeDefined();
+        const rows = await steps(cid);
+        for (const r of rows) {
+          const stats = r.stats as unknown as StepStats;
+          const stateIndex = (streams[k]?.start ?? 0) + r.stepIndex + 1;
+          // A spin-up step writes nothing: that time is the other stream's.
+          if (stateIndex < (streams[k]?.reanalysis?.keepFrom ?? 0) || norm === undefined) continue;
+          const file = `${store}/analysis/${stateIndex - 3}.0.0.0`;
+          checked++;
+          const field = new Float32Array(Uint8Array.from(readFileSync(file)).buffer);
+          const x = normalise({ data: field, shape: scored.shape }, norm).data;
+          const truth = normalise({ data: scored.state(stateIndex).data, shape: scored.shape }, norm).data;
+          let s2 = 0;
+          for (let i = 0; i < x.length; i++) s2 += ((x[i] as number) - (truth[i] as number)) ** 2;
+          expect(Math.sqrt(s2 / x.length)).toBeCloseTo(stats.methods.letkf?.analysisRmse ?? Number.NaN, 4);
+        }
+      }
+      expect(checked).toBe(6);
+      for (let t = 0; t < 6; t++) expect(existsSync(`${store}/analysis/${t}.0.0.0`), `time ${t}`).toBe(true);
+    }, 200_000);
 
     it('fails the cycle and its step with the pipeline code when the pipeline refuses it', async () => {
       // A latent method without trained models: FAILED_PRECONDITION from the pipeline.

@@ -17,7 +17,9 @@ import { createLogger } from '@alignda/log';
 import { CYCLE_JOB_NAME, QueueName, cycleJobData, cycleStepJobId, probeRedis } from '@alignda/queue';
 import { parseServiceArgs, startGrpcService } from '@alignda/rpc';
 
-import { cycleInputs, cycleStore } from './adapters/cycle-inputs.js';
+import { createZarrTimeStore, writeZarrTime } from '@alignda/world';
+
+import { cycleInputs, cycleStore, reanalysisStoreDir } from './adapters/cycle-inputs.js';
 import { buildCycler } from './app.js';
 import { CYCLER_PORT, loadCyclerEnv } from './settings.js';
 
@@ -49,6 +51,11 @@ async function main(): Promise<void> {
     },
     inputs: cycleInputs(config, path.join(config.homeDir, 'models')),
     store: (id) => cycleStore(config.homeDir, id),
+    writeAnalysis: (id, spec, t, field) => {
+      const dir = reanalysisStoreDir(config.homeDir, id);
+      createZarrTimeStore(dir, spec);
+      writeZarrTime(dir, t, field);
+    },
   });
   await cycler.run();
   await cycler.reconcile();

@@ -14,10 +14,11 @@ import { AppError } from '@alignda/errors';
 import type { Db } from '@alignda/db';
 import type { Logger } from '@alignda/log';
 import type { LatentModels } from '@alignda/nn';
-import { cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
+import { carriedAnalysis, cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
 import type { CycleRecord, CycleRequest, CycleStore, SkillRecord } from '@alignda/pipelines';
-import { parseIsoUtc } from '@alignda/world';
-import type { DaSource } from '@alignda/world';
+import { denormalise } from '@alignda/tensor';
+import { parseIsoUtc, sourceStepHours } from '@alignda/world';
+import type { DaSource, ZarrTimeStoreSpec } from '@alignda/world';
 
 /** What a step runs on, opened (and cached) by the service's adapters. */
 export interface CycleInputs {
@@ -36,6 +37,11 @@ export interface CycleStepDeps {
   inputs(settings: CycleRequest): Promise<CycleInputs>;
   /** Where the pipeline keeps a cycle's state. */
   store(cycleId: string): CycleStore;
+  /**
+   * Writes time index `t` of reanalysis `id`'s store (physical units, [C, H, W]), creating the store as `spec` says
+   * when it is not there yet; for reanalysis streams.
+   */
+  writeAnalysis?(reanalysisId: string, spec: ZarrTimeStoreSpec, t: number, field: Float32Array): void;
   readonly logger: Logger;
   /** Progress of the step's pipeline (the first step fits and tunes every method: minutes). */
   readonly onProgress?: (stage: string, fraction: number) => void;
@@ -133,6 +139,7 @@ export async function runCycleStep(
     );
   const skill = result.skill.records.find((s) => s.cycle === step);
   const stats: StepStats = { time, methods, ...(skill === undefined ? {} : { skill }) };
+  await keepAnalysis(deps, cycleId, settings, result.series[settings.methods[0] ?? '']?.[step], source);
   const validMs = parseIsoUtc(time);
   const validTime = Number.isFinite(validMs) ? new Date(validMs) : row.nextValidTime;
   const last = step + 1 === settings.cycles;
@@ -168,7 +175,79 @@ export async function runCycleStep(
     'cycle step recorded',
   );
   if (!last) await next(deps, cycleId, settings, step, correlationId, delayMs);
+  else if (settings.reanalysis !== undefined) await settleReanalysis(db, settings.reanalysis.id);
   return 'ran';
+}
+
+/**
+ * A reanalysis stream's step from `keepFrom` on: the first method's analysis (physical units, from the state the
+ * pipeline kept after the step) into the reanalysis' store, at its time index. Before the row that records the step,
+ * so a recorded step always has its field (a re-run writes the same bytes).
+ */
+async function keepAnalysis(
+  deps: CycleStepDeps,
+  cycleId: string,
+  settings: CycleRequest,
+  record: CycleRecord | undefined,
+  source: DaSource,
+): Promise<void> {
+  const r = settings.reanalysis;
+  if (r === undefined || record === undefined || record.stateIndex < r.keepFrom) return;
+  if (deps.writeAnalysis === undefined)
+    throw new AppError(
+      'FAILED_PRECONDITION',
+      `cycle ${cycleId} is a reanalysis stream and this service keeps no stores`,
+    );
+  const state = await deps.store(cycleId).load();
+  const x = carriedAnalysis(state?.carried[settings.methods[0] ?? '']);
+  if (state === undefined || x === undefined) return; // a stopped method: its times stay NaN in the store
+  const field = denormalise({ data: x, shape: source.shape }, state.setup.norm).data;
+  const stepHours = sourceStepHours(source);
+  const statesPerStep = settings.intervalHours / stepHours;
+  const epoch = new Date(parseIsoUtc(source.timeOf(0))).toISOString().replace('T', ' ').slice(0, 19);
+  const spec: ZarrTimeStoreSpec = {
+    times: Array.from({ length: r.storeLength }, (_, i) => (r.storeStart + i * statesPerStep) * stepHours),
+    timeUnits: `hours since ${epoch}`,
+    channels: source.channels,
+    units: source.units,
+    height: source.shape[1],
+    width: source.shape[2],
+    attributes: {
+      title: `alignda reanalysis ${r.id}: ${settings.methods[0] ?? ''} on ${source.title}`,
+      source: 'alignda cycle service (POST /v1/reanalyses)',
+    },
+  };
+  deps.writeAnalysis(r.id, spec, (record.stateIndex - r.storeStart) / statesPerStep, field);
+}
+
+/**
+ * Ends reanalysis `id` (its Job row) once every stream has: succeeded when all did, failed when one failed.
+ * Conditional on the row still running, so two streams finishing at once settle it once.
+ */
+export async function settleReanalysis(db: Db, id: string): Promise<void> {
+  const job = await db.job.findUnique({ where: { id } });
+  if (job === null || job.status !== 'running') return;
+  const ids = ((job.request ?? {}) as { streams?: string[] }).streams ?? [];
+  const rows = await db.cycle.findMany({ where: { id: { in: ids } }, select: { status: true, stats: true } });
+  const failed = rows.find((c) => c.status === 'failed' || c.status === 'cancelled');
+  if (failed !== undefined) {
+    const error = (failed.stats as { error?: { code: string; message: string } } | null)?.error;
+    await db.job.updateMany({
+      where: { id, status: 'running' },
+      data: {
+        status: 'failed',
+        errorCode: error?.code ?? 'CANCELLED',
+        errorMessage: `a stream ${failed.status}: ${error?.message ?? 'stopped'}`,
+        finishedAt: new Date(),
+      },
+    });
+    return;
+  }
+  if (rows.length === ids.length && rows.every((c) => c.status === 'succeeded'))
+    await db.job.updateMany({
+      where: { id, status: 'running' },
+      data: { status: 'succeeded', progress: 1, finishedAt: new Date() },
+    });
 }
 
 /** Queues the step after `step` while the cycle runs (a paused cycle's next step is queued by its resume). */
@@ -196,7 +275,7 @@ export async function failCycle(
   code: string,
   message: string,
 ): Promise<void> {
-  const row = await db.cycle.findUnique({ where: { id: cycleId }, select: { stats: true } });
+  const row = await db.cycle.findUnique({ where: { id: cycleId }, select: { stats: true, settings: true } });
   const stats = { ...((row?.stats ?? {}) as Record<string, unknown>), error: { code, message } };
   await db.$transaction([
     db.cycleStep.updateMany({
@@ -208,4 +287,7 @@ export async function failCycle(
       data: { status: 'failed', stats: jsonValue(stats) },
     }),
   ]);
+  const reanalysisId = (row?.settings as { reanalysis?: { id?: unknown } } | null | undefined)?.reanalysis
+    ?.id;
+  if (typeof reanalysisId === 'string') await settleReanalysis(db, reanalysisId);
 }

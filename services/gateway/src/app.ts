@@ -33,6 +33,7 @@ import { frameworkErrors, registerProblemHandlers } from './problem.js';
 import { registerAlignmentRoutes } from './routes/alignments.js';
 import { registerAssimilationRoutes } from './routes/assimilations.js';
 import { registerCycleRoutes } from './routes/cycles.js';
+import { registerReanalysisRoutes } from './routes/reanalyses.js';
 import { registerDatasetRoutes } from './routes/datasets.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -156,6 +157,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<GatewayApp> {
   registerMetricsRoute(app, metrics);
   registerAssimilationRoutes(app, deps, limits);
   registerCycleRoutes(app, deps, queues.byName(QueueName.cycle), limits);
+  registerReanalysisRoutes(app, deps, queues.byName(QueueName.cycle), limits);
   registerCycleGauges(metrics.registry, deps.db, deps.logger);
   registerAlignmentRoutes(app, deps, queues.byName(QueueName.align), limits);
   registerModelRoutes(app, deps);

@@ -140,6 +140,35 @@ describe.skipIf(problem !== null)(`/v1/cycles${SKIP}`, () => {
     expect((await call('GET', '/v1/cycles/not-a-uuid')).status).toBe(400);
   });
 
+  it('starts a reanalysis as streams of the cycle service, each with its first step queued, and reads its progress', async () => {
+    const res = await call('POST', '/v1/reanalyses', {
+      from: 10,
+      steps: 20,
+      streams: 3,
+      spinUp: 4,
+      method: '3dvar',
+    });
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.id as string;
+    const view = await call('GET', `/v1/reanalyses/${id}`, undefined, gw.tokens.read);
+    expect(view.body).toMatchObject({ id, state: 'running', progress: 0, steps: 20, written: 0 });
+    const streams = view.body.streams as { cycleId: string; from: number; steps: number }[];
+    // 20 analyses cut 7 / 6 / 7, each stream from 4 steps before its segment.
+    expect(streams.map((s) => [s.from, s.steps])).toEqual([
+      [10, 11],
+      [17, 10],
+      [23, 11],
+    ]);
+    for (const s of streams) expect(await cycleQueue.getJob(cycleStepJobId(s.cycleId, 0))).toBeDefined();
+    const before = await gw.db.cycle.count();
+    for (const bad of [{ from: 10, steps: 0 }, { from: 10, steps: 5, seed: 1, trainSeed: 1 }, { steps: 5 }]) {
+      const r = await call('POST', '/v1/reanalyses', bad);
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+    }
+    expect(await gw.db.cycle.count()).toBe(before);
+    expect((await call('GET', `/v1/reanalyses/${randomUUID()}`)).status).toBe(404);
+  });
+
   it('serves the series of the recorded steps and the cycle gauges of /metrics from the rows', async () => {
     const id = await start({ name: 'gauged', pace: 'wall-clock' });
     const method = {

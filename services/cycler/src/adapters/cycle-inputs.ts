@@ -28,6 +28,11 @@ export function cycleDir(homeDir: string, id: string): string {
   return path.join(homeDir, 'cycles', id);
 }
 
+/** The Zarr store of reanalysis `id` (the gateway serves it from there). */
+export function reanalysisStoreDir(homeDir: string, id: string): string {
+  return path.join(homeDir, 'reanalyses', id, 'analysis.zarr');
+}
+
 /** The state store of cycle `id`. */
 export function cycleStore(homeDir: string, id: string): CycleStore {
   return cycleStoreOn(snapshotDir(cycleDir(homeDir, id)));
@@ -54,7 +59,7 @@ export function cycleInputs(config: Config, modelsRoot: string): (s: CycleReques
   return async (s) => {
     const [training, scored] = await Promise.all([
       source(s.world, s.trainSeed, TRAIN_PRESETS[s.preset].years),
-      source(s.world, s.seed, cycleSourceYears(cycleOptionsOf(s))),
+      source(s.world, s.seed, s.sourceYears ?? cycleSourceYears(cycleOptionsOf(s))),
     ]);
     const latent = s.methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
     if (!latent && s.forecast !== 'emulator') return { source: scored, training };
