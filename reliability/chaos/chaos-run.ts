@@ -25,7 +25,10 @@ export interface ChaosOptions {
   readonly jobsInFlight?: number;
   /** Cycles kept unfinished during the trials. @defaultValue 2 */
   readonly cyclesInFlight?: number;
-  /** Jobs submitted at most during the trials. @defaultValue 2 per trial, at least 4 */
+  /**
+   * Jobs submitted at most during the trials, spread over them (by trial k, at most `maxJobs * k / trials` more than
+   * the in-flight count), so that the last kills too meet jobs in flight. @defaultValue 2 per trial, at least 4
+   */
   readonly maxJobs?: number;
   /** Pause between the platform answering again and the next kill, ms: drawn in [min, max]. @defaultValue [500, 4000] */
   readonly pauseMs?: readonly [number, number];
@@ -101,10 +104,13 @@ export async function runChaos(stack: ChaosStack, o: ChaosOptions): Promise<Chao
 
   // The work in flight, topped up every second while the trials run.
   let topping = true;
+  let trial = 0;
+  const jobsInFlight = o.jobsInFlight ?? 2;
   const maxJobs = o.maxJobs ?? Math.max(4, 2 * o.trials);
   const topUpLoop = (async (): Promise<void> => {
     while (topping) {
-      await work.topUp(o.jobsInFlight ?? 2, o.cyclesInFlight ?? 2, maxJobs, 'kills');
+      const allowed = Math.min(maxJobs, jobsInFlight + Math.ceil((maxJobs * trial) / Math.max(1, o.trials)));
+      await work.topUp(jobsInFlight, o.cyclesInFlight ?? 2, allowed, 'kills');
       await sleep(1000);
     }
   })();
@@ -114,6 +120,7 @@ export async function runChaos(stack: ChaosStack, o: ChaosOptions): Promise<Chao
       // The first cycle running before the first kill.
       await until(() => work.cycles.length > 0 && work.jobs.length > 0, 60_000);
       for (let t = 1; t <= o.trials && stack.upAlive(); t++) {
+        trial = t;
         if (!(await until(() => stack.healthy(), recoveryTimeoutMs))) {
           log(`trial ${t}: the platform does not answer; stopping the trials`);
           break;
@@ -168,10 +175,12 @@ export async function runChaos(stack: ChaosStack, o: ChaosOptions): Promise<Chao
       if (problem !== null) {
         skipped.push(`${name}: ${problem}`);
         log(`scenario ${name} SKIPPED: ${problem}`);
-      } else
+      } else {
+        faults.push({ scenario: name, atStep: done, steps: o.settings.cycles });
         log(
           `scenario ${name}: fault done at step ${done} of ${o.settings.cycles}; waiting for the cycle ...`,
         );
+      }
       if (!(await until(settled, finishTimeoutMs, 2000))) log(`scenario ${name}: unfinished at the deadline`);
     };
 
