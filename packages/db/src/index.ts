@@ -37,3 +37,4 @@ export type {
   ObservationBatch,
   PreferenceSet,
 } from './generated/sqlite/client.js';
+export { activeInLine, currentOfLine, lineRoot } from './model-line.js';

@@ -86,6 +86,11 @@ export const cycleRequestSchema = z.strictObject({
       storeLength: z.number().int().min(1),
     })
     .optional(),
+  /**
+   * The model version (score prior) the latent methods and the emulator forecast use: the line's active version at
+   * each step, so that a promotion reaches the cycle at its next step. @defaultValue the preset's model folder
+   */
+  modelVersion: z.uuid().optional(),
   /** Years of the scored nature run to open. @defaultValue just enough for this cycle ({@link cycleSourceYears}) */
   sourceYears: z.number().positive().max(1000).optional(),
   /**

@@ -6,7 +6,7 @@
  * numbers; a pipeline refusal fails the cycle with its code.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -17,9 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatasetRow, openDatabase } from '@alignda/db';
 import type { Db } from '@alignda/db';
 import { createLogger } from '@alignda/log';
+import { fileModelStore } from '@alignda/nn';
 import {
   cycleOptionsOf,
   parseCycleRequest,
+  trainLatentModels,
   reanalysisRequestSchema,
   reanalysisStreams,
   runCycle,
@@ -147,7 +149,16 @@ describe.skipIf(redisProblem !== null)(
         logger: createLogger({ service: 'cycler', level: 'silent' }),
         settings: { attempts: 1 },
         enqueue,
-        inputs: () => Promise.resolve({ source: scored, training }),
+        inputs: async (_s, folder) =>
+          folder === undefined
+            ? { source: scored, training }
+            : {
+                source: scored,
+                training,
+                models: await fileModelStore(folder).loadAll(),
+                priorBackground: 'emulator',
+              },
+        homeDir: dir,
         store: (id) => cycleStore(dir, id),
         writeAnalysis: (id, spec, t, field) => {
           createZarrTimeStore(reanalysisStoreDir(dir, id), spec);
@@ -320,6 +331,63 @@ describe.skipIf(redisProblem !== null)(
       expect(checked).toBe(6);
       for (let t = 0; t < 6; t++) expect(existsSync(`${store}/analysis/${t}.0.0.0`), `time ${t}`).toBe(true);
     }, 200_000);
+
+    it("uses its model line's active version at each step: a promotion mid-cycle reaches the next step", async () => {
+      // Two model folders of one line: the trained reference (active) and a candidate of it.
+      const a = path.join(dir, 'models', 'ref');
+      mkdirSync(a, { recursive: true });
+      await trainLatentModels(training, fileModelStore(a), { preset: 'ci', steps: 2, seed: 1 });
+      cpSync(a, path.join(dir, 'models', 'cand'), { recursive: true });
+      const ref = await db.modelVersion.create({
+        data: {
+          kind: 'score',
+          name: `ref-${randomUUID()}`,
+          status: 'active',
+          artifactPaths: { folder: 'models/ref' },
+        },
+      });
+      const cand = await db.modelVersion.create({
+        data: {
+          kind: 'score',
+          name: `cand-${randomUUID()}`,
+          parentId: ref.id,
+          artifactPaths: { folder: 'models/cand' },
+        },
+      });
+      const id = await createCycle({
+        ...SETTINGS,
+        methods: ['3dvar'],
+        forecast: 'emulator',
+        cycles: 6,
+        skillEvery: 0,
+        modelVersion: ref.id,
+      });
+      await enqueue(id, 0, 'mv', 0);
+      // Once a step is recorded: pause, promote the candidate (the reference retired), resume.
+      const until = Date.now() + 120_000;
+      while ((await steps(id)).filter((r) => r.status === 'succeeded').length < 1 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 100));
+      await db.cycle.update({ where: { id }, data: { status: 'paused' } });
+      await new Promise((r) => setTimeout(r, 1500));
+      await db.$transaction([
+        db.modelVersion.update({ where: { id: ref.id }, data: { status: 'retired', retiredAt: new Date() } }),
+        db.modelVersion.update({
+          where: { id: cand.id },
+          data: { status: 'active', promotedAt: new Date() },
+        }),
+      ]);
+      await db.cycle.update({ where: { id }, data: { status: 'running' } });
+      await cycler.reconcile();
+      expect(await waitFor(id, ['succeeded', 'failed'])).toBe('succeeded');
+      const used = (await steps(id)).map((r) => (r.stats as unknown as StepStats).modelVersionId);
+      expect(used).toHaveLength(6);
+      const switchAt = used.indexOf(cand.id);
+      expect(switchAt, used.join()).toBeGreaterThan(0);
+      expect(used).toEqual([
+        ...used.slice(0, switchAt).map(() => ref.id),
+        ...used.slice(switchAt).map(() => cand.id),
+      ]);
+    }, 240_000);
 
     it('fails the cycle and its step with the pipeline code when the pipeline refuses it', async () => {
       // A latent method without trained models: FAILED_PRECONDITION from the pipeline.

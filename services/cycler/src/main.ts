@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       });
     },
     inputs: cycleInputs(config, path.join(config.homeDir, 'models')),
+    homeDir: config.homeDir,
     store: (id) => cycleStore(config.homeDir, id),
     writeAnalysis: (id, spec, t, field) => {
       const dir = reanalysisStoreDir(config.homeDir, id);

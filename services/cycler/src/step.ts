@@ -11,10 +11,19 @@
  * uninterrupted `alignda cycle` gives, and no step is lost or recorded twice.
  */
 import { AppError } from '@alignda/errors';
+import { currentOfLine } from '@alignda/db';
 import type { Db } from '@alignda/db';
 import type { Logger } from '@alignda/log';
 import type { LatentModels } from '@alignda/nn';
-import { carriedAnalysis, cycleOptionsOf, parseCycleRequest, runCycle } from '@alignda/pipelines';
+import path from 'node:path';
+
+import {
+  LATENT_CYCLE_METHODS,
+  carriedAnalysis,
+  cycleOptionsOf,
+  parseCycleRequest,
+  runCycle,
+} from '@alignda/pipelines';
 import type { CycleRecord, CycleRequest, CycleStore, SkillRecord } from '@alignda/pipelines';
 import { denormalise } from '@alignda/tensor';
 import { parseIsoUtc, sourceStepHours } from '@alignda/world';
@@ -33,8 +42,10 @@ export interface CycleStepDeps {
   readonly db: Db;
   /** Queues step `step` of the cycle (a no-op when it is queued already) after `delayMs`. */
   enqueue(cycleId: string, step: number, correlationId: string, delayMs: number): Promise<void>;
-  /** The nature runs and models of a cycle's settings. */
-  inputs(settings: CycleRequest): Promise<CycleInputs>;
+  /** The nature runs and models of a cycle's settings (the models of `modelFolder` when given). */
+  inputs(settings: CycleRequest, modelFolder?: string): Promise<CycleInputs>;
+  /** ALIGNDA_HOME: model versions' folders are relative to it. */
+  readonly homeDir?: string;
   /** Where the pipeline keeps a cycle's state. */
   store(cycleId: string): CycleStore;
   /**
@@ -53,6 +64,8 @@ export interface StepStats {
   readonly methods: Readonly<Record<string, Omit<CycleRecord, 'cycle' | 'stateIndex' | 'time'>>>;
   /** The lead-time forecasts, on the steps that make them. */
   readonly skill?: SkillRecord;
+  /** The model version the step's latent methods or emulator used (the line's active one then). */
+  readonly modelVersionId?: string;
 }
 
 /** What a cycle's row keeps in `stats`: the progress of the series and the latest step. */
@@ -106,7 +119,9 @@ export async function runCycleStep(
     update: { status: 'running', startedAt: new Date(), errorCode: null, errorMessage: null },
   });
 
-  const { source, training, models, priorBackground } = await deps.inputs(settings);
+  // The line's active version at this step: a promotion since the last step is picked up here.
+  const version = await modelVersionOf(deps, settings);
+  const { source, training, models, priorBackground } = await deps.inputs(settings, version?.folder);
   const result = await runCycle(
     source,
     {
@@ -138,7 +153,12 @@ export async function runCycleStep(
       `cycle ${cycleId}: every method has stopped (non-finite states)`,
     );
   const skill = result.skill.records.find((s) => s.cycle === step);
-  const stats: StepStats = { time, methods, ...(skill === undefined ? {} : { skill }) };
+  const stats: StepStats = {
+    time,
+    methods,
+    ...(skill === undefined ? {} : { skill }),
+    ...(version === undefined ? {} : { modelVersionId: version.id }),
+  };
   await keepAnalysis(deps, cycleId, settings, result.series[settings.methods[0] ?? '']?.[step], source);
   const validMs = parseIsoUtc(time);
   const validTime = Number.isFinite(validMs) ? new Date(validMs) : row.nextValidTime;
@@ -177,6 +197,25 @@ export async function runCycleStep(
   if (!last) await next(deps, cycleId, settings, step, correlationId, delayMs);
   else if (settings.reanalysis !== undefined) await settleReanalysis(db, settings.reanalysis.id);
   return 'ran';
+}
+
+/**
+ * The model version a step uses: none unless the cycle names one and a latent method or the emulator needs models;
+ * else the active version of its line now, with its folder (absolute).
+ * @throws AppError NOT_FOUND for a version that no longer exists, FAILED_PRECONDITION for one with no folder
+ */
+async function modelVersionOf(
+  deps: CycleStepDeps,
+  settings: CycleRequest,
+): Promise<{ readonly id: string; readonly folder: string } | undefined> {
+  const latent = settings.methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
+  if (settings.modelVersion === undefined || (!latent && settings.forecast !== 'emulator')) return undefined;
+  const v = await currentOfLine(deps.db, settings.modelVersion);
+  if (v === undefined) throw new AppError('NOT_FOUND', `no model version ${settings.modelVersion}`);
+  const folder = (v.artifactPaths as { folder?: unknown } | null)?.folder;
+  if (typeof folder !== 'string' || deps.homeDir === undefined)
+    throw new AppError('FAILED_PRECONDITION', `model version ${v.id} (${v.name}) has no model folder`);
+  return { id: v.id, folder: path.resolve(deps.homeDir, folder) };
 }
 
 /**

@@ -116,6 +116,7 @@ describe.skipIf(problem !== null)(`/v1/cycles${SKIP}`, () => {
       expect(String(res.body.detail), JSON.stringify(body)).toMatch(detail);
     }
     expect((await call('POST', '/v1/cycles', {}, gw.tokens.read)).status).toBe(403);
+    expect((await call('POST', '/v1/cycles', { modelVersion: randomUUID() })).status).toBe(404);
     expect(await gw.db.cycle.count()).toBe(before);
     expect(await cycleQueue.count()).toBe(waiting);
   });

@@ -42,7 +42,10 @@ export function cycleStore(homeDir: string, id: string): CycleStore {
  * The inputs of a cycle's settings, cached by what decides them.
  * @param modelsRoot - where model sets live (`<ALIGNDA_HOME>/models`, as `alignda train` writes them)
  */
-export function cycleInputs(config: Config, modelsRoot: string): (s: CycleRequest) => Promise<CycleInputs> {
+export function cycleInputs(
+  config: Config,
+  modelsRoot: string,
+): (s: CycleRequest, modelFolder?: string) => Promise<CycleInputs> {
   const sources = new Map<string, Promise<DaSource>>();
   const source = (world: string, seed: number, years: number): Promise<DaSource> => {
     const key = `${world}/${seed}/${years}`;
@@ -56,14 +59,14 @@ export function cycleInputs(config: Config, modelsRoot: string): (s: CycleReques
     return opened;
   };
   const modelSets = new Map<string, Promise<Pick<CycleInputs, 'models' | 'priorBackground'>>>();
-  return async (s) => {
+  return async (s, modelFolder) => {
     const [training, scored] = await Promise.all([
       source(s.world, s.trainSeed, TRAIN_PRESETS[s.preset].years),
       source(s.world, s.seed, s.sourceYears ?? cycleSourceYears(cycleOptionsOf(s))),
     ]);
     const latent = s.methods.some((m) => (LATENT_CYCLE_METHODS as readonly string[]).includes(m));
     if (!latent && s.forecast !== 'emulator') return { source: scored, training };
-    const dir = path.join(modelsRoot, modelSetName(s.world, s.preset, s.forecast));
+    const dir = modelFolder ?? path.join(modelsRoot, modelSetName(s.world, s.preset, s.forecast));
     let set = modelSets.get(dir);
     if (set === undefined) {
       const store = fileModelStore(dir);

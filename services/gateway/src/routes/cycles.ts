@@ -224,6 +224,7 @@ export function registerCycleRoutes(
           400: problem('the body is not a valid cycle request'),
           401: problem('no, an unknown or a revoked API key'),
           403: problem('the key lacks the submit scope'),
+          404: problem('no such model version'),
           409: problem('a cycle of this name exists'),
           503: problem('Redis did not answer'),
         },
@@ -233,6 +234,13 @@ export function registerCycleRoutes(
       const settings: CycleRequest = parseCycleRequest(request.body);
       const id = randomUUID();
       const name = settings.name ?? `cycle-${id.slice(0, 8)}`;
+      if (
+        settings.modelVersion !== undefined &&
+        (await db.modelVersion.findUnique({ where: { id: settings.modelVersion } })) === null
+      )
+        throw new AppError('NOT_FOUND', `no model version ${settings.modelVersion}`, {
+          details: { modelVersion: settings.modelVersion },
+        });
       const datasetId = await ensureDatasetRow(db, { name: settings.world, kind: 'world', descriptor: {} });
       const start = new Date(NATURE_EPOCH_ISO);
       try {
@@ -241,6 +249,7 @@ export function registerCycleRoutes(
             id,
             name,
             datasetId,
+            ...(settings.modelVersion === undefined ? {} : { modelVersionId: settings.modelVersion }),
             status: 'running',
             intervalMinutes: settings.intervalHours * 60,
             startTime: start,

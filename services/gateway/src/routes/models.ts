@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '@alignda/errors';
+import { activeInLine } from '@alignda/db';
 import type { Db, ModelVersion } from '@alignda/db';
 import { gateReasons } from '@alignda/pipelines';
 import type { GateChange } from '@alignda/pipelines';
@@ -78,30 +79,6 @@ async function findModel(db: Db, id: string): Promise<ModelVersion> {
   const m = await db.modelVersion.findUnique({ where: { id } });
   if (m === null) throw new AppError('NOT_FOUND', `no model version ${id}`, { details: { id } });
   return m;
-}
-
-/** The root of a version's parent chain (its trained reference); a cycle in the chain stops the walk. */
-async function lineRoot(db: Pick<Db, 'modelVersion'>, m: ModelVersion): Promise<string> {
-  let cur = m;
-  const seen = new Set([cur.id]);
-  while (cur.parentId !== null && !seen.has(cur.parentId)) {
-    const parent = await db.modelVersion.findUnique({ where: { id: cur.parentId } });
-    if (parent === null) break;
-    seen.add(parent.id);
-    cur = parent;
-  }
-  return cur.id;
-}
-
-/** The active versions of `m`'s line other than `m`. */
-async function activeInLine(db: Pick<Db, 'modelVersion'>, m: ModelVersion): Promise<ModelVersion[]> {
-  const root = await lineRoot(db, m);
-  const active = await db.modelVersion.findMany({
-    where: { kind: m.kind, status: 'active', id: { not: m.id } },
-  });
-  const out: ModelVersion[] = [];
-  for (const a of active) if ((await lineRoot(db, a)) === root) out.push(a);
-  return out;
 }
 
 /** The gate's changes as an Evaluation row stores them (GateVerdict's `modes`). */
