@@ -3,50 +3,44 @@
  * cycle that starts `spinUp` steps before its segment (those analyses are discarded) and writes the rest into one
  * store. The request schema POST /v1/reanalyses validates, and the cut of the range into the streams' cycle requests.
  */
-import { WORLDS } from '@alignda/world';
 import { z } from 'zod';
 
 import { cycleOptionsOf, cycleRequestSchema, cycleSourceYears, parseCycleRequest } from './cycle-request.js';
 import type { CycleRequest } from './cycle-request.js';
-import { CYCLE_FORECASTS, CYCLE_LATENT_PRIORS, CYCLE_METHODS } from './cycle-types.js';
-import { DEFAULT_OBS_FRACTION } from './observe.js';
-import { PRESETS } from './train/presets.js';
+import { CYCLE_METHODS } from './cycle-types.js';
 
-const seed = z
-  .number()
-  .int()
-  .min(0)
-  .max(2 ** 31 - 1);
-
-/** The request: the range, the streams, and the cycle settings every stream shares. */
-export const reanalysisRequestSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'must be 1 to 48 lower-case letters, digits and dashes')
-    .optional(),
-  world: z.enum(WORLDS).default('qg'),
-  seed: seed.default(2),
-  trainSeed: seed.default(1),
-  preset: z.enum(PRESETS).default('small'),
-  method: z.enum(CYCLE_METHODS).default('letkf'),
-  /** State index of the first analysis of the range (>= 1: the state before it is the first background's start). */
-  from: z.number().int().min(1).max(10_000_000),
-  /** Analyses in the range. */
-  steps: z.number().int().min(1).max(100_000),
-  /** Independent streams the range is cut into, run in parallel by the cycle service's replicas. */
-  streams: z.number().int().min(1).max(64).default(2),
-  /** Steps each stream cycles before its segment, discarded (not before the nature run's start). */
-  spinUp: z.number().int().min(0).max(10_000).default(8),
-  intervalHours: z.number().int().positive().multipleOf(6).max(240).default(6),
-  forecast: z.enum(CYCLE_FORECASTS).default('model'),
-  members: z.number().int().min(2).max(256).default(16),
-  latentMembers: z.number().int().min(1).max(64).default(4),
-  latentPrior: z.enum(CYCLE_LATENT_PRIORS).optional(),
-  obsFraction: z.number().gt(0).max(1).default(DEFAULT_OBS_FRACTION),
-  noise: z.number().min(0).max(10).default(0.02),
-  sampleSeed: seed.default(7),
-  tuning: cycleRequestSchema.shape.tuning,
-});
+/** The request: the range, the streams, and the cycle settings every stream shares (those of `/v1/cycles`). */
+export const reanalysisRequestSchema = cycleRequestSchema
+  .pick({
+    world: true,
+    seed: true,
+    trainSeed: true,
+    preset: true,
+    intervalHours: true,
+    forecast: true,
+    members: true,
+    latentMembers: true,
+    latentPrior: true,
+    obsFraction: true,
+    noise: true,
+    sampleSeed: true,
+    tuning: true,
+  })
+  .extend({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'must be 1 to 48 lower-case letters, digits and dashes')
+      .optional(),
+    method: z.enum(CYCLE_METHODS).default('letkf'),
+    /** State index of the first analysis of the range (>= 1: the state before it is the first background's start). */
+    from: z.number().int().min(1).max(10_000_000),
+    /** Analyses in the range. */
+    steps: z.number().int().min(1).max(100_000),
+    /** Independent streams the range is cut into, run in parallel by the cycle service's replicas. */
+    streams: z.number().int().min(1).max(64).default(2),
+    /** Steps each stream cycles before its segment, discarded (not before the nature run's start). */
+    spinUp: z.number().int().min(0).max(10_000).default(8),
+  });
 /** A reanalysis request, defaults applied. */
 export type ReanalysisRequest = z.output<typeof reanalysisRequestSchema>;
 
