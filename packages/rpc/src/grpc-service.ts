@@ -136,3 +136,27 @@ export function drainOnSignals(service: GrpcService, options: DrainOnSignalsOpti
     for (const s of signals) process.off(s, onSignal);
   };
 }
+
+/**
+ * Process wiring for a worker service's `main.ts` (the orchestrator, the cycle service, the trainer): on the first
+ * SIGINT or SIGTERM run `stop` once, then exit 0, or 1 with the error logged when it failed.
+ */
+export function stopOnSignals(
+  stop: (signal: NodeJS.Signals) => Promise<void>,
+  log: { error(obj: object, msg: string): void },
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      stop(signal).then(
+        () => exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'unclean shutdown');
+          exit(1);
+        },
+      );
+    });
+}

@@ -104,7 +104,13 @@ export {
   unaryHandler,
 } from './call-handlers.js';
 export type { CallContext, CallLogger, CallStatus, StreamContext } from './call-handlers.js';
-export { DEFAULT_DRAIN_GRACE_MS, drainOnSignals, serviceNameOf, startGrpcService } from './grpc-service.js';
+export {
+  DEFAULT_DRAIN_GRACE_MS,
+  drainOnSignals,
+  serviceNameOf,
+  startGrpcService,
+  stopOnSignals,
+} from './grpc-service.js';
 export type {
   DrainOnSignalsOptions,
   DrainOptions,

@@ -32,11 +32,15 @@ import { normalise } from '@alignda/tensor';
 import { createZarrTimeStore, qgSource, writeZarrTime } from '@alignda/world';
 import type { DaSource } from '@alignda/world';
 
+import { checkHealth } from '@alignda/rpc';
+
+import { spawnServiceMain } from '../../../packages/rpc/src/internal/testing.js';
 import { cycleStore, reanalysisStoreDir } from './adapters/cycle-inputs.js';
 import { buildCycler } from './app.js';
 import type { Cycler } from './app.js';
 import type { StepStats } from './step.js';
 
+const REPO = path.resolve(import.meta.dirname, '../../..');
 const REDIS_URL = process.env.ALIGNDA_TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const redisProblem = await probeRedis(REDIS_URL, 1000).then(
   () => null,
@@ -388,6 +392,27 @@ describe.skipIf(redisProblem !== null)(
         ...used.slice(switchAt).map(() => cand.id),
       ]);
     }, 240_000);
+
+    it('runs as its own process: serves grpc.health.v1, reconciles at start, and drains on SIGTERM with status 0', async () => {
+      const home = path.join(dir, 'main-home');
+      mkdirSync(home, { recursive: true });
+      const proc = await spawnServiceMain('services/cycler/src/main.ts', ['--port', '0'], {
+        cwd: REPO,
+        env: {
+          ALIGNDA_HOME: home,
+          DATABASE_URL: `file:${path.join(home, 'alignda.db')}`,
+          REDIS_URL: REDIS_URL,
+          LOG_LEVEL: 'info',
+        },
+      });
+      expect(await checkHealth(proc.address)).toBe('SERVING');
+      proc.child.kill('SIGTERM');
+      const late = new Promise((resolve) =>
+        setTimeout(() => resolve('still running after 15 s'), 15_000).unref(),
+      );
+      expect(await Promise.race([proc.exited, late])).toBe(0);
+      expect(proc.output()).toMatch(/cycle service stopped/);
+    }, 90_000);
 
     it('fails the cycle and its step with the pipeline code when the pipeline refuses it', async () => {
       // A latent method without trained models: FAILED_PRECONDITION from the pipeline.

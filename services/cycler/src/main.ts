@@ -15,7 +15,7 @@ import { openDatabase } from '@alignda/db';
 import { exitStatusOf } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { CYCLE_JOB_NAME, QueueName, cycleJobData, cycleStepJobId, probeRedis } from '@alignda/queue';
-import { parseServiceArgs, startGrpcService } from '@alignda/rpc';
+import { parseServiceArgs, startGrpcService, stopOnSignals } from '@alignda/rpc';
 
 import { createZarrTimeStore, writeZarrTime } from '@alignda/world';
 
@@ -64,10 +64,7 @@ async function main(): Promise<void> {
   health.setServing();
   logger.info({ address: health.address, worker: env.worker }, 'serving');
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal }, 'cycle service stopping');
     health.setNotServing();
     await cycler.close(args.drainGraceMs);
@@ -77,16 +74,7 @@ async function main(): Promise<void> {
     health.running.server.forceShutdown();
     logger.info('cycle service stopped');
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      stop(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'unclean shutdown');
-          process.exit(1);
-        },
-      );
-    });
+  stopOnSignals(stop, logger);
 }
 
 main().catch((err: unknown) => {

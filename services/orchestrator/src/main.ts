@@ -18,7 +18,7 @@ import type { LatentSessions } from '@alignda/nn';
 import { LEAD_STEPS, defaultBackground } from '@alignda/pipelines';
 import type { BackgroundKind } from '@alignda/pipelines';
 import { probeRedis } from '@alignda/queue';
-import { parseServiceArgs, serviceSourceChoice, startGrpcService } from '@alignda/rpc';
+import { parseServiceArgs, serviceSourceChoice, startGrpcService, stopOnSignals } from '@alignda/rpc';
 import { openSource } from '@alignda/world';
 
 import { grpcServicePorts } from './adapters/grpc-services.js';
@@ -106,10 +106,7 @@ async function main(): Promise<void> {
     'serving',
   );
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal }, 'orchestrator stopping');
     health.setNotServing();
     await orchestrator.close(args.drainGraceMs);
@@ -124,16 +121,7 @@ async function main(): Promise<void> {
     health.running.server.forceShutdown();
     logger.info('orchestrator stopped');
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      stop(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'unclean shutdown');
-          process.exit(1);
-        },
-      );
-    });
+  stopOnSignals(stop, logger);
 }
 
 main().catch((err: unknown) => {

@@ -12,7 +12,7 @@ import { openDatabase } from '@alignda/db';
 import { AppError, exitStatusOf } from '@alignda/errors';
 import { createLogger } from '@alignda/log';
 import { probeRedis } from '@alignda/queue';
-import { parseServiceArgs, startGrpcService } from '@alignda/rpc';
+import { parseServiceArgs, startGrpcService, stopOnSignals } from '@alignda/rpc';
 
 import { alignmentInputs } from './adapters/alignment-inputs.js';
 import { buildTrainer } from './app.js';
@@ -60,10 +60,7 @@ async function main(): Promise<void> {
   health.setServing();
   logger.info({ address: health.address, queues, worker: env.worker }, 'serving');
 
-  let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal }, 'trainer stopping');
     health.setNotServing();
     await trainer.close(args.drainGraceMs);
@@ -72,16 +69,7 @@ async function main(): Promise<void> {
     health.running.server.forceShutdown();
     logger.info('trainer stopped');
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
-      stop(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'unclean shutdown');
-          process.exit(1);
-        },
-      );
-    });
+  stopOnSignals(stop, logger);
 }
 
 main().catch((err: unknown) => {
