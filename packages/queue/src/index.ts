@@ -33,3 +33,5 @@ export {
   parseAlignJobData,
 } from './align-job.js';
 export type { AlignJobData } from './align-job.js';
+export { readWorkerEnv } from './worker-env.js';
+export type { WorkerEnvSettings } from './worker-env.js';

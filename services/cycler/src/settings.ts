@@ -3,35 +3,18 @@
  * CONFIG_INVALID line. (The flags it shares with the other services — health port, drain grace — are packages/rpc's
  * `parseServiceArgs`.)
  */
-import { AppError } from '@alignda/errors';
+import { readWorkerEnv } from '@alignda/queue';
 
 import type { CyclerSettings } from './app.js';
 
 /** The cycle service's health port (grpc.health.v1 only) when GRPC_PORT is not set: after the orchestrator's. */
 export const CYCLER_PORT = 50057;
 
-/** The worker's variables: name, setting, least and most value. */
-const WORKER_VARIABLES = [
-  ['ALIGNDA_CYCLER_CONCURRENCY', 'concurrency', 1, 64],
-  ['ALIGNDA_CYCLER_ATTEMPTS', 'attempts', 1, 100],
-  ['ALIGNDA_CYCLER_LOCK_MS', 'lockDurationMs', 5_000, 3_600_000],
-] as const;
-
 /**
- * Reads the worker's settings from `env`; unset or empty = the default.
+ * Reads the worker's settings from `env` (ALIGNDA_CYCLER_CONCURRENCY, _ATTEMPTS, _LOCK_MS); unset or empty = the
+ * default.
  * @throws AppError CONFIG_INVALID naming every bad variable
  */
 export function loadCyclerEnv(env: NodeJS.ProcessEnv): { readonly worker: CyclerSettings } {
-  const problems: string[] = [];
-  const worker: { -readonly [K in keyof CyclerSettings]: number } = {};
-  for (const [name, key, min, max] of WORKER_VARIABLES) {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === '') continue;
-    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-    if (n >= min && n <= max) worker[key] = n;
-    else problems.push(`${name}=${JSON.stringify(raw)}: expected an integer in [${min}, ${max}]`);
-  }
-  if (problems.length > 0)
-    throw new AppError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
-  return Object.freeze({ worker });
+  return Object.freeze({ worker: readWorkerEnv(env, 'CYCLER') });
 }
