@@ -3,7 +3,7 @@
  * uniformly, then one of its processes), each once the platform answers again and after a random pause (so that the
  * kill lands anywhere in the work), while jobs and cycles are kept in flight; then the work left is waited for, and the
  * scenarios: Redis killed and started again on the same port and append-only file in the middle of a cycle, and the
- * machine's PostgreSQL restarted in the middle of a cycle (when the registry is on PostgreSQL). Returns the figures;
+ * registry's PostgreSQL server (the run's own) restarted in the middle of a cycle (with --postgres-restart). Returns the figures;
  * `formatReport` prints them.
  */
 import { createRng } from '@alignda/tensor';
