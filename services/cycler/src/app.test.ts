@@ -334,6 +334,13 @@ describe.skipIf(redisProblem !== null)(
       }
       expect(checked).toBe(6);
       for (let t = 0; t < 6; t++) expect(existsSync(`${store}/analysis/${t}.0.0.0`), `time ${t}`).toBe(true);
+      // A run whose streams all ended while nobody settled it (its worker killed in between): the reconciler does.
+      const orphan = randomUUID();
+      await db.job.create({
+        data: { id: orphan, kind: 'reanalysis', status: 'running', request: { steps: 6, streams: ids } },
+      });
+      await cycler.reconcile();
+      expect((await db.job.findUniqueOrThrow({ where: { id: orphan } })).status).toBe('succeeded');
     }, 200_000);
 
     it("uses its model line's active version at each step: a promotion mid-cycle reaches the next step", async () => {

@@ -15,7 +15,7 @@ import { toAppError } from '@alignda/errors';
 import type { Logger } from '@alignda/log';
 import { QueueName, parseCycleJobData } from '@alignda/queue';
 
-import { failCycle, runCycleStep } from './step.js';
+import { failCycle, runCycleStep, settleReanalysis } from './step.js';
 import type { CycleStepDeps } from './step.js';
 
 /** Least time between two progress writes of one step, ms. */
@@ -175,6 +175,12 @@ export function buildCycler(deps: CyclerDeps): Cycler {
         queued++;
       }
       if (queued > 0) logger.info({ cycles: queued }, 'reconciled: next steps of running cycles queued');
+      // Reanalyses whose streams all ended while nobody settled them (a worker killed in between).
+      const reanalyses = await db.job.findMany({
+        where: { kind: 'reanalysis', status: 'running' },
+        select: { id: true },
+      });
+      for (const r of reanalyses) await settleReanalysis(db, r.id);
       return queued;
     },
     close: async (graceMs = 10_000) => {

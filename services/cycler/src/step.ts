@@ -98,12 +98,17 @@ export async function runCycleStep(
   const row = await db.cycle.findUnique({ where: { id: cycleId } });
   if (row === null || row.status !== 'running') {
     logger.info({ cycleId, step, status: row?.status ?? 'deleted' }, 'cycle not running: step skipped');
+    // A reanalysis stream whose worker died between its last step and settling the run: settle it now.
+    const reanalysisId = (row?.settings as { reanalysis?: { id?: unknown } } | undefined)?.reanalysis?.id;
+    if (row?.status === 'succeeded' && typeof reanalysisId === 'string')
+      await settleReanalysis(db, reanalysisId);
     return 'skipped';
   }
   const settings = parseCycleRequest(row.settings);
   if (step >= settings.cycles) return 'skipped';
   const done = await db.cycleStep.findUnique({ where: { cycleId_stepIndex: { cycleId, stepIndex: step } } });
   if (done?.status === 'succeeded') {
+    // A worker died after recording the step: queue the next step it had left to queue.
     await next(deps, row.id, settings, step, correlationId);
     return 'recorded-before';
   }
