@@ -51,8 +51,11 @@ export interface Cycler {
   readonly worker: Worker;
   /** Starts taking steps; resolves once the worker is connected. */
   run(): Promise<void>;
-  /** Queues the next step of every running cycle that has none queued; returns how many it queued or found. */
-  reconcile(): Promise<number>;
+  /**
+   * Queues the next step of every running cycle (a no-op where it is queued already) and settles reanalyses whose
+   * streams all ended; returns how many cycles it looked at. Logged unless `quiet` (the periodic runs).
+   */
+  reconcile(quiet?: boolean): Promise<number>;
   /** Stops taking steps and waits up to `graceMs` for the running one; past that it is left to another replica. */
   close(graceMs?: number): Promise<void>;
 }
@@ -153,7 +156,7 @@ export function buildCycler(deps: CyclerDeps): Cycler {
       void worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped'));
       await worker.waitUntilReady();
     },
-    reconcile: async () => {
+    reconcile: async (quiet = false) => {
       const running = await db.cycle.findMany({
         where: { status: 'running' },
         select: { id: true, settings: true, stats: true },
@@ -174,7 +177,8 @@ export function buildCycler(deps: CyclerDeps): Cycler {
         );
         queued++;
       }
-      if (queued > 0) logger.info({ cycles: queued }, 'reconciled: next steps of running cycles queued');
+      if (queued > 0 && !quiet)
+        logger.info({ cycles: queued }, 'reconciled: next steps of running cycles queued');
       // Reanalyses whose streams all ended while nobody settled them (a worker killed in between).
       const reanalyses = await db.job.findMany({
         where: { kind: 'reanalysis', status: 'running' },

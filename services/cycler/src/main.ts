@@ -23,6 +23,9 @@ import { cycleInputs, cycleStore, reanalysisStoreDir } from './adapters/cycle-in
 import { buildCycler } from './app.js';
 import { CYCLER_PORT, loadCyclerEnv } from './settings.js';
 
+/** How often the running cycles are reconciled with the queue after the one at start, ms. */
+const RECONCILE_INTERVAL_MS = 60_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const args = parseServiceArgs(process.argv.slice(2), process.env, { defaultPort: CYCLER_PORT });
@@ -60,6 +63,10 @@ async function main(): Promise<void> {
   });
   await cycler.run();
   await cycler.reconcile();
+  // Again every minute: a step whose queueing failed (Redis away at that moment) is not left waiting for a restart.
+  const reconciling = setInterval(() => {
+    cycler.reconcile(true).catch((err: unknown) => logger.warn({ err }, 'reconcile failed'));
+  }, RECONCILE_INTERVAL_MS);
   const health = await startGrpcService([], { host: args.host, port: args.port });
   health.setServing();
   logger.info({ address: health.address, worker: env.worker }, 'serving');
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     logger.info({ signal }, 'cycle service stopping');
     health.setNotServing();
+    clearInterval(reconciling);
     await cycler.close(args.drainGraceMs);
     await queue.close().catch(() => undefined);
     connection.disconnect();
