@@ -187,7 +187,7 @@ describe('alignda assimilate (end to end)', () => {
     [
       'a time outside the nature run',
       { cells },
-      /^alignda: error NOT_FOUND: qg has no state at 2003-01-01T00:00Z: its states are 2001-01-01T00 \.\. 2001-01-24T12 \(6-hourly\)$/,
+      /^alignda: error NOT_FOUND: qg has no state at 2003-01-01T00:00Z: its states are 2001-01-01T00 \.\. 2001-01-24T12 \(every 6 h\)$/,
       66,
     ],
   ])(
