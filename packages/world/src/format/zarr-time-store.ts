@@ -75,8 +75,11 @@ export function createZarrTimeStore(dir: string, spec: ZarrTimeStoreSpec): void 
   for (const [key, value] of Object.entries(metadata.metadata)) writeFileSync(path.join(dir, key), json(value));
   const t = new Float64Array(spec.times);
   writeFileSync(path.join(dir, 'time', '0'), new Uint8Array(t.buffer));
-  // Last: its presence says the store is whole.
-  writeFileSync(meta, json(metadata));
+  // Last, renamed into place: its presence says the store is whole, and a stream creating the store at the same
+  // moment reads either no file or all of it.
+  const tmp = `${meta}.${process.pid}.tmp`;
+  writeFileSync(tmp, json(metadata));
+  renameSync(tmp, meta);
 }
 
 /**
