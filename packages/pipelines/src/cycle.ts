@@ -116,7 +116,7 @@ export function cycleStatesNeeded(options: CycleOptions, stepHours = 6): number 
  * Where a cycle on a dataset starts: its test period (B and every tuning come from its train and alignment periods,
  * so nothing is chosen on the states it is scored on). Undefined for a nature run (its own start, state 0).
  */
-export function datasetCycleStart(source: DaSource): number | undefined {
+function datasetCycleStart(source: DaSource): number | undefined {
   return source.kind === 'dataset' ? source.periods.test[0] : undefined;
 }
 

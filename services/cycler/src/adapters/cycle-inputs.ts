@@ -24,7 +24,7 @@ import type { DaSource } from '@alignda/world';
 import type { CycleInputs } from '../step.js';
 
 /** The folder of cycle `id`'s state. */
-export function cycleDir(homeDir: string, id: string): string {
+function cycleDir(homeDir: string, id: string): string {
   return path.join(homeDir, 'cycles', id);
 }
 
